@@ -1,0 +1,231 @@
+// The Backend interface: the short list of kernels every tsgpt engine must implement.
+// Kernels are plain functions over flat typed arrays (llm.c order: outputs first, then inputs,
+// then dimensions). They know nothing of Tensors, autograd or shapes beyond their arguments.
+// `ref/` is the readable definition; `wasm/` must produce the same numbers (to a tolerance).
+//
+// Conventions shared by every kernel:
+// - Arrays are row-major and contiguous. Dimension letters: B T C NH HS V OC N (rows) K M.
+// - A kernel whose doc says "accumulates" adds into its output (`+=`); gradients accumulate.
+// - Arrays passed to a backend were allocated by that same backend (`alloc`), so a backend may
+//   keep them in its own memory (WebAssembly memory for `wasm`).
+
+export type DType = 'float32' | 'float64' | 'int32';
+export type FloatArray = Float32Array | Float64Array;
+export type AnyArray = Float32Array | Float64Array | Int32Array;
+export type BackendName = 'ref' | 'wasm';
+
+export type UnaryOp = 'gelu' | 'gelu_tanh' | 'relu' | 'exp' | 'log' | 'neg' | 'tanh' | 'sqrt';
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
+
+/** Batched matrix multiply: out[b] (M, N) = op(a[b]) (M, K) @ op(b[b]) (K, N). */
+export interface MatmulParams {
+  /** number of independent products; a and b advance by their batch strides */
+  batch: number;
+  m: number;
+  k: number;
+  n: number;
+  /** a is stored (K, M) per batch and used transposed */
+  transA: boolean;
+  /** b is stored (N, K) per batch and used transposed (a Linear weight (OC, C)) */
+  transB: boolean;
+  /** out += a @ b instead of out = a @ b */
+  accumulate: boolean;
+  /** elements between consecutive batches of a (M*K when packed; 0 broadcasts one matrix) */
+  aBatchStride: number;
+  /** elements between consecutive batches of b (K*N when packed; 0 broadcasts one matrix) */
+  bBatchStride: number;
+}
+
+export interface Backend {
+  readonly name: BackendName;
+  /** dtypes this backend computes in; `wasm` is float32 only, `ref` also float64 */
+  readonly floatDTypes: readonly DType[];
+
+  // ---- memory ----
+  /** A zero-filled array of `size` elements owned by this backend. */
+  alloc(dtype: 'float32', size: number): Float32Array;
+  alloc(dtype: 'float64', size: number): Float64Array;
+  alloc(dtype: 'int32', size: number): Int32Array;
+  alloc(dtype: DType, size: number): AnyArray;
+  /** Returns an array's memory to the backend; the array must not be used afterwards. */
+  free(arr: AnyArray): void;
+
+  // ---- elementwise ----
+  /** out[i] = value */
+  fill(out: AnyArray, value: number): void;
+  /** out[i] = x[i] (same length) */
+  copy(out: AnyArray, x: AnyArray): void;
+  /** out[i] = f(x[i]); out may alias x */
+  unary(op: UnaryOp, out: FloatArray, x: FloatArray): void;
+  /** accumulates dx[i] += f'(x[i]) * dout[i], where y = f(x) (y given for exp/tanh/sqrt) */
+  unaryBackward(op: UnaryOp, dx: FloatArray, x: FloatArray, y: FloatArray, dout: FloatArray): void;
+  /**
+   * Broadcasting binary op over `outShape`: out[i] = a[ia] op b[ib], where ia and ib are
+   * computed from the element strides aStrides and bStrides (stride 0 on broadcast dims).
+   */
+  binary(
+    op: BinaryOp,
+    out: FloatArray,
+    a: FloatArray,
+    b: FloatArray,
+    outShape: readonly number[],
+    aStrides: readonly number[],
+    bStrides: readonly number[],
+  ): void;
+  /** out[i] = x[i] * s + (accumulate ? out[i] : 0); out may alias x */
+  scale(out: FloatArray, x: FloatArray, s: number, accumulate: boolean): void;
+  /**
+   * Sums x (shape xShape) down to outShape (same rank, each dim equal or 1): the backward of a
+   * broadcast. Accumulates into out.
+   */
+  sumTo(out: FloatArray, x: FloatArray, xShape: readonly number[], outShape: readonly number[]): void;
+  /** Copies x (shape xShape) to out with axes permuted: out.shape[i] = xShape[perm[i]]. */
+  permute(out: AnyArray, x: AnyArray, xShape: readonly number[], perm: readonly number[]): void;
+  /** sum of x[i]^2, in float64 */
+  sumSquares(x: FloatArray): number;
+
+  // ---- matmul ----
+  matmul(out: FloatArray, a: FloatArray, b: FloatArray, p: MatmulParams): void;
+  /** out (N, OC) += bias (OC) broadcast over rows */
+  addBias(out: FloatArray, bias: FloatArray, n: number, oc: number): void;
+  /** dbias (OC) += column sums of dout (N, OC) */
+  biasBackward(dbias: FloatArray, dout: FloatArray, n: number, oc: number): void;
+
+  // ---- transformer layers ----
+  /**
+   * out (N, C) = (x - mean) * rstd * weight + bias, per row; saves mean (N) and rstd (N).
+   * bias may be null (GPTConfig.bias = false).
+   */
+  layerNormForward(
+    out: FloatArray,
+    mean: FloatArray,
+    rstd: FloatArray,
+    x: FloatArray,
+    weight: FloatArray,
+    bias: FloatArray | null,
+    n: number,
+    c: number,
+    eps: number,
+  ): void;
+  /** accumulates dx (N, C), dweight (C), dbias (C, may be null) */
+  layerNormBackward(
+    dx: FloatArray,
+    dweight: FloatArray,
+    dbias: FloatArray | null,
+    dout: FloatArray,
+    x: FloatArray,
+    weight: FloatArray,
+    mean: FloatArray,
+    rstd: FloatArray,
+    n: number,
+    c: number,
+  ): void;
+  /** out (N, C) = softmax over each row of x */
+  softmaxForward(out: FloatArray, x: FloatArray, n: number, c: number): void;
+  /** accumulates dx (N, C) given y = softmax(x) and dout */
+  softmaxBackward(dx: FloatArray, dout: FloatArray, y: FloatArray, n: number, c: number): void;
+  /**
+   * Causal multi-head self-attention, fused (scores, mask, softmax, weighted sum).
+   * qkv (B, T, 3C) holds q | k | v along the last dim, heads NH of size HS = C / NH.
+   * out (B, T, C); att (B, NH, T, T) saves the softmax probabilities (0 above the diagonal).
+   * scale is usually 1/sqrt(HS).
+   */
+  attentionForward(
+    out: FloatArray,
+    att: FloatArray,
+    qkv: FloatArray,
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    scale: number,
+  ): void;
+  /** accumulates dqkv (B, T, 3C); datt (B, NH, T, T) is scratch (overwritten). */
+  attentionBackward(
+    dqkv: FloatArray,
+    datt: FloatArray,
+    dout: FloatArray,
+    qkv: FloatArray,
+    att: FloatArray,
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    scale: number,
+  ): void;
+  /**
+   * Fused log-softmax + negative log-likelihood: losses (N) = -log softmax(logits (N, V))[target].
+   * A target of -1 is ignored (loss 0).
+   */
+  crossEntropyForward(losses: FloatArray, logits: FloatArray, targets: Int32Array, n: number, v: number): void;
+  /** accumulates dlogits (N, V) += (softmax(logits) - onehot(target)) * dlosses[row] */
+  crossEntropyBackward(
+    dlogits: FloatArray,
+    logits: FloatArray,
+    targets: Int32Array,
+    dlosses: FloatArray,
+    n: number,
+    v: number,
+  ): void;
+  /** out (N, C) = table[ids[i]] for each of the N ids; table (V, C) */
+  embeddingForward(out: FloatArray, table: FloatArray, ids: Int32Array, n: number, c: number): void;
+  /** accumulates dtable[ids[i]] += dout[i] */
+  embeddingBackward(dtable: FloatArray, dout: FloatArray, ids: Int32Array, n: number, c: number): void;
+  /**
+   * Inverted dropout: mask[i] = keep ? 1/(1-p) : 0, out[i] = x[i] * mask[i]. "keep" comes from
+   * dropoutKeep(seed, i, p) (see below), so every backend draws the same mask for the same seed.
+   */
+  dropoutForward(out: FloatArray, mask: FloatArray, x: FloatArray, p: number, seed: number): void;
+
+  // ---- optimizer ----
+  /**
+   * One AdamW step in place (decoupled weight decay, bias-corrected moments), step >= 1:
+   * m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr (mhat / (sqrt(vhat) + eps) + wd p).
+   * gradScale multiplies g first (clipping by global norm without an extra pass).
+   */
+  adamw(
+    param: FloatArray,
+    grad: FloatArray,
+    m: FloatArray,
+    v: FloatArray,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+    gradScale: number,
+  ): void;
+}
+
+/**
+ * The shared dropout draw: a counter-based hash of (seed, i) to a uniform in [0, 1), kept iff
+ * u >= p. Integer-only, so every backend (and the browser) gets identical masks.
+ */
+export function dropoutUniform(seed: number, i: number): number {
+  // lowbias32 hash of (seed * golden + i)
+  let x = (Math.imul(seed | 0, 0x9e3779b9) + (i | 0)) | 0;
+  x ^= x >>> 16;
+  x = Math.imul(x, 0x7feb352d);
+  x ^= x >>> 15;
+  x = Math.imul(x, 0x846ca68b);
+  x ^= x >>> 16;
+  return (x >>> 8) / 16777216;
+}
+
+/** Element strides of a contiguous row-major shape. */
+export function contiguousStrides(shape: readonly number[]): number[] {
+  const strides = new Array<number>(shape.length);
+  let s = 1;
+  for (let i = shape.length - 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i]!;
+  }
+  return strides;
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
