@@ -157,7 +157,13 @@ export interface Backend {
    * Fused log-softmax + negative log-likelihood: losses (N) = -log softmax(logits (N, V))[target].
    * A target of -1 is ignored (loss 0).
    */
-  crossEntropyForward(losses: FloatArray, logits: FloatArray, targets: Int32Array, n: number, v: number): void;
+  crossEntropyForward(
+    losses: FloatArray,
+    logits: FloatArray,
+    targets: Int32Array,
+    n: number,
+    v: number,
+  ): void;
   /** accumulates dlogits (N, V) += (softmax(logits) - onehot(target)) * dlosses[row] */
   crossEntropyBackward(
     dlogits: FloatArray,
@@ -172,8 +178,8 @@ export interface Backend {
   /** accumulates dtable[ids[i]] += dout[i] */
   embeddingBackward(dtable: FloatArray, dout: FloatArray, ids: Int32Array, n: number, c: number): void;
   /**
-   * Inverted dropout: mask[i] = keep ? 1/(1-p) : 0, out[i] = x[i] * mask[i]. "keep" comes from
-   * dropoutKeep(seed, i, p) (see below), so every backend draws the same mask for the same seed.
+   * Inverted dropout: mask[i] = keep ? 1/(1-p) : 0, out[i] = x[i] * mask[i], where keep is
+   * dropoutUniform(seed, i) >= p (see below): every backend draws the same mask for a seed.
    */
   dropoutForward(out: FloatArray, mask: FloatArray, x: FloatArray, p: number, seed: number): void;
 

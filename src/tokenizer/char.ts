@@ -48,7 +48,8 @@ export class CharTokenizer implements Tokenizer {
     let s = '';
     for (const id of ids) {
       const ch = this.chars[id];
-      if (ch === undefined) throw new TokenizerError(`char tokenizer: id ${id} out of range [0, ${this.vocabSize})`);
+      if (ch === undefined)
+        throw new TokenizerError(`char tokenizer: id ${id} out of range [0, ${this.vocabSize})`);
       s += ch;
     }
     return s;

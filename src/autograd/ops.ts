@@ -1,0 +1,606 @@
+// The differentiable ops a GPT needs. Each op is one public function that validates its
+// arguments, calls the backend's forward kernel, and (when a gradient is needed) records the
+// backward closure right beside it. Imported as `F` (as in torch.nn.functional):
+//   import * as F from '../autograd/ops.js';
+// Not here: kernels (src/backend), parameters and modules (src/nn).
+
+import type { Backend, BinaryOp, FloatArray, UnaryOp } from '../backend/backend.js';
+import { contiguousStrides, sizeOf } from '../backend/backend.js';
+import { ShapeError, shapeStr } from '../errors.js';
+import { Tensor } from '../tensor/tensor.js';
+import { gradOf, needsGrad, record } from './engine.js';
+
+function sameBackend(op: string, ...ts: readonly (Tensor | null)[]): Backend {
+  const b = ts[0]!.backend;
+  for (const t of ts) {
+    if (t && t.backend !== b)
+      throw new ShapeError(`${op}: tensors on different backends (${b.name}, ${t.backend.name})`);
+    if (t && t.dtype === 'int32') throw new ShapeError(`${op}: expected float tensors, got int32`);
+  }
+  return b;
+}
+
+function sameDType(op: string, a: Tensor, b: Tensor): void {
+  if (a.dtype !== b.dtype) throw new ShapeError(`${op}: dtypes differ (${a.dtype}, ${b.dtype})`);
+}
+
+/** dst += src, elementwise, same size (the "+=" of every backward). */
+function accumulate(dst: Tensor, src: FloatArray): void {
+  dst.backend.scale(dst.f, src, 1, true);
+}
+
+// ---------------------------------------------------------------------------------------------
+// matmul and linear
+
+/**
+ * Batched matrix multiply: a (..., M, K) @ b (..., K, N) -> (..., M, N). b may also be a plain
+ * (K, N) matrix shared by every batch.
+ * @example F.matmul(q, kT) // (B, nh, T, hs) @ (B, nh, hs, T) -> (B, nh, T, T)
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  const be = sameBackend('matmul', a, b);
+  sameDType('matmul', a, b);
+  if (a.ndim < 2 || b.ndim < 2)
+    throw new ShapeError(`matmul: a ${shapeStr(a.shape)} @ b ${shapeStr(b.shape)}: both need >= 2 dims`);
+  const m = a.dim(-2);
+  const k = a.dim(-1);
+  const n = b.dim(-1);
+  if (b.dim(-2) !== k)
+    throw new ShapeError(
+      `matmul: a ${shapeStr(a.shape)} @ b ${shapeStr(b.shape)}: inner dims ${k} != ${b.dim(-2)}`,
+    );
+  const batchShape = a.shape.slice(0, -2);
+  const batch = sizeOf(batchShape);
+  const bShared = b.ndim === 2;
+  if (!bShared && shapeStr(b.shape.slice(0, -2)) !== shapeStr(batchShape))
+    throw new ShapeError(`matmul: a ${shapeStr(a.shape)} @ b ${shapeStr(b.shape)}: batch dims differ`);
+  const bStride = bShared ? 0 : k * n;
+  const out = new Tensor(be, [...batchShape, m, n], a.dtype);
+  // out[i] = a[i] @ b[i]
+  be.matmul(out.f, a.f, b.f, {
+    batch,
+    m,
+    k,
+    n,
+    transA: false,
+    transB: false,
+    accumulate: false,
+    aBatchStride: m * k,
+    bBatchStride: bStride,
+  });
+  if (!needsGrad(a, b)) return out;
+  return record(out, 'matmul', [a, b], () => {
+    const dout = out.grad!.f;
+    // da[i] += dout[i] @ b[i]^T   (M, N) @ (N, K)
+    if (a.requiresGrad)
+      be.matmul(gradOf(a).f, dout, b.f, {
+        batch,
+        m,
+        k: n,
+        n: k,
+        transA: false,
+        transB: true,
+        accumulate: true,
+        aBatchStride: m * n,
+        bBatchStride: bStride,
+      });
+    // db[i] += a[i]^T @ dout[i]   (K, M) @ (M, N); a shared b sums over the batch, which is
+    // one product with the batch folded into the inner dimension: (K, batch*M) @ (batch*M, N)
+    if (b.requiresGrad)
+      be.matmul(gradOf(b).f, a.f, dout, {
+        batch: bShared ? 1 : batch,
+        m: k,
+        k: bShared ? batch * m : m,
+        n,
+        transA: true,
+        transB: false,
+        accumulate: true,
+        aBatchStride: m * k,
+        bBatchStride: m * n,
+      });
+  });
+}
+
+/**
+ * y = x @ w^T + bias, with w stored (OC, C) as in PyTorch's nn.Linear.
+ * @example F.linear(x, w, b) // (B, T, C) -> (B, T, OC)
+ */
+export function linear(x: Tensor, w: Tensor, bias: Tensor | null): Tensor {
+  const be = sameBackend('linear', x, w, bias);
+  sameDType('linear', x, w);
+  const c = x.dim(-1);
+  if (w.ndim !== 2 || w.dim(1) !== c)
+    throw new ShapeError(
+      `linear: x ${shapeStr(x.shape)} @ w^T with w ${shapeStr(w.shape)}: need w (OC, ${c})`,
+    );
+  const oc = w.dim(0);
+  if (bias && (bias.ndim !== 1 || bias.dim(0) !== oc))
+    throw new ShapeError(`linear: bias ${shapeStr(bias.shape)} does not match OC ${oc}`);
+  const n = x.size / c;
+  const out = new Tensor(be, [...x.shape.slice(0, -1), oc], x.dtype);
+  // out (N, OC) = x (N, C) @ w^T (C, OC) + bias
+  be.matmul(out.f, x.f, w.f, {
+    batch: 1,
+    m: n,
+    k: c,
+    n: oc,
+    transA: false,
+    transB: true,
+    accumulate: false,
+    aBatchStride: 0,
+    bBatchStride: 0,
+  });
+  if (bias) be.addBias(out.f, bias.f, n, oc);
+  if (!needsGrad(x, w, bias)) return out;
+  const inputs = bias ? [x, w, bias] : [x, w];
+  return record(out, 'linear', inputs, () => {
+    const dout = out.grad!.f;
+    // dx (N, C) += dout (N, OC) @ w (OC, C)
+    if (x.requiresGrad)
+      be.matmul(gradOf(x).f, dout, w.f, {
+        batch: 1,
+        m: n,
+        k: oc,
+        n: c,
+        transA: false,
+        transB: false,
+        accumulate: true,
+        aBatchStride: 0,
+        bBatchStride: 0,
+      });
+    // dw (OC, C) += dout^T (OC, N) @ x (N, C)
+    if (w.requiresGrad)
+      be.matmul(gradOf(w).f, dout, x.f, {
+        batch: 1,
+        m: oc,
+        k: n,
+        n: c,
+        transA: true,
+        transB: false,
+        accumulate: true,
+        aBatchStride: 0,
+        bBatchStride: 0,
+      });
+    // dbias (OC) += sum over rows of dout
+    if (bias?.requiresGrad) be.biasBackward(gradOf(bias).f, dout, n, oc);
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// broadcasting elementwise ops
+
+/** Output shape of broadcasting a with b (numpy rules), and each input's strides within it. */
+export function broadcastShapes(
+  op: string,
+  a: readonly number[],
+  b: readonly number[],
+): { shape: number[]; aStrides: number[]; bStrides: number[]; aPadded: number[]; bPadded: number[] } {
+  const rank = Math.max(a.length, b.length);
+  const aPadded = [...new Array<number>(rank - a.length).fill(1), ...a];
+  const bPadded = [...new Array<number>(rank - b.length).fill(1), ...b];
+  const shape: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = aPadded[i]!;
+    const db = bPadded[i]!;
+    if (da !== db && da !== 1 && db !== 1)
+      throw new ShapeError(
+        `${op}: a ${shapeStr(a)} and b ${shapeStr(b)} do not broadcast (dim ${i}: ${da} vs ${db})`,
+      );
+    shape.push(Math.max(da, db));
+  }
+  const as = contiguousStrides(aPadded);
+  const bs = contiguousStrides(bPadded);
+  const aStrides = aPadded.map((d, i) => (d === 1 ? 0 : as[i]!));
+  const bStrides = bPadded.map((d, i) => (d === 1 ? 0 : bs[i]!));
+  return { shape, aStrides, bStrides, aPadded, bPadded };
+}
+
+function binaryOp(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+  const be = sameBackend(op, a, b);
+  sameDType(op, a, b);
+  const { shape, aStrides, bStrides, aPadded, bPadded } = broadcastShapes(op, a.shape, b.shape);
+  const out = new Tensor(be, shape, a.dtype);
+  const outStrides = contiguousStrides(shape);
+  be.binary(op, out.f, a.f, b.f, shape, aStrides, bStrides);
+  if (!needsGrad(a, b)) return out;
+  // d(input) = sumTo(local gradient), reducing the dims that were broadcast
+  const reduceInto = (t: Tensor, padded: readonly number[], g: FloatArray) => {
+    if (t.size === out.size) accumulate(gradOf(t), g);
+    else be.sumTo(gradOf(t).f, g, shape, padded);
+  };
+  return record(out, op, [a, b], () => {
+    const dout = out.grad!.f;
+    const tmp = be.alloc(out.dtype, out.size) as FloatArray;
+    if (op === 'add' || op === 'sub') {
+      // out = a + b: da += dout; db += dout (or -dout for a - b)
+      if (a.requiresGrad) reduceInto(a, aPadded, dout);
+      if (b.requiresGrad) {
+        be.scale(tmp, dout, op === 'sub' ? -1 : 1, false);
+        reduceInto(b, bPadded, tmp);
+      }
+    } else if (op === 'mul') {
+      // out = a * b: da += dout * b; db += dout * a
+      if (a.requiresGrad) {
+        be.binary('mul', tmp, dout, b.f, shape, outStrides, bStrides);
+        reduceInto(a, aPadded, tmp);
+      }
+      if (b.requiresGrad) {
+        be.binary('mul', tmp, dout, a.f, shape, outStrides, aStrides);
+        reduceInto(b, bPadded, tmp);
+      }
+    } else {
+      // out = a / b: da += dout / b; db += -dout * out / b
+      if (a.requiresGrad) {
+        be.binary('div', tmp, dout, b.f, shape, outStrides, bStrides);
+        reduceInto(a, aPadded, tmp);
+      }
+      if (b.requiresGrad) {
+        be.binary('mul', tmp, dout, out.f, shape, outStrides, outStrides);
+        be.binary('div', tmp, tmp, b.f, shape, outStrides, bStrides);
+        be.scale(tmp, tmp, -1, false);
+        reduceInto(b, bPadded, tmp);
+      }
+    }
+    be.free(tmp);
+  });
+}
+
+/** a + b with broadcasting. @example F.add(tokEmb, posEmb) // (B,T,C) + (T,C) */
+export const add = (a: Tensor, b: Tensor): Tensor => binaryOp('add', a, b);
+/** a - b with broadcasting. */
+export const sub = (a: Tensor, b: Tensor): Tensor => binaryOp('sub', a, b);
+/** a * b with broadcasting. */
+export const mul = (a: Tensor, b: Tensor): Tensor => binaryOp('mul', a, b);
+/** a / b with broadcasting. */
+export const div = (a: Tensor, b: Tensor): Tensor => binaryOp('div', a, b);
+
+/** x * s for a plain number s. */
+export function scale(x: Tensor, s: number): Tensor {
+  const be = sameBackend('scale', x);
+  const out = new Tensor(be, x.shape, x.dtype);
+  be.scale(out.f, x.f, s, false);
+  if (!needsGrad(x)) return out;
+  // dx += dout * s
+  return record(out, 'scale', [x], () => be.scale(gradOf(x).f, out.grad!.f, s, true));
+}
+
+function unaryOp(op: UnaryOp, x: Tensor): Tensor {
+  const be = sameBackend(op, x);
+  const out = new Tensor(be, x.shape, x.dtype);
+  be.unary(op, out.f, x.f);
+  if (!needsGrad(x)) return out;
+  // dx += f'(x) * dout
+  return record(out, op, [x], () => be.unaryBackward(op, gradOf(x).f, x.f, out.f, out.grad!.f));
+}
+
+/** Exact GELU, x * Phi(x) (nanoGPT's default). */
+export const gelu = (x: Tensor): Tensor => unaryOp('gelu', x);
+/** GPT-2's tanh approximation of GELU ("gelu_new" in Hugging Face). */
+export const geluTanh = (x: Tensor): Tensor => unaryOp('gelu_tanh', x);
+export const relu = (x: Tensor): Tensor => unaryOp('relu', x);
+export const exp = (x: Tensor): Tensor => unaryOp('exp', x);
+export const log = (x: Tensor): Tensor => unaryOp('log', x);
+export const tanh = (x: Tensor): Tensor => unaryOp('tanh', x);
+export const neg = (x: Tensor): Tensor => unaryOp('neg', x);
+export const sqrt = (x: Tensor): Tensor => unaryOp('sqrt', x);
+
+// ---------------------------------------------------------------------------------------------
+// shapes: reshape, permute/transpose, narrow/split
+
+/** Same data, new shape (one dim may be -1). Shares memory with x. */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  const infer = shape.indexOf(-1);
+  let s = [...shape];
+  if (infer >= 0) {
+    const known = sizeOf(shape.filter((d) => d !== -1));
+    s = shape.map((d) => (d === -1 ? x.size / known : d));
+  }
+  if (sizeOf(s) !== x.size || s.some((d) => !Number.isInteger(d) || d < 0))
+    throw new ShapeError(
+      `reshape: cannot view ${shapeStr(x.shape)} (${x.size} elements) as ${shapeStr(shape)}`,
+    );
+  const out = new Tensor(x.backend, s, x.dtype, x.data);
+  if (!needsGrad(x)) return out;
+  // dx += dout (same elements, other shape)
+  return record(out, 'reshape', [x], () => accumulate(gradOf(x), out.grad!.f));
+}
+
+/** Reorders dims: out.shape[i] = x.shape[perm[i]]. Copies. */
+export function permute(x: Tensor, perm: readonly number[]): Tensor {
+  const be = x.backend;
+  if (perm.length !== x.ndim || [...perm].sort().some((p, i) => p !== i))
+    throw new ShapeError(`permute: ${shapeStr(perm)} is not a permutation of ${x.ndim} dims`);
+  const out = new Tensor(
+    be,
+    perm.map((p) => x.shape[p]!),
+    x.dtype,
+  );
+  be.permute(out.data, x.data, x.shape, perm);
+  if (!needsGrad(x)) return out;
+  const inverse = perm.map((_, i) => perm.indexOf(i));
+  return record(out, 'permute', [x], () => {
+    // dx += permute(dout, inverse perm)
+    const tmp = be.alloc(x.dtype, x.size) as FloatArray;
+    be.permute(tmp, out.grad!.f, out.shape, inverse);
+    accumulate(gradOf(x), tmp);
+    be.free(tmp);
+  });
+}
+
+/** Swaps two dims. @example F.transpose(k, -2, -1) // (B, nh, T, hs) -> (B, nh, hs, T) */
+export function transpose(x: Tensor, d0: number, d1: number): Tensor {
+  const r = x.ndim;
+  const a = d0 < 0 ? r + d0 : d0;
+  const b = d1 < 0 ? r + d1 : d1;
+  if (a < 0 || b < 0 || a >= r || b >= r)
+    throw new ShapeError(`transpose: dims ${d0}, ${d1} out of range for ${shapeStr(x.shape)}`);
+  const perm = [...Array(r).keys()];
+  perm[a] = b;
+  perm[b] = a;
+  return permute(x, perm);
+}
+
+/**
+ * The slice [start, start+length) of dim `axis`. Copies with a plain loop (not a hot path:
+ * the GPT splits q, k, v inside the fused attention kernel).
+ */
+export function narrow(x: Tensor, axis: number, start: number, length: number): Tensor {
+  const be = x.backend;
+  const ax = axis < 0 ? x.ndim + axis : axis;
+  const d = x.shape[ax];
+  if (d === undefined || start < 0 || length < 0 || start + length > d)
+    throw new ShapeError(
+      `narrow: [${start}, ${start + length}) out of range for dim ${axis} of ${shapeStr(x.shape)}`,
+    );
+  const outer = sizeOf(x.shape.slice(0, ax));
+  const inner = sizeOf(x.shape.slice(ax + 1));
+  const shape = [...x.shape];
+  shape[ax] = length;
+  const out = new Tensor(be, shape, x.dtype);
+  const copy = (dst: Float32Array | Float64Array | Int32Array, src: typeof dst, toOut: boolean) => {
+    for (let o = 0; o < outer; o++) {
+      const xOff = (o * d + start) * inner;
+      const oOff = o * length * inner;
+      for (let i = 0; i < length * inner; i++) {
+        if (toOut) dst[oOff + i] = src[xOff + i]!;
+        else dst[xOff + i]! += src[oOff + i]!;
+      }
+    }
+  };
+  copy(out.data, x.data, true);
+  if (!needsGrad(x)) return out;
+  // dx[.., start:start+length, ..] += dout
+  return record(out, 'narrow', [x], () => copy(gradOf(x).data, out.grad!.data, false));
+}
+
+/** Splits dim `axis` into pieces of the given sizes. @example F.split(qkv, [C, C, C], -1) */
+export function split(x: Tensor, sizes: readonly number[], axis = -1): Tensor[] {
+  const total = sizes.reduce((s, v) => s + v, 0);
+  if (total !== x.dim(axis))
+    throw new ShapeError(`split: sizes ${shapeStr(sizes)} do not sum to ${x.dim(axis)}`);
+  let start = 0;
+  return sizes.map((len) => {
+    const t = narrow(x, axis, start, len);
+    start += len;
+    return t;
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// reductions
+
+/** Sum of all elements, a scalar. */
+export function sum(x: Tensor): Tensor {
+  const be = sameBackend('sum', x);
+  const out = new Tensor(be, [], x.dtype);
+  // a sumTo down to a single element (shape of ones)
+  be.sumTo(
+    out.f,
+    x.f,
+    x.shape,
+    x.shape.map(() => 1),
+  );
+  if (!needsGrad(x)) return out;
+  // dx += dout (broadcast)
+  return record(out, 'sum', [x], () =>
+    be.binary('add', gradOf(x).f, gradOf(x).f, out.grad!.f, [x.size], [1], [0]),
+  );
+}
+
+/** Mean of all elements, a scalar. */
+export function mean(x: Tensor): Tensor {
+  return scale(sum(x), 1 / x.size);
+}
+
+// ---------------------------------------------------------------------------------------------
+// transformer layers
+
+/**
+ * Token embedding lookup: table (V, C), ids (...) int32 -> (..., C).
+ * @example F.embedding(wte, idx) // (V, C), (B, T) -> (B, T, C)
+ */
+export function embedding(table: Tensor, ids: Tensor): Tensor {
+  const be = sameBackend('embedding', table);
+  if (ids.dtype !== 'int32') throw new ShapeError(`embedding: ids must be int32, got ${ids.dtype}`);
+  if (table.ndim !== 2) throw new ShapeError(`embedding: table ${shapeStr(table.shape)} must be (V, C)`);
+  const [v, c] = table.shape as [number, number];
+  const idArr = ids.data as Int32Array;
+  for (let i = 0; i < idArr.length; i++) {
+    const id = idArr[i]!;
+    if (id < 0 || id >= v)
+      throw new ShapeError(`embedding: id ${id} at position ${i} out of range [0, ${v})`);
+  }
+  const n = ids.size;
+  const out = new Tensor(be, [...ids.shape, c], table.dtype);
+  be.embeddingForward(out.f, table.f, idArr, n, c);
+  if (!needsGrad(table)) return out;
+  // dtable[ids[i]] += dout[i]
+  return record(out, 'embedding', [table], () =>
+    be.embeddingBackward(gradOf(table).f, out.grad!.f, idArr, n, c),
+  );
+}
+
+/**
+ * LayerNorm over the last dim: (x - mean) / sqrt(var + eps) * weight + bias.
+ * @example F.layerNorm(x, ln.weight, ln.bias) // (B, T, C) -> (B, T, C)
+ */
+export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor | null, eps = 1e-5): Tensor {
+  const be = sameBackend('layerNorm', x, weight, bias);
+  const c = x.dim(-1);
+  if (weight.size !== c || (bias && bias.size !== c))
+    throw new ShapeError(
+      `layerNorm: x ${shapeStr(x.shape)} with weight ${shapeStr(weight.shape)}: need (${c})`,
+    );
+  const n = x.size / c;
+  const out = new Tensor(be, x.shape, x.dtype);
+  const meanArr = be.alloc(x.dtype, n) as FloatArray;
+  const rstd = be.alloc(x.dtype, n) as FloatArray;
+  be.layerNormForward(out.f, meanArr, rstd, x.f, weight.f, bias ? bias.f : null, n, c, eps);
+  if (!needsGrad(x, weight, bias)) {
+    be.free(meanArr);
+    be.free(rstd);
+    return out;
+  }
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return record(
+    out,
+    'layerNorm',
+    inputs,
+    () =>
+      be.layerNormBackward(
+        gradOf(x).f,
+        gradOf(weight).f,
+        bias ? gradOf(bias).f : null,
+        out.grad!.f,
+        x.f,
+        weight.f,
+        meanArr,
+        rstd,
+        n,
+        c,
+      ),
+    [meanArr, rstd],
+  );
+}
+
+/** Softmax over the last dim. */
+export function softmax(x: Tensor): Tensor {
+  const be = sameBackend('softmax', x);
+  const c = x.dim(-1);
+  const n = x.size / c;
+  const out = new Tensor(be, x.shape, x.dtype);
+  be.softmaxForward(out.f, x.f, n, c);
+  if (!needsGrad(x)) return out;
+  // dx += y * (dout - sum(dout * y))
+  return record(out, 'softmax', [x], () => be.softmaxBackward(gradOf(x).f, out.grad!.f, out.f, n, c));
+}
+
+/**
+ * Fused causal self-attention over packed q|k|v: qkv (B, T, 3C) -> (B, T, C) with nHead heads.
+ * Each position attends to itself and earlier positions only; scores are scaled by
+ * 1/sqrt(hs) so their variance stays ~1 whatever the head size (softmax would saturate).
+ */
+export function causalSelfAttention(qkv: Tensor, nHead: number): Tensor {
+  const be = sameBackend('causalSelfAttention', qkv);
+  if (qkv.ndim !== 3 || qkv.dim(2) % 3 !== 0)
+    throw new ShapeError(`causalSelfAttention: qkv ${shapeStr(qkv.shape)} must be (B, T, 3C)`);
+  const [b, t, c3] = qkv.shape as [number, number, number];
+  const c = c3 / 3;
+  if (c % nHead !== 0) throw new ShapeError(`causalSelfAttention: C ${c} not divisible by nHead ${nHead}`);
+  const scale = 1 / Math.sqrt(c / nHead);
+  const out = new Tensor(be, [b, t, c], qkv.dtype);
+  const att = be.alloc(qkv.dtype, b * nHead * t * t) as FloatArray; // (B, nh, T, T)
+  be.attentionForward(out.f, att, qkv.f, b, t, c, nHead, scale);
+  if (!needsGrad(qkv)) {
+    be.free(att);
+    return out;
+  }
+  return record(
+    out,
+    'causalSelfAttention',
+    [qkv],
+    () => {
+      const datt = be.alloc(qkv.dtype, att.length) as FloatArray;
+      be.attentionBackward(gradOf(qkv).f, datt, out.grad!.f, qkv.f, att, b, t, c, nHead, scale);
+      be.free(datt);
+    },
+    [att],
+  );
+}
+
+/**
+ * Inverted dropout with probability p: zeroes elements and scales the rest by 1/(1-p), so
+ * nothing changes at eval time. `seed` picks the mask (draw it from the training Rng).
+ */
+export function dropout(x: Tensor, p: number, seed: number, training: boolean): Tensor {
+  if (!training || p === 0) return x;
+  if (!(p > 0 && p < 1)) throw new ShapeError(`dropout: p must be in [0, 1), got ${p}`);
+  const be = sameBackend('dropout', x);
+  const out = new Tensor(be, x.shape, x.dtype);
+  const mask = be.alloc(x.dtype, x.size) as FloatArray;
+  be.dropoutForward(out.f, mask, x.f, p, seed);
+  if (!needsGrad(x)) {
+    be.free(mask);
+    return out;
+  }
+  const strides = [1];
+  return record(
+    out,
+    'dropout',
+    [x],
+    () => {
+      // dx += dout * mask
+      const tmp = be.alloc(x.dtype, x.size) as FloatArray;
+      be.binary('mul', tmp, out.grad!.f, mask, [x.size], strides, strides);
+      accumulate(gradOf(x), tmp);
+      be.free(tmp);
+    },
+    [mask],
+  );
+}
+
+/**
+ * Mean cross-entropy of logits (..., V) against int32 targets (...): fused log-softmax + NLL,
+ * stable for any logit scale. Targets of -1 are ignored (and not counted in the mean).
+ * @example F.crossEntropy(logits, targets) // (B, T, V), (B, T) -> scalar
+ */
+export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
+  const be = sameBackend('crossEntropy', logits);
+  if (targets.dtype !== 'int32')
+    throw new ShapeError(`crossEntropy: targets must be int32, got ${targets.dtype}`);
+  const v = logits.dim(-1);
+  const n = logits.size / v;
+  if (targets.size !== n)
+    throw new ShapeError(
+      `crossEntropy: logits ${shapeStr(logits.shape)} vs targets ${shapeStr(targets.shape)}: ${n} rows != ${targets.size}`,
+    );
+  const tArr = targets.data as Int32Array;
+  let count = 0;
+  for (let i = 0; i < n; i++) {
+    const t = tArr[i]!;
+    if (t === -1) continue;
+    if (t < 0 || t >= v) throw new ShapeError(`crossEntropy: target ${t} at row ${i} out of range [0, ${v})`);
+    count++;
+  }
+  const losses = be.alloc(logits.dtype, n) as FloatArray;
+  be.crossEntropyForward(losses, logits.f, tArr, n, v);
+  let total = 0;
+  for (let i = 0; i < n; i++) total += losses[i]!;
+  const out = new Tensor(be, [], logits.dtype);
+  out.data[0] = count > 0 ? total / count : 0;
+  if (!needsGrad(logits)) {
+    be.free(losses);
+    return out;
+  }
+  return record(
+    out,
+    'crossEntropy',
+    [logits],
+    () => {
+      // dlogits[row] += (softmax(logits[row]) - onehot(target)) * dout / count
+      be.fill(losses, count > 0 ? out.grad!.data[0]! / count : 0);
+      be.crossEntropyBackward(gradOf(logits).f, logits.f, tArr, losses, n, v);
+    },
+    [losses],
+  );
+}

@@ -1,0 +1,161 @@
+// GPT: a decoder-only transformer, read top to bottom like nanoGPT's model.py.
+//   tokens -> token embedding + position encoding -> N Blocks -> final LayerNorm -> logits
+// Parameter names are GPT-2's (transformer.wte.weight, transformer.h.0.attn.c_attn.weight, ...)
+// so checkpoints map key by key to nanoGPT and Hugging Face. Not here: training, sampling.
+
+import * as F from '../autograd/ops.js';
+import type { Backend, DType, FloatArray } from '../backend/backend.js';
+import { CheckpointError, ShapeError, shapeStr } from '../errors.js';
+import { Block } from '../nn/block.js';
+import { Embedding, LayerNorm } from '../nn/layers.js';
+import { evalContext, type ForwardContext, Module, ModuleList, ParamStore } from '../nn/module.js';
+import { Tensor, tensor } from '../tensor/tensor.js';
+import { Rng } from '../util/rng.js';
+import type { GPTConfig } from './config.js';
+
+/** The body of the model, named `transformer` as in GPT-2 checkpoints. */
+class Transformer extends Module {
+  readonly wte: Embedding;
+  readonly wpe: Embedding | null;
+  readonly h: ModuleList<Block>;
+  readonly ln_f: LayerNorm;
+  constructor(backend: Backend, dtype: DType, cfg: GPTConfig) {
+    super(backend, dtype);
+    this.wte = this.child('wte', new Embedding(backend, dtype, cfg.vocabSize, cfg.nEmbd));
+    this.wpe =
+      cfg.positional === 'learned'
+        ? this.child('wpe', new Embedding(backend, dtype, cfg.blockSize, cfg.nEmbd))
+        : null;
+    const blocks = Array.from({ length: cfg.nLayer }, () => new Block(backend, dtype, cfg));
+    this.h = this.child('h', new ModuleList(backend, dtype, blocks));
+    this.ln_f = this.child('ln_f', new LayerNorm(backend, dtype, cfg.nEmbd, cfg.bias));
+  }
+}
+
+export interface GPTOptions {
+  dtype?: DType;
+  /** seed of the weight initialisation */
+  seed?: number;
+}
+
+export class GPT extends Module {
+  readonly config: GPTConfig;
+  readonly transformer: Transformer;
+  /** all parameters and gradients, in two flat buffers */
+  readonly store: ParamStore;
+  /** fixed sin/cos table (blockSize, C) when config.positional is 'sinusoidal' */
+  private readonly sinusoid: Tensor | null;
+  private readonly positions = new Map<number, Tensor>();
+
+  constructor(config: GPTConfig, backend: Backend, opts: GPTOptions = {}) {
+    const dtype = opts.dtype ?? 'float32';
+    super(backend, dtype);
+    this.config = config;
+    this.transformer = this.child('transformer', new Transformer(backend, dtype, config));
+    // lm_head shares its weight with wte ("weight tying"): the same vectors that turn a token
+    // into an embedding score embeddings against tokens. Fewer parameters, and it trains better.
+    this.store = new ParamStore(backend, dtype, this.namedParameters());
+    this.initWeights(new Rng(opts.seed ?? 1337));
+    this.sinusoid =
+      config.positional === 'sinusoidal'
+        ? sinusoidTable(backend, dtype, config.blockSize, config.nEmbd)
+        : null;
+  }
+
+  /**
+   * idx (B, T) int32 token ids; with targets (B, T) also returns the mean cross-entropy loss.
+   * Without targets only the last position's logits are computed (what sampling needs).
+   * @example const { logits, loss } = model.forward(x, y, trainContext(rng)) // logits (B, T, V)
+   */
+  forward(
+    idx: Tensor,
+    targets: Tensor | null,
+    ctx: ForwardContext = evalContext(),
+  ): { logits: Tensor; loss: Tensor | null } {
+    const cfg = this.config;
+    if (idx.ndim !== 2 || idx.dtype !== 'int32')
+      throw new ShapeError(`GPT.forward: idx ${shapeStr(idx.shape)} ${idx.dtype}: need (B, T) int32`);
+    const t = idx.dim(1);
+    if (t > cfg.blockSize)
+      throw new ShapeError(`GPT.forward: sequence of length ${t} exceeds blockSize ${cfg.blockSize}`);
+    const tr = this.transformer;
+    const tokEmb = tr.wte.forward(idx); // (B, T, C)
+    const posEmb = tr.wpe ? tr.wpe.forward(this.positionIds(t)) : F.narrow(this.sinusoid!, 0, 0, t); // (T, C)
+    let x = F.dropout(F.add(tokEmb, posEmb), cfg.dropout, ctx.dropoutSeed(), ctx.training); // (B, T, C)
+    for (const block of tr.h.items) x = block.forward(x, ctx);
+    x = tr.ln_f.forward(x);
+    if (targets) {
+      const logits = F.linear(x, tr.wte.weight, null); // (B, T, V)
+      return { logits, loss: F.crossEntropy(logits, targets) };
+    }
+    const last = F.narrow(x, 1, t - 1, 1); // (B, 1, C): only the next token's logits are needed
+    return { logits: F.linear(last, tr.wte.weight, null), loss: null }; // (B, 1, V)
+  }
+
+  /** Number of parameters (wte counted once: it is also the output layer). */
+  numParams(): number {
+    return this.store.size;
+  }
+
+  /** Parameters by GPT-2 name (views into the flat buffer). */
+  stateDict(): Map<string, { shape: readonly number[]; data: FloatArray }> {
+    const out = new Map<string, { shape: readonly number[]; data: FloatArray }>();
+    for (const [name, t] of this.store.params) out.set(name, { shape: t.shape, data: t.f });
+    return out;
+  }
+
+  /** Copies weights in by name; every parameter must be present with the right shape. */
+  loadStateDict(dict: ReadonlyMap<string, { shape: readonly number[]; data: ArrayLike<number> }>): void {
+    for (const [name, t] of this.store.params) {
+      const src = dict.get(name);
+      if (!src) throw new CheckpointError(`weights: missing tensor ${name}`);
+      if (shapeStr(src.shape) !== shapeStr(t.shape))
+        throw new CheckpointError(
+          `weights: ${name} has shape ${shapeStr(src.shape)}, the config needs ${shapeStr(t.shape)}`,
+        );
+    }
+    for (const name of dict.keys())
+      if (!this.store.params.has(name)) throw new CheckpointError(`weights: unexpected tensor ${name}`);
+    for (const [name, t] of this.store.params) t.data.set(dict.get(name)!.data);
+  }
+
+  /** N(0, 0.02) for weights (c_proj scaled by 1/sqrt(2 nLayer)), zeros for biases, ones for LN gains. */
+  private initWeights(rng: Rng): void {
+    for (const [name, init] of this.namedInits()) {
+      const data = this.store.get(name).data;
+      if (init === 'zeros') data.fill(0);
+      else if (init === 'ones') data.fill(1);
+      else for (let i = 0; i < data.length; i++) data[i] = rng.normal() * init.normal;
+    }
+  }
+
+  private positionIds(t: number): Tensor {
+    let pos = this.positions.get(t);
+    if (!pos) {
+      pos = tensor(
+        this.backend,
+        Array.from({ length: t }, (_, i) => i),
+        [t],
+        'int32',
+      );
+      this.positions.set(t, pos);
+    }
+    return pos;
+  }
+}
+
+/**
+ * The fixed position encoding of "Attention Is All You Need":
+ * PE[pos, 2i] = sin(pos / 10000^(2i/C)), PE[pos, 2i+1] = cos(pos / 10000^(2i/C)).
+ * Nothing to learn, and defined for any position.
+ */
+export function sinusoidTable(backend: Backend, dtype: DType, blockSize: number, c: number): Tensor {
+  const t = new Tensor(backend, [blockSize, c], dtype);
+  for (let pos = 0; pos < blockSize; pos++)
+    for (let i = 0; i < c; i += 2) {
+      const angle = pos / 10000 ** (i / c);
+      t.data[pos * c + i] = Math.sin(angle);
+      t.data[pos * c + i + 1] = Math.cos(angle);
+    }
+  return t;
+}

@@ -1,0 +1,128 @@
+// Module: a named tree of parameters, like torch.nn.Module, so that parameter names come out
+// as GPT-2's (`transformer.h.0.attn.c_attn.weight`) and checkpoints map key by key.
+// ParamStore then packs every parameter (and every gradient) into one flat buffer with named
+// views, as llm.c does: zeroing grads, the grad norm and AdamW are one pass each.
+
+import type { Backend, DType, FloatArray } from '../backend/backend.js';
+import { sizeOf } from '../backend/backend.js';
+import { Tensor } from '../tensor/tensor.js';
+import type { Rng } from '../util/rng.js';
+
+/** What a forward pass needs besides its input: train/eval mode and dropout randomness. */
+export interface ForwardContext {
+  readonly training: boolean;
+  /** a fresh seed for one dropout mask */
+  readonly dropoutSeed: () => number;
+}
+
+export function evalContext(): ForwardContext {
+  return { training: false, dropoutSeed: () => 0 };
+}
+
+export function trainContext(rng: Rng): ForwardContext {
+  return { training: true, dropoutSeed: () => rng.nextU32() };
+}
+
+/** How a parameter starts: N(0, std), all zeros, or all ones. */
+export type Init = { normal: number } | 'zeros' | 'ones';
+
+export abstract class Module {
+  private readonly paramMap = new Map<string, Tensor>();
+  private readonly initMap = new Map<string, Init>();
+  private readonly childMap = new Map<string, Module>();
+
+  constructor(
+    readonly backend: Backend,
+    readonly dtype: DType,
+  ) {}
+
+  /** Declares a parameter of this module. */
+  protected param(name: string, shape: readonly number[], init: Init): Tensor {
+    const t = new Tensor(this.backend, shape, this.dtype, undefined, true);
+    this.paramMap.set(name, t);
+    this.initMap.set(name, init);
+    return t;
+  }
+
+  /** Declares a child module (its parameters are named `name.<param>`). */
+  protected child<M extends Module>(name: string, m: M): M {
+    this.childMap.set(name, m);
+    return m;
+  }
+
+  /** Every parameter under its dotted name, in declaration order. */
+  namedParameters(prefix = ''): Map<string, Tensor> {
+    const out = new Map<string, Tensor>();
+    for (const [n, t] of this.paramMap) out.set(prefix + n, t);
+    for (const [n, m] of this.childMap)
+      for (const [k, t] of m.namedParameters(`${prefix}${n}.`)) out.set(k, t);
+    return out;
+  }
+
+  /** Every parameter's init rule under its dotted name. */
+  namedInits(prefix = ''): Map<string, Init> {
+    const out = new Map<string, Init>();
+    for (const [n, i] of this.initMap) out.set(prefix + n, i);
+    for (const [n, m] of this.childMap) for (const [k, i] of m.namedInits(`${prefix}${n}.`)) out.set(k, i);
+    return out;
+  }
+}
+
+/** A list of modules named 0, 1, 2, ... (GPT-2's `h`). */
+export class ModuleList<M extends Module> extends Module {
+  readonly items: readonly M[];
+  constructor(backend: Backend, dtype: DType, items: readonly M[]) {
+    super(backend, dtype);
+    this.items = items;
+    for (const [i, m] of items.entries()) this.child(String(i), m);
+  }
+}
+
+/**
+ * All parameters of a model in one flat buffer, and all gradients in another, with each
+ * parameter tensor a named view. Matrices (>= 2 dims, which get weight decay) come first, so
+ * AdamW runs as two calls: decayed, then not decayed.
+ */
+export class ParamStore {
+  readonly names: readonly string[];
+  readonly params: ReadonlyMap<string, Tensor>;
+  readonly data: FloatArray;
+  readonly grad: FloatArray;
+  /** number of leading elements (the matrices) that get weight decay */
+  readonly decaySize: number;
+  readonly size: number;
+
+  constructor(backend: Backend, dtype: DType, named: ReadonlyMap<string, Tensor>) {
+    const entries = [...named];
+    const decayed = entries.filter(([, t]) => t.ndim >= 2);
+    const plain = entries.filter(([, t]) => t.ndim < 2);
+    const ordered = [...decayed, ...plain];
+    this.names = ordered.map(([n]) => n);
+    this.params = new Map(ordered);
+    this.size = ordered.reduce((s, [, t]) => s + t.size, 0);
+    this.decaySize = decayed.reduce((s, [, t]) => s + t.size, 0);
+    this.data = backend.alloc(dtype, this.size) as FloatArray;
+    this.grad = backend.alloc(dtype, this.size) as FloatArray;
+    let off = 0;
+    for (const [, t] of ordered) {
+      const n = sizeOf(t.shape);
+      const view = this.data.subarray(off, off + n);
+      view.set(t.data as FloatArray);
+      backend.free(t.data);
+      t.data = view;
+      t.isView = true;
+      t.grad = new Tensor(backend, t.shape, dtype, this.grad.subarray(off, off + n));
+      off += n;
+    }
+  }
+
+  get(name: string): Tensor {
+    const t = this.params.get(name);
+    if (!t) throw new Error(`no parameter named ${name}`);
+    return t;
+  }
+
+  zeroGrad(backend: Backend): void {
+    backend.fill(this.grad, 0);
+  }
+}
