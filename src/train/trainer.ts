@@ -1,0 +1,236 @@
+// The training loop, nanoGPT's train.py without the I/O: sample random windows, forward,
+// backward (with gradient accumulation), clip, AdamW with the warm-up/cosine schedule, and a
+// periodic evaluation on fixed batches. The caller gets events (steps, evals, checkpoints as
+// bytes) and decides what to print and where to write. Node-free: runs in a browser too.
+
+import { backward, disposeGraph, noGrad } from '../autograd/engine.js';
+import * as F from '../autograd/ops.js';
+import type { Backend } from '../backend/backend.js';
+import { DataError, TrainingError } from '../errors.js';
+import type { TrainConfig } from '../model/config.js';
+import type { GPT } from '../model/gpt.js';
+import { trainContext } from '../nn/module.js';
+import { Tensor } from '../tensor/tensor.js';
+import type { TokenizerJSON } from '../tokenizer/tokenizer.js';
+import { Rng } from '../util/rng.js';
+import { type Checkpoint, encodeCheckpoint } from './checkpoint.js';
+import { AdamW } from './optimizer.js';
+import { lrAt } from './schedule.js';
+
+/** Token ids of one split, as read from a token file. */
+export type TokenArray = Uint16Array | Uint32Array | Int32Array;
+
+export interface StepInfo {
+  /** optimizer steps done, this one included */
+  step: number;
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  ms: number;
+  tokensPerSec: number;
+}
+
+export interface EvalInfo {
+  step: number;
+  train: number;
+  val: number;
+  bestValLoss: number;
+  improved: boolean;
+}
+
+/**
+ * Fills x and y (B*T each) with B random windows of tokens: y is x shifted by one, the next
+ * token to predict at every position (nanoGPT's get_batch). Allocates nothing.
+ */
+export function fillRandomBatch(
+  x: Int32Array,
+  y: Int32Array,
+  tokens: TokenArray,
+  batchSize: number,
+  blockSize: number,
+  rng: Rng,
+): void {
+  const range = tokens.length - blockSize - 1;
+  for (let b = 0; b < batchSize; b++) {
+    const start = rng.int(range + 1);
+    const off = b * blockSize;
+    for (let t = 0; t < blockSize; t++) {
+      x[off + t] = tokens[start + t]!;
+      y[off + t] = tokens[start + t + 1]!;
+    }
+  }
+}
+
+export interface TrainerOptions {
+  model: GPT;
+  config: TrainConfig;
+  train: TokenArray;
+  val: TokenArray;
+  tokenizer: TokenizerJSON;
+  /** continue from this checkpoint (its weights are already loaded into model) */
+  resume?: Checkpoint;
+}
+
+export class Trainer {
+  readonly model: GPT;
+  readonly cfg: TrainConfig;
+  readonly optimizer: AdamW;
+  /** optimizer steps done */
+  step = 0;
+  bestValLoss = Number.POSITIVE_INFINITY;
+  private readonly be: Backend;
+  private readonly rng: Rng;
+  private readonly x: Tensor;
+  private readonly y: Tensor;
+  private readonly trainTokens: TokenArray;
+  private readonly valTokens: TokenArray;
+  private readonly tokenizer: TokenizerJSON;
+
+  constructor(o: TrainerOptions) {
+    this.model = o.model;
+    this.cfg = o.config;
+    this.be = o.model.backend;
+    const T = o.model.config.blockSize;
+    for (const [name, split] of [
+      ['train', o.train],
+      ['val', o.val],
+    ] as const)
+      if (split.length < T + 2)
+        throw new DataError(
+          `the ${name} split has ${split.length} tokens: need at least blockSize + 2 = ${T + 2} (more text, or a smaller blockSize)`,
+        );
+    this.trainTokens = o.train;
+    this.valTokens = o.val;
+    this.tokenizer = o.tokenizer;
+    this.optimizer = new AdamW(this.be, o.model.store, {
+      beta1: o.config.beta1,
+      beta2: o.config.beta2,
+      eps: 1e-8,
+      weightDecay: o.config.weightDecay,
+    });
+    this.rng = new Rng(o.config.seed);
+    this.x = new Tensor(this.be, [o.config.batchSize, T], 'int32');
+    this.y = new Tensor(this.be, [o.config.batchSize, T], 'int32');
+    if (o.resume) {
+      const r = o.resume;
+      this.step = r.meta.step;
+      this.optimizer.step = r.meta.step;
+      this.bestValLoss = r.meta.bestValLoss ?? Number.POSITIVE_INFINITY;
+      if (r.meta.rng) this.rng.setState(r.meta.rng);
+      if (r.optimizer) {
+        this.optimizer.m.set(r.optimizer.m);
+        this.optimizer.v.set(r.optimizer.v);
+      }
+    }
+  }
+
+  /** Tokens consumed by one optimizer step. */
+  get tokensPerStep(): number {
+    return this.cfg.batchSize * this.model.config.blockSize * this.cfg.gradAccum;
+  }
+
+  /** One optimizer step (gradAccum micro-batches). Throws TrainingError on a NaN/Inf loss. */
+  trainStep(): StepInfo {
+    const t0 = performance.now();
+    const { batchSize, gradAccum, gradClip } = this.cfg;
+    const T = this.model.config.blockSize;
+    const ctx = trainContext(this.rng);
+    this.model.store.zeroGrad(this.be);
+    let lossSum = 0;
+    for (let micro = 0; micro < gradAccum; micro++) {
+      fillRandomBatch(
+        this.x.data as Int32Array,
+        this.y.data as Int32Array,
+        this.trainTokens,
+        batchSize,
+        T,
+        this.rng,
+      );
+      const { loss } = this.model.forward(this.x, this.y, ctx);
+      const value = loss!.item();
+      if (!Number.isFinite(value)) {
+        disposeGraph(loss!);
+        throw new TrainingError(
+          `loss is ${value} at step ${this.step}: training diverged (try a lower learningRate or gradClip); the last checkpoint on disk is kept`,
+        );
+      }
+      lossSum += value;
+      // average the gradient over micro-batches: each contributes loss / gradAccum
+      const scaled = gradAccum > 1 ? F.scale(loss!, 1 / gradAccum) : loss!;
+      backward(scaled);
+      disposeGraph(scaled);
+    }
+    const lr = lrAt(this.step, this.cfg);
+    const gradNorm = this.optimizer.update(lr, gradClip);
+    this.step++;
+    const ms = performance.now() - t0;
+    return {
+      step: this.step,
+      loss: lossSum / gradAccum,
+      lr,
+      gradNorm,
+      ms,
+      tokensPerSec: (this.tokensPerStep / ms) * 1000,
+    };
+  }
+
+  /** Mean loss over cfg.evalIters fixed batches of a split (the same batches every time). */
+  estimateLoss(split: 'train' | 'val'): number {
+    const tokens = split === 'train' ? this.trainTokens : this.valTokens;
+    const rng = new Rng(this.cfg.seed + (split === 'train' ? 1 : 2)); // fixed batches: comparable evals
+    const T = this.model.config.blockSize;
+    const x = this.x.data as Int32Array;
+    const y = this.y.data as Int32Array;
+    let sum = 0;
+    noGrad(() => {
+      for (let i = 0; i < this.cfg.evalIters; i++) {
+        fillRandomBatch(x, y, tokens, this.cfg.batchSize, T, rng);
+        const { logits, loss } = this.model.forward(this.x, this.y);
+        sum += loss!.item();
+        logits.dispose();
+        loss!.dispose();
+      }
+    });
+    return sum / this.cfg.evalIters;
+  }
+
+  evaluate(): EvalInfo {
+    const train = this.estimateLoss('train');
+    const val = this.estimateLoss('val');
+    const improved = val < this.bestValLoss;
+    if (improved) this.bestValLoss = val;
+    return { step: this.step, train, val, bestValLoss: this.bestValLoss, improved };
+  }
+
+  /** The full training state as checkpoint bytes. */
+  checkpoint(): Uint8Array {
+    return encodeCheckpoint(this.model, this.optimizer, {
+      train: this.cfg,
+      tokenizer: this.tokenizer,
+      step: this.step,
+      bestValLoss: Number.isFinite(this.bestValLoss) ? this.bestValLoss : null,
+      rng: this.rng.getState(),
+    });
+  }
+
+  /**
+   * Trains until cfg.maxIters, evaluating every evalInterval steps (and at the end). Hooks
+   * receive every step and eval; onEval also gets the checkpoint to save. `shouldStop` lets the
+   * caller interrupt between steps (the state stays consistent: resume from the last save).
+   */
+  async run(hooks: {
+    onStep?: (s: StepInfo) => void;
+    onEval?: (e: EvalInfo, checkpoint: () => Uint8Array) => void | Promise<void>;
+    shouldStop?: () => boolean;
+  }): Promise<void> {
+    const c = this.cfg;
+    while (this.step < c.maxIters) {
+      if (this.step % c.evalInterval === 0) await hooks.onEval?.(this.evaluate(), () => this.checkpoint());
+      if (hooks.shouldStop?.()) return;
+      hooks.onStep?.(this.trainStep());
+      // yield to the event loop now and then so Ctrl-C and progress redraws get through
+      if (this.step % 8 === 0) await new Promise((r) => setTimeout(r, 0));
+    }
+    await hooks.onEval?.(this.evaluate(), () => this.checkpoint());
+  }
+}
