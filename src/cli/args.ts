@@ -265,6 +265,22 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
+/** Words of `text` in lines of at most `width` characters (longer words stand alone). */
+function wrap(text: string, width: number): string[] {
+  const lines: string[] = [];
+  for (const para of text.split('\n')) {
+    let line = '';
+    for (const word of para.split(/\s+/).filter(Boolean)) {
+      if (line && line.length + 1 + word.length > width) {
+        lines.push(line);
+        line = word;
+      } else line = line ? `${line} ${word}` : word;
+    }
+    lines.push(line);
+  }
+  return lines;
+}
+
 /** `--help` text for a command: usage, description, positionals, flags with defaults, examples. */
 export function formatHelp(spec: CommandSpec): string {
   const pos = (spec.positionals ?? []).map((p) => {
@@ -272,7 +288,7 @@ export function formatHelp(spec: CommandSpec): string {
     return p.optional ? `[${n}]` : n;
   });
   const lines = [`Usage: tsgpt ${spec.name} [flags]${pos.length ? ` ${pos.join(' ')}` : ''}`, ''];
-  lines.push(spec.description ?? spec.summary, '');
+  lines.push(...wrap(spec.description ?? spec.summary, 80), '');
   if (spec.positionals?.length) {
     lines.push('Arguments:');
     const w = Math.max(...spec.positionals.map((p) => p.name.length));

@@ -16,7 +16,7 @@ import { type Command, closest, formatHelp, parseArgs } from './args.js';
 
 /** The command registry, in the order `tsgpt --help` lists them. */
 export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
-  // prepare: () => import('./commands/prepare.js'),
+  prepare: () => import('./commands/prepare.js'),
 };
 
 const PROGRAM_HELP = (version: string, commands: readonly Command[]): string => {

@@ -1,0 +1,132 @@
+// `tsgpt prepare`: text file (or a fresh Tiny Shakespeare download) → tokenizer → 90/10 split →
+// train.bin, val.bin, meta.json in an output directory. Everything is validated before anything
+// is written, and the files are replaced atomically, so a failed run never damages old output.
+
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { prepareDataset } from '../../data/dataset.js';
+import {
+  defaultOutDir,
+  downloadTinyShakespeare,
+  readTextFile,
+  TINY_SHAKESPEARE_PATH,
+  TINY_SHAKESPEARE_URL,
+  writePrepared,
+} from '../../data/node-io.js';
+import { UsageError } from '../../errors.js';
+import { CharTokenizer } from '../../tokenizer/char.js';
+import type { Tokenizer } from '../../tokenizer/tokenizer.js';
+import type { Args, FlagSpec } from '../args.js';
+import { formatBytes, ProgressBar } from '../progress.js';
+
+export const name = 'prepare';
+export const summary = 'Tokenize a text file into train/val token files (default: Tiny Shakespeare)';
+export const description =
+  'Reads a UTF-8 text file (or, without --data, downloads Tiny Shakespeare to ' +
+  `${TINY_SHAKESPEARE_PATH} and checks its sha256), builds the tokenizer, encodes the text, ` +
+  'and writes the first 90% of tokens to train.bin and the rest to val.bin (little-endian ' +
+  'uint16 ids, uint32 for vocabularies over 65536) with a meta.json describing them. ' +
+  'Set TSGPT_DATA_URL to download from another address.';
+export const flags: readonly FlagSpec[] = [
+  {
+    name: 'data',
+    type: 'string',
+    metavar: 'FILE',
+    help: `UTF-8 text file (default: download ${TINY_SHAKESPEARE_PATH})`,
+  },
+  {
+    name: 'out',
+    type: 'string',
+    metavar: 'DIR',
+    help: 'output directory (default: data/<name of the data file>)',
+  },
+  {
+    name: 'tokenizer',
+    type: 'string',
+    metavar: 'SPEC',
+    default: 'char',
+    help: 'char | bpe:FILE | word:FILE | gpt2',
+  },
+];
+export const examples = [
+  'tsgpt prepare',
+  'tsgpt prepare --data my-novel.txt --out data/novel',
+  'tsgpt prepare --data input.txt --tokenizer char',
+];
+
+type TokenizerSpec = { kind: 'char' } | { kind: 'bpe' | 'word'; file: string } | { kind: 'gpt2' };
+
+/** Parse `--tokenizer` before any work, so a typo fails at once. */
+export function parseTokenizerSpec(spec: string): TokenizerSpec {
+  if (spec === 'char' || spec === 'gpt2') return { kind: spec };
+  const m = /^(bpe|word):(.+)$/.exec(spec);
+  if (m) return { kind: m[1] as 'bpe' | 'word', file: m[2]! };
+  throw new UsageError(
+    `--tokenizer must be char, bpe:FILE, word:FILE or gpt2, got "${spec}" (see tsgpt prepare --help)`,
+  );
+}
+
+/**
+ * What builds the tokenizer once the text is read. Tokenizer files are read here, before the
+ * data, so that every input is checked before any work is done.
+ */
+async function tokenizerMaker(spec: TokenizerSpec): Promise<(text: string) => Tokenizer> {
+  if (spec.kind === 'char') return (text) => CharTokenizer.fromText(text);
+  // bpe/word/gpt2 arrive with src/tokenizer/index.ts (tokenizerFromJSON)
+  throw new UsageError(`--tokenizer ${spec.kind} is not available yet: use --tokenizer char`);
+}
+
+/** Code points in a string (what a char tokenizer counts), without building an array. */
+function countChars(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0xdc00 || c > 0xdfff) n++; // low surrogates complete a pair counted at its high half
+  }
+  return n;
+}
+
+export async function run(args: Args): Promise<void> {
+  const makeTokenizer = await tokenizerMaker(parseTokenizerSpec(args.string('tokenizer')!));
+  let dataPath = args.string('data');
+  if (dataPath === undefined) {
+    dataPath = TINY_SHAKESPEARE_PATH;
+    if (!existsSync(dataPath)) {
+      const url = process.env['TSGPT_DATA_URL'] ?? TINY_SHAKESPEARE_URL;
+      process.stderr.write(`downloading Tiny Shakespeare from ${url}\n`);
+      let bar: ProgressBar | undefined; // made at the first chunk, once the total size is known
+      try {
+        await downloadTinyShakespeare(dataPath, {
+          url,
+          onProgress: (received, total) => {
+            bar ??= new ProgressBar({ label: 'download', unit: 'bytes', ...(total ? { total } : {}) });
+            bar.update(received);
+          },
+        });
+        bar?.done();
+      } finally {
+        bar?.clear();
+      }
+    }
+  }
+  const file = await readTextFile(dataPath);
+  const tokenizer = makeTokenizer(file.text);
+  const ds = prepareDataset(file.text, tokenizer, { path: file.path, sha256: file.sha256 });
+  const outDir = args.string('out') ?? defaultOutDir(dataPath);
+  const written = await writePrepared(outDir, ds);
+
+  const m = ds.meta;
+  const width = m.dtype === 'uint16' ? 2 : 4;
+  const n = (x: number) => x.toLocaleString('en-US');
+  process.stdout.write(
+    [
+      `prepared ${file.path}: ${n(countChars(file.text))} characters, ${formatBytes(file.bytes)}, sha256 ${file.sha256.slice(0, 12)}…`,
+      `  tokenizer  ${tokenizer.kind}, vocab size ${n(m.vocabSize)}`,
+      `  train      ${n(m.trainTokens)} tokens (${m.dtype})`,
+      `  val        ${n(m.valTokens)} tokens`,
+      `  wrote      ${join(outDir, 'train.bin')} (${formatBytes(m.trainTokens * width)}), ` +
+        `${join(outDir, 'val.bin')} (${formatBytes(m.valTokens * width)}), ${written[2]}`,
+      '',
+    ].join('\n'),
+  );
+}
