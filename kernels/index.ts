@@ -1,0 +1,19 @@
+// Entry point of the tsgpt kernels module (compiled twice: plain SIMD and relaxed SIMD).
+// Exports plain functions over byte pointers into the shared memory that the JavaScript side
+// allocates; there is no AssemblyScript-managed heap (runtime stub, nothing allocated here).
+
+export { CTRL_BYTES, job_publish, run_job } from './jobs';
+export {
+  add_bias, adamw_f32, bias_backward, binary_row, binary_same, copy_bytes, dropout_fwd, fill_u32,
+  scale_f32, sum_squares, unary_bwd, unary_fwd,
+} from './elementwise';
+export {
+  attention_bwd, attention_fwd, crossentropy_bwd, crossentropy_fwd, embedding_bwd, embedding_fwd,
+  layernorm_bwd, layernorm_fwd, softmax_bwd, softmax_fwd,
+} from './layers';
+export { matmul_rows, matmul_scalar, pack_b_panel, packed_width, panel_count } from './matmul';
+
+/** First free byte after the module's static data: the JavaScript allocator starts above it. */
+export function heap_base(): usize {
+  return __heap_base;
+}

@@ -1,0 +1,171 @@
+// The work-sharing protocol between the calling thread and the workers, on a control block in
+// shared memory. A job is (op, args, total chunks); every thread calls run_job, which claims
+// chunks one at a time with a compare-and-swap on a (generation, next chunk) word, runs them,
+// and counts them done. A thread that is late (descheduled, still asleep) simply finds no
+// chunk left, so a busy core never holds the job hostage beyond one chunk.
+// Not here: how threads sleep and wake (JavaScript Atomics.wait / notify in src/backend/wasm).
+//
+// Control block layout (bytes): 0 i64 claim word (gen << 32 | next chunk), 8 i32 done,
+// 12 i32 total, 16 i32 op, 20 i32 wake sequence (JS), 24 i32 quit (JS), 64.. 32 arg slots.
+
+import {
+  add_bias, adamw_f32, binary_row, binary_same, dropout_fwd, scale_f32, unary_bwd, unary_fwd,
+} from './elementwise';
+import {
+  attention_bwd, attention_fwd, crossentropy_bwd, crossentropy_fwd, embedding_fwd, layernorm_fwd,
+  softmax_bwd, softmax_fwd,
+} from './layers';
+import { matmul_rows, pack_b_panel } from './matmul';
+
+export const CTRL_BYTES = 64 + 32 * 4;
+
+export const OP_PACK_B = 1;
+export const OP_MATMUL = 2;
+export const OP_UNARY_FWD = 3;
+export const OP_UNARY_BWD = 4;
+export const OP_BINARY_SAME = 5;
+export const OP_BINARY_ROW = 6;
+export const OP_SCALE = 7;
+export const OP_LAYERNORM_FWD = 8;
+export const OP_SOFTMAX_FWD = 9;
+export const OP_SOFTMAX_BWD = 10;
+export const OP_CROSSENTROPY_FWD = 11;
+export const OP_CROSSENTROPY_BWD = 12;
+export const OP_EMBEDDING_FWD = 13;
+export const OP_DROPOUT = 14;
+export const OP_ADAMW = 15;
+export const OP_ATTENTION_FWD = 16;
+export const OP_ATTENTION_BWD = 17;
+export const OP_ADD_BIAS = 18;
+
+// @ts-ignore: decorator
+@inline function ai(ctrl: usize, i: i32): i32 {
+  return load<i32>(ctrl + 64 + (<usize>i << 2));
+}
+// @ts-ignore: decorator
+@inline function au(ctrl: usize, i: i32): usize {
+  return <usize>load<u32>(ctrl + 64 + (<usize>i << 2));
+}
+// @ts-ignore: decorator
+@inline function af(ctrl: usize, i: i32): f32 {
+  return load<f32>(ctrl + 64 + (<usize>i << 2));
+}
+
+/** Starts a new generation: chunk 0 of the job whose op/args/total were just written. */
+export function job_publish(ctrl: usize): void {
+  const w = atomic.load<i64>(ctrl);
+  atomic.store<i32>(ctrl + 8, 0);
+  atomic.store<i64>(ctrl, ((w >>> 32) + 1) << 32);
+}
+
+/** Claims the next chunk of the current job, or -1 when none is left. */
+function claim(ctrl: usize): i32 {
+  while (true) {
+    const w = atomic.load<i64>(ctrl);
+    const next = <i32>w;
+    const total = atomic.load<i32>(ctrl, 12);
+    if (next >= total) return -1;
+    // a stale w (the job moved on) fails the exchange, so a claim always matches its job
+    if (atomic.cmpxchg<i64>(ctrl, w, w + 1) == w) return next;
+  }
+}
+
+/** Runs chunks of the current job until none is left. Called by every thread. */
+export function run_job(ctrl: usize): void {
+  while (true) {
+    const chunk = claim(ctrl);
+    if (chunk < 0) return;
+    // the job cannot finish before this chunk is counted, so op, args and total are stable
+    const total = atomic.load<i32>(ctrl, 12);
+    run_chunk(ctrl, load<i32>(ctrl, 16), chunk);
+    if (atomic.add<i32>(ctrl + 8, 1) + 1 == total) atomic.notify(ctrl + 8, 1);
+  }
+}
+
+/** [i0, i1) of chunk ch when n items are cut into pieces of `per`. */
+// @ts-ignore: decorator
+@inline function lo(ch: i32, per: i32): i32 {
+  return ch * per;
+}
+// @ts-ignore: decorator
+@inline function hi(ch: i32, per: i32, n: i32): i32 {
+  const e = ch * per + per;
+  return e < n ? e : n;
+}
+
+function run_chunk(x: usize, op: i32, ch: i32): void {
+  switch (op) {
+    case OP_PACK_B: {
+      // dst, b, k, n, sk, sn, bStrideBytes, packedStrideBytes, npanels
+      const np = ai(x, 8);
+      const bi = ch / np, p = ch % np;
+      pack_b_panel(au(x, 0) + <usize>bi * au(x, 7), au(x, 1) + <usize>bi * au(x, 6), ai(x, 2), ai(x, 3), ai(x, 4), ai(x, 5), p);
+      break;
+    }
+    case OP_MATMUL: {
+      // c, a, bp, m, k, n, transA, accumulate, aStrideBytes, bpStrideBytes, rowsPerChunk, chunksPerBatch
+      const m = ai(x, 3), k = ai(x, 4), n = ai(x, 5);
+      const cpb = ai(x, 11), rpc = ai(x, 10);
+      const bi = ch / cpb;
+      const r0 = (ch % cpb) * rpc;
+      const r1 = r0 + rpc < m ? r0 + rpc : m;
+      const c = au(x, 0) + ((<usize>bi * <usize>m * <usize>n) << 2);
+      matmul_rows(c, au(x, 1) + <usize>bi * au(x, 8), au(x, 2) + <usize>bi * au(x, 9), m, k, n, ai(x, 6) != 0, ai(x, 7) != 0, r0, r1);
+      break;
+    }
+    case OP_UNARY_FWD: // op, out, x, n, per
+      unary_fwd(ai(x, 0), au(x, 1), au(x, 2), lo(ch, ai(x, 4)), hi(ch, ai(x, 4), ai(x, 3)));
+      break;
+    case OP_UNARY_BWD: // op, dx, x, y, dout, n, per
+      unary_bwd(ai(x, 0), au(x, 1), au(x, 2), au(x, 3), au(x, 4), lo(ch, ai(x, 6)), hi(ch, ai(x, 6), ai(x, 5)));
+      break;
+    case OP_BINARY_SAME: // op, out, a, b, n, per
+      binary_same(ai(x, 0), au(x, 1), au(x, 2), au(x, 3), lo(ch, ai(x, 5)), hi(ch, ai(x, 5), ai(x, 4)));
+      break;
+    case OP_BINARY_ROW: // op, out, a, b, c, bIsRow, rows, per
+      binary_row(ai(x, 0), au(x, 1), au(x, 2), au(x, 3), ai(x, 4), ai(x, 5) != 0, lo(ch, ai(x, 7)), hi(ch, ai(x, 7), ai(x, 6)));
+      break;
+    case OP_SCALE: // out, x, s, acc, n, per
+      scale_f32(au(x, 0), au(x, 1), af(x, 2), ai(x, 3) != 0, lo(ch, ai(x, 5)), hi(ch, ai(x, 5), ai(x, 4)));
+      break;
+    case OP_LAYERNORM_FWD: // out, mean, rstd, x, w, b, c, eps, n, per
+      layernorm_fwd(au(x, 0), au(x, 1), au(x, 2), au(x, 3), au(x, 4), au(x, 5), ai(x, 6), af(x, 7), lo(ch, ai(x, 9)), hi(ch, ai(x, 9), ai(x, 8)));
+      break;
+    case OP_SOFTMAX_FWD: // out, x, c, n, per
+      softmax_fwd(au(x, 0), au(x, 1), ai(x, 2), lo(ch, ai(x, 4)), hi(ch, ai(x, 4), ai(x, 3)));
+      break;
+    case OP_SOFTMAX_BWD: // dx, dout, y, c, n, per
+      softmax_bwd(au(x, 0), au(x, 1), au(x, 2), ai(x, 3), lo(ch, ai(x, 5)), hi(ch, ai(x, 5), ai(x, 4)));
+      break;
+    case OP_CROSSENTROPY_FWD: // losses, logits, targets, v, n, per
+      crossentropy_fwd(au(x, 0), au(x, 1), au(x, 2), ai(x, 3), lo(ch, ai(x, 5)), hi(ch, ai(x, 5), ai(x, 4)));
+      break;
+    case OP_CROSSENTROPY_BWD: // dlogits, logits, targets, dlosses, v, n, per
+      crossentropy_bwd(au(x, 0), au(x, 1), au(x, 2), au(x, 3), ai(x, 4), lo(ch, ai(x, 6)), hi(ch, ai(x, 6), ai(x, 5)));
+      break;
+    case OP_EMBEDDING_FWD: // out, table, ids, c, n, per
+      embedding_fwd(au(x, 0), au(x, 1), au(x, 2), ai(x, 3), lo(ch, ai(x, 5)), hi(ch, ai(x, 5), ai(x, 4)));
+      break;
+    case OP_DROPOUT: // out, mask, x, seed, thr, keepScale, n, per
+      dropout_fwd(au(x, 0), au(x, 1), au(x, 2), ai(x, 3), <u32>ai(x, 4), af(x, 5), lo(ch, ai(x, 7)), hi(ch, ai(x, 7), ai(x, 6)));
+      break;
+    case OP_ADAMW: // param, grad, m, v, lr, b1, b2, eps, wd, bc1, bc2, gradScale, n, per
+      adamw_f32(
+        au(x, 0), au(x, 1), au(x, 2), au(x, 3),
+        af(x, 4), af(x, 5), af(x, 6), af(x, 7), af(x, 8), af(x, 9), af(x, 10), af(x, 11),
+        lo(ch, ai(x, 13)), hi(ch, ai(x, 13), ai(x, 12)),
+      );
+      break;
+    case OP_ATTENTION_FWD: // out, att, qkv, t, c, nh, scale
+      attention_fwd(au(x, 0), au(x, 1), au(x, 2), ai(x, 3), ai(x, 4), ai(x, 5), af(x, 6), ch);
+      break;
+    case OP_ATTENTION_BWD: // dqkv, datt, dout, qkv, att, t, c, nh, scale
+      attention_bwd(au(x, 0), au(x, 1), au(x, 2), au(x, 3), au(x, 4), ai(x, 5), ai(x, 6), ai(x, 7), af(x, 8), ch);
+      break;
+    case OP_ADD_BIAS: // out, bias, oc, n, per
+      add_bias(au(x, 0), au(x, 1), ai(x, 2), lo(ch, ai(x, 4)), hi(ch, ai(x, 4), ai(x, 3)));
+      break;
+    default:
+      break;
+  }
+}

@@ -1,0 +1,345 @@
+// Row-wise transformer layers: LayerNorm, softmax, cross-entropy, embedding, and fused causal
+// attention (scores, mask, softmax, weighted sum) per (batch, head). Row ranges [r0, r1) and
+// head indices let jobs.ts split the work across threads; nothing here allocates.
+// Not here: matmul (matmul.ts) or the elementwise ops (elementwise.ts).
+
+import { exp4, hmax, hsum, madd } from './simd';
+
+// @ts-ignore: decorator
+@inline function dot(a: usize, b: usize, n: i32): f32 {
+  let acc = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) acc = madd(v128.load(a + (<usize>j << 2)), v128.load(b + (<usize>j << 2)), acc);
+  let s = hsum(acc);
+  for (; j < n; j++) s += load<f32>(a + (<usize>j << 2)) * load<f32>(b + (<usize>j << 2));
+  return s;
+}
+
+/** y[j] += alpha * x[j], j < n */
+// @ts-ignore: decorator
+@inline function axpy(y: usize, alpha: f32, x: usize, n: i32): void {
+  const av = f32x4.splat(alpha);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const o = <usize>j << 2;
+    v128.store(y + o, madd(av, v128.load(x + o), v128.load(y + o)));
+  }
+  for (; j < n; j++) {
+    const o = <usize>j << 2;
+    store<f32>(y + o, load<f32>(y + o) + alpha * load<f32>(x + o));
+  }
+}
+
+function rowSum(x: usize, n: i32): f32 {
+  let acc = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) acc = f32x4.add(acc, v128.load(x + (<usize>j << 2)));
+  let s = hsum(acc);
+  for (; j < n; j++) s += load<f32>(x + (<usize>j << 2));
+  return s;
+}
+
+function rowMax(x: usize, n: i32): f32 {
+  let m: f32 = -Infinity;
+  let j = 0;
+  if (n >= 4) {
+    let acc = v128.load(x);
+    for (j = 4; j + 4 <= n; j += 4) acc = f32x4.max(acc, v128.load(x + (<usize>j << 2)));
+    m = hmax(acc);
+  }
+  for (; j < n; j++) m = max(m, load<f32>(x + (<usize>j << 2)));
+  return m;
+}
+
+/** y[j] = exp(x[j] - shift), returns the sum of y; y may alias x. */
+function rowExpShift(y: usize, x: usize, n: i32, shift: f32): f32 {
+  const sv = f32x4.splat(shift);
+  let acc = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const o = <usize>j << 2;
+    const e = exp4(f32x4.sub(v128.load(x + o), sv));
+    v128.store(y + o, e);
+    acc = f32x4.add(acc, e);
+  }
+  let s = hsum(acc);
+  for (; j < n; j++) {
+    const e = Mathf.exp(load<f32>(x + (<usize>j << 2)) - shift);
+    store<f32>(y + (<usize>j << 2), e);
+    s += e;
+  }
+  return s;
+}
+
+/** y[j] = x[j] * s */
+function rowScale(y: usize, x: usize, n: i32, s: f32): void {
+  const sv = f32x4.splat(s);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const o = <usize>j << 2;
+    v128.store(y + o, f32x4.mul(v128.load(x + o), sv));
+  }
+  for (; j < n; j++) store<f32>(y + (<usize>j << 2), load<f32>(x + (<usize>j << 2)) * s);
+}
+
+/**
+ * out (N, C) = (x - mean) * rstd * w + b for rows [r0, r1); saves mean (N), rstd (N).
+ * bias = 0: no bias.
+ */
+export function layernorm_fwd(out: usize, meanp: usize, rstdp: usize, x: usize, w: usize, bias: usize, c: i32, eps: f32, r0: i32, r1: i32): void {
+  for (let r = r0; r < r1; r++) {
+    const xr = x + ((<usize>r * c) << 2);
+    const or = out + ((<usize>r * c) << 2);
+    const mean = rowSum(xr, c) / <f32>c;
+    const mv = f32x4.splat(mean);
+    let acc = f32x4.splat(0);
+    let j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const d = f32x4.sub(v128.load(xr + (<usize>j << 2)), mv);
+      acc = madd(d, d, acc);
+    }
+    let ss = hsum(acc);
+    for (; j < c; j++) {
+      const d = load<f32>(xr + (<usize>j << 2)) - mean;
+      ss += d * d;
+    }
+    const rstd: f32 = 1 / Mathf.sqrt(ss / <f32>c + eps);
+    store<f32>(meanp + (<usize>r << 2), mean);
+    store<f32>(rstdp + (<usize>r << 2), rstd);
+    const rv = f32x4.splat(rstd);
+    for (j = 0; j + 4 <= c; j += 4) {
+      const o = <usize>j << 2;
+      const nrm = f32x4.mul(f32x4.sub(v128.load(xr + o), mv), rv);
+      const b = bias ? v128.load(bias + o) : f32x4.splat(0);
+      v128.store(or + o, madd(nrm, v128.load(w + o), b));
+    }
+    for (; j < c; j++) {
+      const o = <usize>j << 2;
+      const nrm = (load<f32>(xr + o) - mean) * rstd;
+      store<f32>(or + o, nrm * load<f32>(w + o) + (bias ? load<f32>(bias + o) : 0));
+    }
+  }
+}
+
+/**
+ * Accumulates dx (N, C), dw (C), db (C; 0 = none) for rows [r0, r1) (llm.c's layernorm_backward):
+ * norm = (x - mean) rstd, dnorm = w dout,
+ * dx += (dnorm - mean(dnorm) - norm * mean(dnorm * norm)) * rstd.
+ */
+export function layernorm_bwd(dx: usize, dw: usize, db: usize, dout: usize, x: usize, w: usize, meanp: usize, rstdp: usize, c: i32, r0: i32, r1: i32): void {
+  for (let r = r0; r < r1; r++) {
+    const ro = (<usize>r * c) << 2;
+    const mean = load<f32>(meanp + (<usize>r << 2));
+    const rstd = load<f32>(rstdp + (<usize>r << 2));
+    const mv = f32x4.splat(mean), rv = f32x4.splat(rstd);
+    // pass 1: the two means
+    let a1 = f32x4.splat(0), a2 = f32x4.splat(0);
+    let j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const o = <usize>j << 2;
+      const nrm = f32x4.mul(f32x4.sub(v128.load(x + ro + o), mv), rv);
+      const dn = f32x4.mul(v128.load(w + o), v128.load(dout + ro + o));
+      a1 = f32x4.add(a1, dn);
+      a2 = madd(dn, nrm, a2);
+    }
+    let s1 = hsum(a1), s2 = hsum(a2);
+    for (; j < c; j++) {
+      const o = <usize>j << 2;
+      const nrm = (load<f32>(x + ro + o) - mean) * rstd;
+      const dn = load<f32>(w + o) * load<f32>(dout + ro + o);
+      s1 += dn;
+      s2 += dn * nrm;
+    }
+    const m1 = s1 / <f32>c, m2 = s2 / <f32>c;
+    const m1v = f32x4.splat(m1), m2v = f32x4.splat(m2);
+    // pass 2: accumulate
+    for (j = 0; j + 4 <= c; j += 4) {
+      const o = <usize>j << 2;
+      const d = v128.load(dout + ro + o);
+      const nrm = f32x4.mul(f32x4.sub(v128.load(x + ro + o), mv), rv);
+      if (db) v128.store(db + o, f32x4.add(v128.load(db + o), d));
+      v128.store(dw + o, madd(nrm, d, v128.load(dw + o)));
+      const dn = f32x4.mul(v128.load(w + o), d);
+      const t = f32x4.sub(f32x4.sub(dn, m1v), f32x4.mul(nrm, m2v));
+      v128.store(dx + ro + o, madd(t, rv, v128.load(dx + ro + o)));
+    }
+    for (; j < c; j++) {
+      const o = <usize>j << 2;
+      const d = load<f32>(dout + ro + o);
+      const nrm = (load<f32>(x + ro + o) - mean) * rstd;
+      if (db) store<f32>(db + o, load<f32>(db + o) + d);
+      store<f32>(dw + o, load<f32>(dw + o) + nrm * d);
+      const dn = load<f32>(w + o) * d;
+      store<f32>(dx + ro + o, load<f32>(dx + ro + o) + (dn - m1 - nrm * m2) * rstd);
+    }
+  }
+}
+
+/** out (N, C) = softmax of each row of x, rows [r0, r1); out may alias x. */
+export function softmax_fwd(out: usize, x: usize, c: i32, r0: i32, r1: i32): void {
+  for (let r = r0; r < r1; r++) {
+    const ro = (<usize>r * c) << 2;
+    const s = rowExpShift(out + ro, x + ro, c, rowMax(x + ro, c));
+    rowScale(out + ro, out + ro, c, 1 / s);
+  }
+}
+
+/** dx += y * (dout - sum(y * dout)), rows [r0, r1). */
+export function softmax_bwd(dx: usize, dout: usize, y: usize, c: i32, r0: i32, r1: i32): void {
+  for (let r = r0; r < r1; r++) {
+    const ro = (<usize>r * c) << 2;
+    const s = dot(y + ro, dout + ro, c);
+    const sv = f32x4.splat(s);
+    let j = 0;
+    for (; j + 4 <= c; j += 4) {
+      const o = ro + (<usize>j << 2);
+      v128.store(dx + o, madd(v128.load(y + o), f32x4.sub(v128.load(dout + o), sv), v128.load(dx + o)));
+    }
+    for (; j < c; j++) {
+      const o = ro + (<usize>j << 2);
+      store<f32>(dx + o, load<f32>(dx + o) + load<f32>(y + o) * (load<f32>(dout + o) - s));
+    }
+  }
+}
+
+/** log(sum(exp(row))) computed stably; reads the row twice, writes nothing. */
+function rowLogSumExp(x: usize, v: i32): f32 {
+  const mx = rowMax(x, v);
+  const sv = f32x4.splat(mx);
+  let acc = f32x4.splat(0);
+  let j = 0;
+  for (; j + 4 <= v; j += 4) acc = f32x4.add(acc, exp4(f32x4.sub(v128.load(x + (<usize>j << 2)), sv)));
+  let s = hsum(acc);
+  for (; j < v; j++) s += Mathf.exp(load<f32>(x + (<usize>j << 2)) - mx);
+  return mx + Mathf.log(s);
+}
+
+/** losses (N) = logsumexp(logits row) - logits[target], rows [r0, r1); target -1 gives 0. */
+export function crossentropy_fwd(losses: usize, logits: usize, targets: usize, v: i32, r0: i32, r1: i32): void {
+  for (let r = r0; r < r1; r++) {
+    const t = load<i32>(targets + (<usize>r << 2));
+    const row = logits + ((<usize>r * v) << 2);
+    store<f32>(losses + (<usize>r << 2), t < 0 ? 0 : rowLogSumExp(row, v) - load<f32>(row + (<usize>t << 2)));
+  }
+}
+
+/** dlogits += (softmax(logits) - onehot(target)) * dlosses[row], rows [r0, r1); target -1 adds 0. */
+export function crossentropy_bwd(dlogits: usize, logits: usize, targets: usize, dlosses: usize, v: i32, r0: i32, r1: i32): void {
+  for (let r = r0; r < r1; r++) {
+    const t = load<i32>(targets + (<usize>r << 2));
+    if (t < 0) continue;
+    const ro = (<usize>r * v) << 2;
+    const row = logits + ro;
+    const drow = dlogits + ro;
+    const dl = load<f32>(dlosses + (<usize>r << 2));
+    const lse = f32x4.splat(rowLogSumExp(row, v));
+    const dlv = f32x4.splat(dl);
+    let j = 0;
+    for (; j + 4 <= v; j += 4) {
+      const o = <usize>j << 2;
+      const p = exp4(f32x4.sub(v128.load(row + o), lse));
+      v128.store(drow + o, madd(p, dlv, v128.load(drow + o)));
+    }
+    if (j < v) {
+      const l = f32x4.extract_lane(lse, 0);
+      for (; j < v; j++) {
+        const o = <usize>j << 2;
+        store<f32>(drow + o, load<f32>(drow + o) + Mathf.exp(load<f32>(row + o) - l) * dl);
+      }
+    }
+    const to = drow + (<usize>t << 2);
+    store<f32>(to, load<f32>(to) - dl);
+  }
+}
+
+/** out (N, C) rows [r0, r1) = table[ids[row]] */
+export function embedding_fwd(out: usize, table: usize, ids: usize, c: i32, r0: i32, r1: i32): void {
+  const rowBytes = <usize>c << 2;
+  for (let r = r0; r < r1; r++) {
+    const id = load<i32>(ids + (<usize>r << 2));
+    memory.copy(out + <usize>r * rowBytes, table + <usize>id * rowBytes, rowBytes);
+  }
+}
+
+/** dtable[ids[i]] += dout[i], i < n (serial: two rows may share an id) */
+export function embedding_bwd(dtable: usize, dout: usize, ids: usize, n: i32, c: i32): void {
+  const rowBytes = <usize>c << 2;
+  for (let r = 0; r < n; r++) {
+    const id = load<i32>(ids + (<usize>r << 2));
+    axpy(dtable + <usize>id * rowBytes, 1, dout + <usize>r * rowBytes, c);
+  }
+}
+
+/**
+ * Causal attention forward for one (batch, head) pair bh = b * NH + h.
+ * qkv (B, T, 3C) = q | k | v; out (B, T, C) columns h*HS..; att (B, NH, T, T) the probabilities.
+ */
+export function attention_fwd(out: usize, att: usize, qkv: usize, t: i32, c: i32, nh: i32, scale: f32, bh: i32): void {
+  const b = bh / nh, h = bh % nh;
+  const hs = c / nh;
+  const c3 = <usize>c * 3;
+  const base = qkv + ((<usize>b * t * c3 + <usize>h * hs) << 2);
+  const kOff = <usize>c << 2, vOff = <usize>c << 3;
+  const rowQKV = c3 << 2;
+  for (let i = 0; i < t; i++) {
+    const q = base + <usize>i * rowQKV;
+    const arow = att + ((<usize>bh * t + i) * <usize>t << 2);
+    // scores for keys 0..i (later keys are masked: the future is not visible)
+    for (let j = 0; j <= i; j++) store<f32>(arow + (<usize>j << 2), dot(q, base + <usize>j * rowQKV + kOff, hs) * scale);
+    const mx = rowMax(arow, i + 1);
+    const sum = rowExpShift(arow, arow, i + 1, mx);
+    rowScale(arow, arow, i + 1, 1 / sum);
+    for (let j = i + 1; j < t; j++) store<f32>(arow + (<usize>j << 2), 0);
+    // out = att @ v
+    const o = out + (((<usize>b * t + i) * c + <usize>h * hs) << 2);
+    for (let j = 0; j < hs; j++) store<f32>(o + (<usize>j << 2), 0);
+    for (let j = 0; j <= i; j++) axpy(o, load<f32>(arow + (<usize>j << 2)), base + <usize>j * rowQKV + vOff, hs);
+  }
+}
+
+/**
+ * Backward of attention_fwd for one (batch, head); accumulates into dqkv (B, T, 3C).
+ * datt (B, NH, T, T) is scratch: it ends holding d(scores) before the scale.
+ */
+export function attention_bwd(dqkv: usize, datt: usize, dout: usize, qkv: usize, att: usize, t: i32, c: i32, nh: i32, scale: f32, bh: i32): void {
+  const b = bh / nh, h = bh % nh;
+  const hs = c / nh;
+  const c3 = <usize>c * 3;
+  const off = (<usize>b * t * c3 + <usize>h * hs) << 2;
+  const base = qkv + off, dbase = dqkv + off;
+  const kOff = <usize>c << 2, vOff = <usize>c << 3;
+  const rowQKV = c3 << 2;
+  for (let i = 0; i < t; i++) {
+    const arow = att + ((<usize>bh * t + i) * <usize>t << 2);
+    const drow = datt + ((<usize>bh * t + i) * <usize>t << 2);
+    const d = dout + (((<usize>b * t + i) * c + <usize>h * hs) << 2);
+    // out_i = sum_j a_ij v_j  =>  da_ij = dout_i . v_j,  dv_j += a_ij dout_i
+    for (let j = 0; j <= i; j++) {
+      const vj = base + <usize>j * rowQKV + vOff;
+      store<f32>(drow + (<usize>j << 2), dot(d, vj, hs));
+      axpy(dbase + <usize>j * rowQKV + vOff, load<f32>(arow + (<usize>j << 2)), d, hs);
+    }
+    // softmax backward: ds_ij = a_ij (da_ij - sum_k a_ik da_ik)
+    const s = dot(arow, drow, i + 1);
+    let j = 0;
+    const sv = f32x4.splat(s);
+    for (; j + 4 <= i + 1; j += 4) {
+      const o = <usize>j << 2;
+      v128.store(drow + o, f32x4.mul(v128.load(arow + o), f32x4.sub(v128.load(drow + o), sv)));
+    }
+    for (; j <= i; j++) {
+      const o = <usize>j << 2;
+      store<f32>(drow + o, load<f32>(arow + o) * (load<f32>(drow + o) - s));
+    }
+    for (j = i + 1; j < t; j++) store<f32>(drow + (<usize>j << 2), 0);
+    // s_ij = scale q_i . k_j  =>  dq_i += scale ds_ij k_j,  dk_j += scale ds_ij q_i
+    const q = base + <usize>i * rowQKV;
+    const dq = dbase + <usize>i * rowQKV;
+    for (j = 0; j <= i; j++) {
+      const g = load<f32>(drow + (<usize>j << 2)) * scale;
+      axpy(dq, g, base + <usize>j * rowQKV + kOff, hs);
+      axpy(dbase + <usize>j * rowQKV + kOff, g, q, hs);
+    }
+  }
+}
+

@@ -1,0 +1,242 @@
+// Matrix multiply, XNNPACK style: B is packed into panels of NR = 8 columns (a narrow panel of
+// 4 for an odd last few columns, e.g. N = 65), and a 4x8 register tile of C (8 f32x4
+// accumulators) walks K. A is read in place through two strides, so transA costs no copy.
+// Not here: threading policy (jobs.ts splits the work) or any JavaScript-side allocation.
+//
+// Why 4x8: V8 keeps ~15 SIMD registers; 8 accumulators + 2 B vectors + 1 A broadcast (+1
+// temporary without FMA) fit, bigger tiles spill (see notes/wasm-kernels.md).
+
+import { madd } from './simd';
+
+/** K block: a (KC x N) slice of packed B stays in L2 while the 4-row tiles of A stream. */
+const KC: i32 = 256;
+
+/** Number of f32 columns the packed form of an N-column B occupies (8-wide panels, 4-wide tail). */
+export function packed_width(n: i32): i32 {
+  const full = n & ~7;
+  const rem = n & 7;
+  return full + (rem == 0 ? 0 : rem <= 4 ? 4 : 8);
+}
+
+/** Number of panels (8-wide, plus one narrow or wide tail panel) of an N-column B. */
+export function panel_count(n: i32): i32 {
+  return (n + 7) >> 3;
+}
+
+/**
+ * Packs panel p of B (K x N, element (k, j) at b[k*sk + j*sn]) into dst, which is the start of
+ * the packed matrix: panel p lives at column offset 8p, rows k-major, `w` (8 or 4) floats per
+ * row, zero padded past N.
+ */
+export function pack_b_panel(dst: usize, b: usize, k: i32, n: i32, sk: i32, sn: i32, p: i32): void {
+  const j0 = p << 3;
+  const left = n - j0;
+  const w = left >= 8 || (left & 7) > 4 ? 8 : 4;
+  const cols = left < w ? left : w;
+  let d = dst + ((<usize>k * <usize>j0) << 2);
+  if (sn == 1 && cols == 8) {
+    // NN: each packed row is 8 contiguous floats of B
+    let s = b + (<usize>j0 << 2);
+    const step = <usize>sk << 2;
+    for (let kk = 0; kk < k; kk++) {
+      v128.store(d, v128.load(s));
+      v128.store(d, v128.load(s, 16), 16);
+      s += step;
+      d += 32;
+    }
+    return;
+  }
+  // general gather (NT: the columns of B^T are rows of the stored weight)
+  for (let kk = 0; kk < k; kk++) {
+    const s = b + ((<usize>kk * <usize>sk + <usize>j0 * <usize>sn) << 2);
+    let j = 0;
+    for (; j < cols; j++) store<f32>(d + (<usize>j << 2), load<f32>(s + ((<usize>j * <usize>sn) << 2)));
+    for (; j < w; j++) store<f32>(d + (<usize>j << 2), 0);
+    d += <usize>w << 2;
+  }
+}
+
+// @ts-ignore: decorator
+@inline function storeRow8(c: usize, v0: v128, v1: v128, nr: i32, acc: bool): void {
+  if (nr == 8) {
+    if (acc) {
+      v0 = f32x4.add(v0, v128.load(c));
+      v1 = f32x4.add(v1, v128.load(c, 16));
+    }
+    v128.store(c, v0);
+    v128.store(c, v1, 16);
+    return;
+  }
+  if (nr >= 4) {
+    if (acc) v0 = f32x4.add(v0, v128.load(c));
+    v128.store(c, v0);
+    storePartial(c + 16, v1, nr - 4, acc);
+  } else {
+    storePartial(c, v0, nr, acc);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function storePartial(c: usize, v: v128, n: i32, acc: bool): void {
+  if (n == 4) {
+    if (acc) v = f32x4.add(v, v128.load(c));
+    v128.store(c, v);
+    return;
+  }
+  if (n > 0) store<f32>(c, f32x4.extract_lane(v, 0) + (acc ? load<f32>(c) : 0));
+  if (n > 1) store<f32>(c, f32x4.extract_lane(v, 1) + (acc ? load<f32>(c, 4) : 0), 4);
+  if (n > 2) store<f32>(c, f32x4.extract_lane(v, 2) + (acc ? load<f32>(c, 8) : 0), 8);
+}
+
+/**
+ * C (4 x nr) (+)= A (4 x kc) @ Bp (kc x 8); A element (i, k) at a + i*ars + k*aks (bytes),
+ * Bp packed 8 floats per k; C row stride ldc bytes; nr <= 8 columns are stored.
+ */
+function kernel_4x8(a: usize, ars: usize, aks: usize, bp: usize, kc: i32, c: usize, ldc: usize, nr: i32, acc: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  const a1o = ars, a2o = ars * 2, a3o = ars * 3;
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(bp);
+    const b1 = v128.load(bp, 16);
+    const a0 = v128.load32_splat(a);
+    const a1 = v128.load32_splat(a + a1o);
+    const a2 = v128.load32_splat(a + a2o);
+    const a3 = v128.load32_splat(a + a3o);
+    c00 = madd(a0, b0, c00);
+    c01 = madd(a0, b1, c01);
+    c10 = madd(a1, b0, c10);
+    c11 = madd(a1, b1, c11);
+    c20 = madd(a2, b0, c20);
+    c21 = madd(a2, b1, c21);
+    c30 = madd(a3, b0, c30);
+    c31 = madd(a3, b1, c31);
+    a += aks;
+    bp += 32;
+  }
+  storeRow8(c, c00, c01, nr, acc);
+  storeRow8(c + ldc, c10, c11, nr, acc);
+  storeRow8(c + ldc * 2, c20, c21, nr, acc);
+  storeRow8(c + ldc * 3, c30, c31, nr, acc);
+}
+
+/** 1 x 8 twin of kernel_4x8 for the last M % 4 rows. */
+function kernel_1x8(a: usize, aks: usize, bp: usize, kc: i32, c: usize, nr: i32, acc: bool): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let d00 = f32x4.splat(0), d01 = f32x4.splat(0);
+  let k = 0;
+  // two independent accumulator pairs hide the add latency
+  for (; k + 1 < kc; k += 2) {
+    const a0 = v128.load32_splat(a);
+    const a1 = v128.load32_splat(a + aks);
+    c00 = madd(a0, v128.load(bp), c00);
+    c01 = madd(a0, v128.load(bp, 16), c01);
+    d00 = madd(a1, v128.load(bp, 32), d00);
+    d01 = madd(a1, v128.load(bp, 48), d01);
+    a += aks * 2;
+    bp += 64;
+  }
+  if (k < kc) {
+    const a0 = v128.load32_splat(a);
+    c00 = madd(a0, v128.load(bp), c00);
+    c01 = madd(a0, v128.load(bp, 16), c01);
+  }
+  storeRow8(c, f32x4.add(c00, d00), f32x4.add(c01, d01), nr, acc);
+}
+
+/** 4 x 4 kernel over a narrow (4-wide) panel. */
+function kernel_4x4(a: usize, ars: usize, aks: usize, bp: usize, kc: i32, c: usize, ldc: usize, nr: i32, acc: bool): void {
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), c2 = f32x4.splat(0), c3 = f32x4.splat(0);
+  const a1o = ars, a2o = ars * 2, a3o = ars * 3;
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(bp);
+    c0 = madd(v128.load32_splat(a), b0, c0);
+    c1 = madd(v128.load32_splat(a + a1o), b0, c1);
+    c2 = madd(v128.load32_splat(a + a2o), b0, c2);
+    c3 = madd(v128.load32_splat(a + a3o), b0, c3);
+    a += aks;
+    bp += 16;
+  }
+  storePartial(c, c0, nr, acc);
+  storePartial(c + ldc, c1, nr, acc);
+  storePartial(c + ldc * 2, c2, nr, acc);
+  storePartial(c + ldc * 3, c3, nr, acc);
+}
+
+/** 1 x 4 kernel: last rows of the narrow panel. */
+function kernel_1x4(a: usize, aks: usize, bp: usize, kc: i32, c: usize, nr: i32, acc: bool): void {
+  let c0 = f32x4.splat(0);
+  for (let k = 0; k < kc; k++) {
+    c0 = madd(v128.load32_splat(a), v128.load(bp), c0);
+    a += aks;
+    bp += 16;
+  }
+  storePartial(c, c0, nr, acc);
+}
+
+/**
+ * Rows [r0, r1) of one product: C (M x N) (+)= op(A) (M x K) @ Bp, Bp packed by pack_b_panel.
+ * A is (M, K) row-major, or (K, M) when transA. accumulate: add into C instead of overwriting.
+ */
+export function matmul_rows(c: usize, a: usize, bp: usize, m: i32, k: i32, n: i32, transA: bool, accumulate: bool, r0: i32, r1: i32): void {
+  const ars: usize = transA ? 4 : <usize>k << 2;
+  const aks: usize = transA ? <usize>m << 2 : 4;
+  const ldc: usize = <usize>n << 2;
+  const nfull = n >> 3;
+  const rem = n & 7;
+  const narrow = rem != 0 && rem <= 4;
+  const npanels = (n + 7) >> 3;
+  for (let k0 = 0; k0 < k; k0 += KC) {
+    const kc = k - k0 < KC ? k - k0 : KC;
+    const acc = accumulate || k0 > 0;
+    const aK = a + <usize>k0 * aks;
+    let i = r0;
+    for (; i + 4 <= r1; i += 4) {
+      const ai = aK + <usize>i * ars;
+      const ci = c + <usize>i * ldc;
+      for (let p = 0; p < npanels; p++) {
+        const j0 = p << 3;
+        const nr = n - j0 < 8 ? n - j0 : 8;
+        if (narrow && p == nfull) {
+          kernel_4x4(ai, ars, aks, bp + ((<usize>k * <usize>j0 + <usize>k0 * 4) << 2), kc, ci + (<usize>j0 << 2), ldc, nr, acc);
+        } else {
+          kernel_4x8(ai, ars, aks, bp + ((<usize>k * <usize>j0 + <usize>k0 * 8) << 2), kc, ci + (<usize>j0 << 2), ldc, nr, acc);
+        }
+      }
+    }
+    for (; i < r1; i++) {
+      const ai = aK + <usize>i * ars;
+      const ci = c + <usize>i * ldc;
+      for (let p = 0; p < npanels; p++) {
+        const j0 = p << 3;
+        const nr = n - j0 < 8 ? n - j0 : 8;
+        if (narrow && p == nfull) {
+          kernel_1x4(ai, aks, bp + ((<usize>k * <usize>j0 + <usize>k0 * 4) << 2), kc, ci + (<usize>j0 << 2), nr, acc);
+        } else {
+          kernel_1x8(ai, aks, bp + ((<usize>k * <usize>j0 + <usize>k0 * 8) << 2), kc, ci + (<usize>j0 << 2), nr, acc);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * The scalar twin and definition: C (+)= op(A) @ op(B) for one product, naive i-j-k loops in
+ * f32 with element strides. Used by the tests and as a reference for the tiled path.
+ */
+export function matmul_scalar(c: usize, a: usize, b: usize, m: i32, k: i32, n: i32, transA: bool, transB: bool, accumulate: bool): void {
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let s: f32 = 0;
+      for (let kk = 0; kk < k; kk++) {
+        const av = load<f32>(a + ((transA ? <usize>kk * m + i : <usize>i * k + kk) << 2));
+        const bv = load<f32>(b + ((transB ? <usize>j * k + kk : <usize>kk * n + j) << 2));
+        s += av * bv;
+      }
+      const cp = c + ((<usize>i * n + j) << 2);
+      store<f32>(cp, accumulate ? load<f32>(cp) + s : s);
+    }
+  }
+}

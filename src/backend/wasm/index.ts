@@ -1,0 +1,11 @@
+// The wasm backend's public surface: createWasmBackend and the WasmBackend class.
+export { ALIGN, FreeListAllocator } from './allocator.js';
+export type { KernelExports, KernelFlavor } from './kernels.js';
+export type { WasmPlatform, WorkerHandle, WorkerInit } from './platform.js';
+export {
+  chooseKernelFlavor,
+  createWasmBackend,
+  packedWidth,
+  WasmBackend,
+  type WasmBackendOptions,
+} from './wasm-backend.js';

@@ -1,0 +1,85 @@
+// The exports of the kernels module (kernels/index.ts) as TypeScript sees them, and the job op
+// codes of kernels/jobs.ts. Pointers are byte offsets into the shared memory; bools are 0/1.
+// Keep in step with kernels/ by hand: the parity tests catch a mismatch.
+
+export interface KernelExports {
+  heap_base(): number;
+  job_publish(ctrl: number): void;
+  run_job(ctrl: number): void;
+  matmul_rows(
+    c: number,
+    a: number,
+    bp: number,
+    m: number,
+    k: number,
+    n: number,
+    transA: number,
+    accumulate: number,
+    r0: number,
+    r1: number,
+  ): void;
+  matmul_scalar(
+    c: number,
+    a: number,
+    b: number,
+    m: number,
+    k: number,
+    n: number,
+    transA: number,
+    transB: number,
+    accumulate: number,
+  ): void;
+  pack_b_panel(dst: number, b: number, k: number, n: number, sk: number, sn: number, p: number): void;
+  sum_squares(x: number, i0: number, i1: number): number;
+  bias_backward(dbias: number, dout: number, n: number, oc: number): void;
+  layernorm_bwd(
+    dx: number,
+    dw: number,
+    db: number,
+    dout: number,
+    x: number,
+    w: number,
+    mean: number,
+    rstd: number,
+    c: number,
+    r0: number,
+    r1: number,
+  ): void;
+  embedding_bwd(dtable: number, dout: number, ids: number, n: number, c: number): void;
+}
+
+export const CTRL_BYTES = 64 + 32 * 4;
+/** Int32 slots of the control block (see kernels/jobs.ts). */
+export const CTRL_DONE = 2;
+export const CTRL_TOTAL = 3;
+export const CTRL_OP = 4;
+export const CTRL_WAKE = 5;
+export const CTRL_QUIT = 6;
+export const CTRL_ARGS = 16;
+
+export const OP_PACK_B = 1;
+export const OP_MATMUL = 2;
+export const OP_UNARY_FWD = 3;
+export const OP_UNARY_BWD = 4;
+export const OP_BINARY_SAME = 5;
+export const OP_BINARY_ROW = 6;
+export const OP_SCALE = 7;
+export const OP_LAYERNORM_FWD = 8;
+export const OP_SOFTMAX_FWD = 9;
+export const OP_SOFTMAX_BWD = 10;
+export const OP_CROSSENTROPY_FWD = 11;
+export const OP_CROSSENTROPY_BWD = 12;
+export const OP_EMBEDDING_FWD = 13;
+export const OP_DROPOUT = 14;
+export const OP_ADAMW = 15;
+export const OP_ATTENTION_FWD = 16;
+export const OP_ATTENTION_BWD = 17;
+export const OP_ADD_BIAS = 18;
+
+/** Which build of the kernels: plain SIMD128, or SIMD128 + relaxed SIMD (fused multiply-add). */
+export type KernelFlavor = 'simd' | 'relaxed';
+
+/** Bytes of WebAssembly memory per page. */
+export const PAGE = 65536;
+/** The shared memory's maximum, in pages (2 GiB keeps every pointer a positive int32). */
+export const MAX_PAGES = 32768;

@@ -1,0 +1,807 @@
+// The `wasm` backend: every kernel of backend.ts on WebAssembly SIMD (kernels/*.ts), float32,
+// over one shared WebAssembly.Memory that worker threads also run on. This file is thin shims:
+// check that arrays live in our memory, turn them into byte pointers, pick chunk sizes, call.
+// Not here: the math (kernels/), nor Node specifics (node-platform.ts); ref/ is the definition.
+
+import { TsgptError } from '../../errors.js';
+import {
+  type AnyArray,
+  type Backend,
+  type BinaryOp,
+  contiguousStrides,
+  type DType,
+  type FloatArray,
+  type MatmulParams,
+  sizeOf,
+  type UnaryOp,
+} from '../backend.js';
+import { FreeListAllocator } from './allocator.js';
+import {
+  CTRL_BYTES,
+  type KernelExports,
+  type KernelFlavor,
+  MAX_PAGES,
+  OP_ADAMW,
+  OP_ADD_BIAS,
+  OP_ATTENTION_BWD,
+  OP_ATTENTION_FWD,
+  OP_BINARY_ROW,
+  OP_BINARY_SAME,
+  OP_CROSSENTROPY_BWD,
+  OP_CROSSENTROPY_FWD,
+  OP_DROPOUT,
+  OP_EMBEDDING_FWD,
+  OP_LAYERNORM_FWD,
+  OP_MATMUL,
+  OP_PACK_B,
+  OP_SCALE,
+  OP_SOFTMAX_BWD,
+  OP_SOFTMAX_FWD,
+  OP_UNARY_BWD,
+  OP_UNARY_FWD,
+  PAGE,
+} from './kernels.js';
+import type { WasmPlatform, WorkerHandle } from './platform.js';
+import { ThreadPool } from './thread-pool.js';
+import { instantiateKernels } from './worker-loop.js';
+
+export interface WasmBackendOptions {
+  /** threads taking part in big kernels, the caller included (default: all hardware threads) */
+  threads?: number;
+  /** 'auto' (default) picks relaxed SIMD when the engine has it, else plain SIMD */
+  kernels?: KernelFlavor | 'auto';
+  /** initial memory in MiB (default 16); memory grows on demand up to 2 GiB */
+  initialMemoryMiB?: number;
+  /** spin iterations before a waiting thread sleeps (default 20000, ~20-50 us) */
+  spin?: number;
+  /** host adapter; default: Node (node-platform.ts) */
+  platform?: WasmPlatform;
+}
+
+const UNARY_CODE: Record<UnaryOp, number> = {
+  gelu: 0,
+  gelu_tanh: 1,
+  relu: 2,
+  exp: 3,
+  log: 4,
+  neg: 5,
+  tanh: 6,
+  sqrt: 7,
+};
+const BINARY_CODE: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3 };
+
+/** Elementwise jobs below this many elements stay on the calling thread. */
+const PAR_MIN_ELEMENTS = 1 << 15;
+/** Matmuls below this many multiply-adds stay on the calling thread. */
+const PAR_MIN_MACS = 1 << 17;
+
+/** Picks the relaxed build when the engine validates it (after trying to enable it), else SIMD. */
+export async function chooseKernelFlavor(
+  platform: WasmPlatform,
+): Promise<{ flavor: KernelFlavor; bytes: Uint8Array<ArrayBuffer> }> {
+  const relaxed = await platform.kernelBytes('relaxed');
+  if (!WebAssembly.validate(relaxed)) platform.enableRelaxedSimd();
+  if (WebAssembly.validate(relaxed)) return { flavor: 'relaxed', bytes: relaxed };
+  const simd = await platform.kernelBytes('simd');
+  if (!WebAssembly.validate(simd))
+    throw new TsgptError('wasm backend: this engine has no WebAssembly SIMD128');
+  return { flavor: 'simd', bytes: simd };
+}
+
+/**
+ * Creates the wasm backend: compiles the kernels, makes the shared memory, starts threads - 1
+ * workers (unref'd; call dispose() to stop them).
+ * @example
+ * const be = await createWasmBackend({ threads: 2 });
+ * const x = be.alloc('float32', 1024);
+ * be.unary('gelu', x, x);
+ * await be.dispose();
+ */
+export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<WasmBackend> {
+  const platform = opts.platform ?? (await import('./node-platform.js')).nodePlatform;
+  let flavor: KernelFlavor;
+  let bytes: Uint8Array<ArrayBuffer>;
+  const want = opts.kernels ?? 'auto';
+  if (want === 'auto') ({ flavor, bytes } = await chooseKernelFlavor(platform));
+  else {
+    flavor = want;
+    bytes = await platform.kernelBytes(want);
+    if (want === 'relaxed' && !WebAssembly.validate(bytes)) platform.enableRelaxedSimd();
+    if (!WebAssembly.validate(bytes))
+      throw new TsgptError(`wasm backend: this engine cannot run the '${want}' kernels`);
+  }
+  const threads = Math.max(1, Math.floor(opts.threads ?? platform.parallelism()));
+  const spin = opts.spin ?? 20000;
+  const module = await WebAssembly.compile(bytes);
+  const initialPages = Math.ceil(((opts.initialMemoryMiB ?? 16) * 1048576) / PAGE);
+  const memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES, shared: true });
+  const kernels = instantiateKernels(module, memory);
+  const allocator = new FreeListAllocator(kernels.heap_base(), memory.buffer.byteLength, (minEnd) => {
+    const have = memory.buffer.byteLength;
+    // grow by at least half again, so a run of small allocations does not grow page by page
+    const want = Math.max(minEnd, Math.floor(have * 1.5));
+    const pages = Math.min(MAX_PAGES, Math.ceil(want / PAGE)) - have / PAGE;
+    if (pages <= 0 || have + pages * PAGE < minEnd) {
+      throw new TsgptError(`wasm backend: out of memory (need ${minEnd} bytes, maximum ${MAX_PAGES * PAGE})`);
+    }
+    memory.grow(pages);
+    return memory.buffer.byteLength;
+  });
+  const ctrl = allocator.alloc(CTRL_BYTES);
+  const starting: Promise<WorkerHandle>[] = [];
+  for (let i = 1; i < threads; i++) starting.push(platform.startWorker({ module, memory, ctrl, spin }));
+  const started = await Promise.all(starting);
+  const pool = new ThreadPool(kernels, memory, ctrl, started, spin);
+  return new WasmBackend(kernels, memory, allocator, pool, flavor);
+}
+
+export class WasmBackend implements Backend {
+  readonly name = 'wasm' as const;
+  readonly floatDTypes: readonly DType[] = ['float32'];
+  /** buffers of this memory seen so far (memory.grow makes a new SharedArrayBuffer object) */
+  private readonly buffers: ArrayBufferLike[];
+  private scratch = 0;
+  private scratchBytes = 0;
+  private readonly ai: Int32Array;
+  private readonly af: Float32Array;
+
+  /** @internal use createWasmBackend */
+  constructor(
+    /** the raw kernel exports (for tests and benchmarks) */
+    readonly kernels: KernelExports,
+    readonly memory: WebAssembly.Memory,
+    private readonly allocator: FreeListAllocator,
+    private readonly pool: ThreadPool,
+    /** which build of the kernels runs: 'relaxed' (FMA) or 'simd' */
+    readonly flavor: KernelFlavor,
+  ) {
+    this.buffers = [memory.buffer];
+    this.ai = pool.argI32;
+    this.af = pool.argF32;
+  }
+
+  /** threads taking part in parallel kernels, the caller included */
+  get threads(): number {
+    return this.pool.threads;
+  }
+
+  /** bytes of wasm memory currently allocated (alloc'd arrays, scratch, control block) */
+  get bytesInUse(): number {
+    return this.allocator.bytesInUse;
+  }
+
+  /** the most bytesInUse has been */
+  get peakBytes(): number {
+    return this.allocator.peakBytes;
+  }
+
+  /** Stops the worker threads. The backend must not be used afterwards. */
+  dispose(): Promise<void> {
+    return this.pool.dispose();
+  }
+
+  // ---- memory ----
+
+  alloc(dtype: 'float32', size: number): Float32Array;
+  alloc(dtype: 'float64', size: number): Float64Array;
+  alloc(dtype: 'int32', size: number): Int32Array;
+  alloc(dtype: DType, size: number): AnyArray;
+  alloc(dtype: DType, size: number): AnyArray {
+    if (dtype === 'float64')
+      throw new TsgptError('wasm backend: alloc: dtype float64 is not supported (float32 only)');
+    if (!Number.isInteger(size) || size < 0) throw new TsgptError(`wasm backend: alloc: bad size ${size}`);
+    const offset = this.allocator.alloc(size * 4);
+    const buf = this.currentBuffer();
+    const arr = dtype === 'int32' ? new Int32Array(buf, offset, size) : new Float32Array(buf, offset, size);
+    arr.fill(0);
+    return arr;
+  }
+
+  free(arr: AnyArray): void {
+    this.allocator.release(this.ptr(arr, 'free'));
+  }
+
+  private currentBuffer(): ArrayBufferLike {
+    const buf = this.memory.buffer;
+    if (buf !== this.buffers[this.buffers.length - 1]) this.buffers.push(buf);
+    return buf;
+  }
+
+  /** Byte pointer of an array allocated by this backend. */
+  private ptr(arr: AnyArray, op: string): number {
+    const buf = arr.buffer;
+    if (
+      buf !== this.buffers[this.buffers.length - 1] &&
+      !this.buffers.includes(buf) &&
+      buf !== this.currentBuffer()
+    ) {
+      throw new TsgptError(`wasm backend: ${op}: array was not allocated by this backend`);
+    }
+    if (arr.BYTES_PER_ELEMENT !== 4)
+      throw new TsgptError(`wasm backend: ${op}: float64 arrays are not supported`);
+    return arr.byteOffset;
+  }
+
+  private need(op: string, name: string, arr: AnyArray, size: number): number {
+    if (arr.length < size)
+      throw new TsgptError(`wasm backend: ${op}: ${name} has ${arr.length} elements, needs ${size}`);
+    return this.ptr(arr, op);
+  }
+
+  /** A scratch block of at least `bytes` (kept between calls; grows as needed). */
+  private scratchFor(bytes: number): number {
+    if (bytes > this.scratchBytes) {
+      if (this.scratchBytes > 0) this.allocator.release(this.scratch);
+      this.scratchBytes = Math.max(bytes, this.scratchBytes * 2);
+      this.scratch = this.allocator.alloc(this.scratchBytes);
+    }
+    return this.scratch;
+  }
+
+  /** Elements per chunk when n elements are split over the threads (multiple of 16). */
+  private per(n: number, minParallel = PAR_MIN_ELEMENTS): number {
+    if (this.pool.threads === 1 || n < minParallel) return Math.max(1, n);
+    return Math.max(16, Math.ceil(n / (this.pool.threads * 4) / 16) * 16);
+  }
+
+  /** Rows per chunk for row-wise kernels of n rows of c elements. */
+  private rowsPer(n: number, c: number): number {
+    if (this.pool.threads === 1 || n * c < PAR_MIN_ELEMENTS) return Math.max(1, n);
+    return Math.max(1, Math.ceil(n / (this.pool.threads * 4)));
+  }
+
+  private runSplit(op: number, n: number, per: number): void {
+    this.pool.run(op, Math.ceil(n / per), per < n);
+  }
+
+  // ---- elementwise ----
+
+  fill(out: AnyArray, value: number): void {
+    this.ptr(out, 'fill');
+    out.fill(value);
+  }
+
+  copy(out: AnyArray, x: AnyArray): void {
+    this.ptr(out, 'copy');
+    this.need('copy', 'x', x, out.length);
+    out.set(x.length === out.length ? x : x.subarray(0, out.length));
+  }
+
+  unary(op: UnaryOp, out: FloatArray, x: FloatArray): void {
+    const n = x.length;
+    const A = this.ai;
+    A[0] = UNARY_CODE[op];
+    A[1] = this.need('unary', 'out', out, n);
+    A[2] = this.ptr(x, 'unary');
+    A[3] = n;
+    const per = this.per(n);
+    A[4] = per;
+    this.runSplit(OP_UNARY_FWD, n, per);
+  }
+
+  unaryBackward(op: UnaryOp, dx: FloatArray, x: FloatArray, y: FloatArray, dout: FloatArray): void {
+    const n = dx.length;
+    const A = this.ai;
+    A[0] = UNARY_CODE[op];
+    A[1] = this.ptr(dx, 'unaryBackward');
+    A[2] = this.need('unaryBackward', 'x', x, n);
+    A[3] = this.need('unaryBackward', 'y', y, n);
+    A[4] = this.need('unaryBackward', 'dout', dout, n);
+    A[5] = n;
+    const per = this.per(n);
+    A[6] = per;
+    this.runSplit(OP_UNARY_BWD, n, per);
+  }
+
+  binary(
+    op: BinaryOp,
+    out: FloatArray,
+    a: FloatArray,
+    b: FloatArray,
+    outShape: readonly number[],
+    aStrides: readonly number[],
+    bStrides: readonly number[],
+  ): void {
+    const n = sizeOf(outShape);
+    const po = this.need('binary', 'out', out, n);
+    const pa = this.ptr(a, 'binary');
+    const pb = this.ptr(b, 'binary');
+    if (n === 0) return;
+    const aRow = rowBroadcastLength(outShape, aStrides);
+    const bRow = rowBroadcastLength(outShape, bStrides);
+    const A = this.ai;
+    if (aRow === n && bRow === n) {
+      A[0] = BINARY_CODE[op];
+      A[1] = po;
+      A[2] = pa;
+      A[3] = pb;
+      A[4] = n;
+      const per = this.per(n);
+      A[5] = per;
+      this.runSplit(OP_BINARY_SAME, n, per);
+      return;
+    }
+    if ((aRow === n && bRow >= 4) || (bRow === n && aRow >= 4)) {
+      const bIsRow = aRow === n;
+      const c = bIsRow ? bRow : aRow;
+      const rows = n / c;
+      A[0] = BINARY_CODE[op];
+      A[1] = po;
+      A[2] = pa;
+      A[3] = pb;
+      A[4] = c;
+      A[5] = bIsRow ? 1 : 0;
+      A[6] = rows;
+      const per = this.rowsPer(rows, c);
+      A[7] = per;
+      this.runSplit(OP_BINARY_ROW, rows, per);
+      return;
+    }
+    // general broadcast: a plain strided loop
+    const f = binaryFn(op);
+    const rank = outShape.length;
+    const idx = new Array<number>(rank).fill(0);
+    let ia = 0;
+    let ib = 0;
+    for (let i = 0; i < n; i++) {
+      out[i] = f(a[ia]!, b[ib]!);
+      for (let d = rank - 1; d >= 0; d--) {
+        ia += aStrides[d]!;
+        ib += bStrides[d]!;
+        if (++idx[d]! < outShape[d]!) break;
+        ia -= aStrides[d]! * outShape[d]!;
+        ib -= bStrides[d]! * outShape[d]!;
+        idx[d] = 0;
+      }
+    }
+  }
+
+  scale(out: FloatArray, x: FloatArray, s: number, accumulate: boolean): void {
+    const n = x.length;
+    const A = this.ai;
+    A[0] = this.need('scale', 'out', out, n);
+    A[1] = this.ptr(x, 'scale');
+    this.af[2] = s;
+    A[3] = accumulate ? 1 : 0;
+    A[4] = n;
+    const per = this.per(n);
+    A[5] = per;
+    this.runSplit(OP_SCALE, n, per);
+  }
+
+  sumTo(out: FloatArray, x: FloatArray, xShape: readonly number[], outShape: readonly number[]): void {
+    const n = sizeOf(xShape);
+    this.need('sumTo', 'x', x, n);
+    this.need('sumTo', 'out', out, sizeOf(outShape));
+    if (xShape.length !== outShape.length) {
+      throw new TsgptError(
+        `wasm backend: sumTo: ranks differ: (${xShape.join(',')}) -> (${outShape.join(',')})`,
+      );
+    }
+    // leading dims reduced, the rest kept: the column sums of a (rows, cols) matrix
+    let lead = 0;
+    while (lead < xShape.length && outShape[lead] === 1) lead++;
+    let rest = true;
+    for (let d = lead; d < xShape.length; d++) if (outShape[d] !== xShape[d]) rest = false;
+    if (rest && lead > 0) {
+      const cols = sizeOf(xShape.slice(lead));
+      if (cols > 0) this.kernels.bias_backward(this.ptr(out, 'sumTo'), this.ptr(x, 'sumTo'), n / cols, cols);
+      return;
+    }
+    const oStrides = contiguousStrides(outShape).map((s, d) => (outShape[d] === 1 ? 0 : s));
+    const rank = xShape.length;
+    const idx = new Array<number>(rank).fill(0);
+    let io = 0;
+    for (let i = 0; i < n; i++) {
+      out[io] = out[io]! + x[i]!;
+      for (let d = rank - 1; d >= 0; d--) {
+        io += oStrides[d]!;
+        if (++idx[d]! < xShape[d]!) break;
+        io -= oStrides[d]! * xShape[d]!;
+        idx[d] = 0;
+      }
+    }
+  }
+
+  permute(out: AnyArray, x: AnyArray, xShape: readonly number[], perm: readonly number[]): void {
+    const n = sizeOf(xShape);
+    this.need('permute', 'x', x, n);
+    this.need('permute', 'out', out, n);
+    const xs = contiguousStrides(xShape);
+    const shape = perm.map((p) => xShape[p]!);
+    const st = perm.map((p) => xs[p]!);
+    const rank = shape.length;
+    const idx = new Array<number>(rank).fill(0);
+    let ix = 0;
+    for (let i = 0; i < n; i++) {
+      out[i] = x[ix]!;
+      for (let d = rank - 1; d >= 0; d--) {
+        ix += st[d]!;
+        if (++idx[d]! < shape[d]!) break;
+        ix -= st[d]! * shape[d]!;
+        idx[d] = 0;
+      }
+    }
+  }
+
+  sumSquares(x: FloatArray): number {
+    return this.kernels.sum_squares(this.ptr(x, 'sumSquares'), 0, x.length);
+  }
+
+  // ---- matmul ----
+
+  matmul(out: FloatArray, a: FloatArray, b: FloatArray, p: MatmulParams): void {
+    const { batch, m, k, n } = p;
+    const pc = this.need('matmul', 'out', out, batch * m * n);
+    const pa = this.need('matmul', 'a', a, batch > 0 ? (batch - 1) * p.aBatchStride + m * k : 0);
+    const pb = this.need('matmul', 'b', b, batch > 0 ? (batch - 1) * p.bBatchStride + k * n : 0);
+    if (batch === 0 || m === 0 || n === 0) return;
+    if (k === 0) {
+      if (!p.accumulate) out.fill(0, 0, batch * m * n);
+      return;
+    }
+    const threads = this.pool.threads;
+    // 1. pack B into 8-column panels (kernels/matmul.ts), once per distinct B
+    const panels = (n + 7) >> 3;
+    const width = packedWidth(n);
+    const packedBytes = k * width * 4;
+    const nb = p.bBatchStride === 0 ? 1 : batch;
+    const bp = this.scratchFor(nb * packedBytes);
+    const A = this.ai;
+    A[0] = bp;
+    A[1] = pb;
+    A[2] = k;
+    A[3] = n;
+    A[4] = p.transB ? 1 : n; // element (k, j) of op(B) at b[k*sk + j*sn]
+    A[5] = p.transB ? k : 1;
+    A[6] = p.bBatchStride * 4;
+    A[7] = packedBytes;
+    A[8] = panels;
+    this.pool.run(OP_PACK_B, nb * panels, threads > 1 && nb * k * n >= PAR_MIN_ELEMENTS);
+    // 2. row blocks of C; whole products per chunk when there are enough of them
+    const macs = batch * m * k * n;
+    const parallel = threads > 1 && macs >= PAR_MIN_MACS;
+    let rpc = m;
+    if (parallel && batch < threads * 2)
+      rpc = Math.max(4, Math.ceil(m / Math.ceil((threads * 4) / batch) / 4) * 4);
+    const cpb = Math.ceil(m / rpc);
+    A[0] = pc;
+    A[1] = pa;
+    A[2] = bp;
+    A[3] = m;
+    A[4] = k;
+    A[5] = n;
+    A[6] = p.transA ? 1 : 0;
+    A[7] = p.accumulate ? 1 : 0;
+    A[8] = p.aBatchStride * 4;
+    A[9] = nb === 1 ? 0 : packedBytes;
+    A[10] = rpc;
+    A[11] = cpb;
+    this.pool.run(OP_MATMUL, batch * cpb, parallel);
+  }
+
+  addBias(out: FloatArray, bias: FloatArray, n: number, oc: number): void {
+    const A = this.ai;
+    A[0] = this.need('addBias', 'out', out, n * oc);
+    A[1] = this.need('addBias', 'bias', bias, oc);
+    A[2] = oc;
+    A[3] = n;
+    const per = this.rowsPer(n, oc);
+    A[4] = per;
+    this.runSplit(OP_ADD_BIAS, n, per);
+  }
+
+  biasBackward(dbias: FloatArray, dout: FloatArray, n: number, oc: number): void {
+    this.kernels.bias_backward(
+      this.need('biasBackward', 'dbias', dbias, oc),
+      this.need('biasBackward', 'dout', dout, n * oc),
+      n,
+      oc,
+    );
+  }
+
+  // ---- transformer layers ----
+
+  layerNormForward(
+    out: FloatArray,
+    mean: FloatArray,
+    rstd: FloatArray,
+    x: FloatArray,
+    weight: FloatArray,
+    bias: FloatArray | null,
+    n: number,
+    c: number,
+    eps: number,
+  ): void {
+    const op = 'layerNormForward';
+    const A = this.ai;
+    A[0] = this.need(op, 'out', out, n * c);
+    A[1] = this.need(op, 'mean', mean, n);
+    A[2] = this.need(op, 'rstd', rstd, n);
+    A[3] = this.need(op, 'x', x, n * c);
+    A[4] = this.need(op, 'weight', weight, c);
+    A[5] = bias ? this.need(op, 'bias', bias, c) : 0;
+    A[6] = c;
+    this.af[7] = eps;
+    A[8] = n;
+    const per = this.rowsPer(n, c);
+    A[9] = per;
+    this.runSplit(OP_LAYERNORM_FWD, n, per);
+  }
+
+  layerNormBackward(
+    dx: FloatArray,
+    dweight: FloatArray,
+    dbias: FloatArray | null,
+    dout: FloatArray,
+    x: FloatArray,
+    weight: FloatArray,
+    mean: FloatArray,
+    rstd: FloatArray,
+    n: number,
+    c: number,
+  ): void {
+    const op = 'layerNormBackward';
+    this.kernels.layernorm_bwd(
+      this.need(op, 'dx', dx, n * c),
+      this.need(op, 'dweight', dweight, c),
+      dbias ? this.need(op, 'dbias', dbias, c) : 0,
+      this.need(op, 'dout', dout, n * c),
+      this.need(op, 'x', x, n * c),
+      this.need(op, 'weight', weight, c),
+      this.need(op, 'mean', mean, n),
+      this.need(op, 'rstd', rstd, n),
+      c,
+      0,
+      n,
+    );
+  }
+
+  softmaxForward(out: FloatArray, x: FloatArray, n: number, c: number): void {
+    const A = this.ai;
+    A[0] = this.need('softmaxForward', 'out', out, n * c);
+    A[1] = this.need('softmaxForward', 'x', x, n * c);
+    A[2] = c;
+    A[3] = n;
+    const per = this.rowsPer(n, c);
+    A[4] = per;
+    this.runSplit(OP_SOFTMAX_FWD, n, per);
+  }
+
+  softmaxBackward(dx: FloatArray, dout: FloatArray, y: FloatArray, n: number, c: number): void {
+    const A = this.ai;
+    A[0] = this.need('softmaxBackward', 'dx', dx, n * c);
+    A[1] = this.need('softmaxBackward', 'dout', dout, n * c);
+    A[2] = this.need('softmaxBackward', 'y', y, n * c);
+    A[3] = c;
+    A[4] = n;
+    const per = this.rowsPer(n, c);
+    A[5] = per;
+    this.runSplit(OP_SOFTMAX_BWD, n, per);
+  }
+
+  attentionForward(
+    out: FloatArray,
+    att: FloatArray,
+    qkv: FloatArray,
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    scale: number,
+  ): void {
+    const op = 'attentionForward';
+    if (c % nh !== 0) throw new TsgptError(`wasm backend: ${op}: C ${c} is not a multiple of NH ${nh}`);
+    const A = this.ai;
+    A[0] = this.need(op, 'out', out, b * t * c);
+    A[1] = this.need(op, 'att', att, b * nh * t * t);
+    A[2] = this.need(op, 'qkv', qkv, b * t * 3 * c);
+    A[3] = t;
+    A[4] = c;
+    A[5] = nh;
+    this.af[6] = scale;
+    this.pool.run(OP_ATTENTION_FWD, b * nh, b * t * t * c >= PAR_MIN_ELEMENTS);
+  }
+
+  attentionBackward(
+    dqkv: FloatArray,
+    datt: FloatArray,
+    dout: FloatArray,
+    qkv: FloatArray,
+    att: FloatArray,
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    scale: number,
+  ): void {
+    const op = 'attentionBackward';
+    if (c % nh !== 0) throw new TsgptError(`wasm backend: ${op}: C ${c} is not a multiple of NH ${nh}`);
+    const A = this.ai;
+    A[0] = this.need(op, 'dqkv', dqkv, b * t * 3 * c);
+    A[1] = this.need(op, 'datt', datt, b * nh * t * t);
+    A[2] = this.need(op, 'dout', dout, b * t * c);
+    A[3] = this.need(op, 'qkv', qkv, b * t * 3 * c);
+    A[4] = this.need(op, 'att', att, b * nh * t * t);
+    A[5] = t;
+    A[6] = c;
+    A[7] = nh;
+    this.af[8] = scale;
+    this.pool.run(OP_ATTENTION_BWD, b * nh, b * t * t * c >= PAR_MIN_ELEMENTS);
+  }
+
+  crossEntropyForward(
+    losses: FloatArray,
+    logits: FloatArray,
+    targets: Int32Array,
+    n: number,
+    v: number,
+  ): void {
+    const op = 'crossEntropyForward';
+    const A = this.ai;
+    A[0] = this.need(op, 'losses', losses, n);
+    A[1] = this.need(op, 'logits', logits, n * v);
+    A[2] = this.need(op, 'targets', targets, n);
+    checkIds(op, 'targets', targets, n, v, true);
+    A[3] = v;
+    A[4] = n;
+    const per = this.rowsPer(n, v);
+    A[5] = per;
+    this.runSplit(OP_CROSSENTROPY_FWD, n, per);
+  }
+
+  crossEntropyBackward(
+    dlogits: FloatArray,
+    logits: FloatArray,
+    targets: Int32Array,
+    dlosses: FloatArray,
+    n: number,
+    v: number,
+  ): void {
+    const op = 'crossEntropyBackward';
+    const A = this.ai;
+    A[0] = this.need(op, 'dlogits', dlogits, n * v);
+    A[1] = this.need(op, 'logits', logits, n * v);
+    A[2] = this.need(op, 'targets', targets, n);
+    checkIds(op, 'targets', targets, n, v, true);
+    A[3] = this.need(op, 'dlosses', dlosses, n);
+    A[4] = v;
+    A[5] = n;
+    const per = this.rowsPer(n, v);
+    A[6] = per;
+    this.runSplit(OP_CROSSENTROPY_BWD, n, per);
+  }
+
+  embeddingForward(out: FloatArray, table: FloatArray, ids: Int32Array, n: number, c: number): void {
+    const op = 'embeddingForward';
+    const A = this.ai;
+    A[0] = this.need(op, 'out', out, n * c);
+    A[1] = this.ptr(table, op);
+    A[2] = this.need(op, 'ids', ids, n);
+    checkIds(op, 'ids', ids, n, table.length / c, false);
+    A[3] = c;
+    A[4] = n;
+    const per = this.rowsPer(n, c);
+    A[5] = per;
+    this.runSplit(OP_EMBEDDING_FWD, n, per);
+  }
+
+  embeddingBackward(dtable: FloatArray, dout: FloatArray, ids: Int32Array, n: number, c: number): void {
+    const op = 'embeddingBackward';
+    checkIds(op, 'ids', ids, n, dtable.length / c, false);
+    this.kernels.embedding_bwd(
+      this.ptr(dtable, op),
+      this.need(op, 'dout', dout, n * c),
+      this.need(op, 'ids', ids, n),
+      n,
+      c,
+    );
+  }
+
+  dropoutForward(out: FloatArray, mask: FloatArray, x: FloatArray, p: number, seed: number): void {
+    const op = 'dropoutForward';
+    const n = x.length;
+    const A = this.ai;
+    A[0] = this.need(op, 'out', out, n);
+    A[1] = this.need(op, 'mask', mask, n);
+    A[2] = this.ptr(x, op);
+    A[3] = seed | 0;
+    // keep iff u >= p with u = h / 2^24, i.e. h >= ceil(p * 2^24): exact, no float compare
+    A[4] = Math.min(16777216, Math.max(0, Math.ceil(p * 16777216)));
+    this.af[5] = p >= 1 ? 0 : 1 / (1 - p);
+    A[6] = n;
+    const per = this.per(n);
+    A[7] = per;
+    this.runSplit(OP_DROPOUT, n, per);
+  }
+
+  // ---- optimizer ----
+
+  adamw(
+    param: FloatArray,
+    grad: FloatArray,
+    m: FloatArray,
+    v: FloatArray,
+    lr: number,
+    beta1: number,
+    beta2: number,
+    eps: number,
+    weightDecay: number,
+    step: number,
+    gradScale: number,
+  ): void {
+    const op = 'adamw';
+    const n = param.length;
+    const A = this.ai;
+    const F = this.af;
+    A[0] = this.ptr(param, op);
+    A[1] = this.need(op, 'grad', grad, n);
+    A[2] = this.need(op, 'm', m, n);
+    A[3] = this.need(op, 'v', v, n);
+    F[4] = lr;
+    F[5] = beta1;
+    F[6] = beta2;
+    F[7] = eps;
+    F[8] = weightDecay;
+    F[9] = 1 - beta1 ** step;
+    F[10] = 1 - beta2 ** step;
+    F[11] = gradScale;
+    A[12] = n;
+    const per = this.per(n);
+    A[13] = per;
+    this.runSplit(OP_ADAMW, n, per);
+  }
+}
+
+/** f32 columns that packed B occupies: 8-wide panels, a 4-wide last panel for <= 4 leftover columns. */
+export function packedWidth(n: number): number {
+  const rem = n & 7;
+  return (n & ~7) + (rem === 0 ? 0 : rem <= 4 ? 4 : 8);
+}
+
+/**
+ * Length of the contiguous trailing block that a strided operand repeats: n when it is a full
+ * contiguous array, the row length when it is a row broadcast over leading dims (strides 0
+ * there, contiguous after), -1 otherwise. Dims of size 1 do not matter.
+ */
+function rowBroadcastLength(shape: readonly number[], strides: readonly number[]): number {
+  let expect = 1;
+  let d = shape.length - 1;
+  for (; d >= 0; d--) {
+    if (shape[d] === 1) continue;
+    if (strides[d] !== expect) break;
+    expect *= shape[d]!;
+  }
+  for (; d >= 0; d--) if (shape[d] !== 1 && strides[d] !== 0) return -1;
+  return expect;
+}
+
+function binaryFn(op: BinaryOp): (x: number, y: number) => number {
+  switch (op) {
+    case 'add':
+      return (x, y) => x + y;
+    case 'sub':
+      return (x, y) => x - y;
+    case 'mul':
+      return (x, y) => x * y;
+    case 'div':
+      return (x, y) => x / y;
+  }
+}
+
+/** Ids index a table of `limit` rows; out-of-range ids would read or write outside it. */
+function checkIds(
+  op: string,
+  name: string,
+  ids: Int32Array,
+  n: number,
+  limit: number,
+  allowIgnore: boolean,
+): void {
+  for (let i = 0; i < n; i++) {
+    const id = ids[i]!;
+    if ((id < 0 || id >= limit) && !(allowIgnore && id === -1)) {
+      throw new TsgptError(`wasm backend: ${op}: ${name}[${i}] = ${id} is outside [0, ${limit})`);
+    }
+  }
+}
