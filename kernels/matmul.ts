@@ -10,6 +10,8 @@ import { madd } from './simd';
 
 /** K block: a (KC x N) slice of packed B stays in L2 while the 4-row tiles of A stream. */
 const KC: i32 = 256;
+/** N block (multiple of 8): KC x NC floats of packed B = 128 KiB, well inside L2. */
+const NC: i32 = 128;
 
 /** Number of f32 columns the packed form of an N-column B occupies (8-wide panels, 4-wide tail). */
 export function packed_width(n: i32): i32 {
@@ -192,30 +194,34 @@ export function matmul_rows(c: usize, a: usize, bp: usize, m: i32, k: i32, n: i3
     const kc = k - k0 < KC ? k - k0 : KC;
     const acc = accumulate || k0 > 0;
     const aK = a + <usize>k0 * aks;
-    let i = r0;
-    for (; i + 4 <= r1; i += 4) {
-      const ai = aK + <usize>i * ars;
-      const ci = c + <usize>i * ldc;
-      for (let p = 0; p < npanels; p++) {
-        const j0 = p << 3;
-        const nr = n - j0 < 8 ? n - j0 : 8;
-        if (narrow && p == nfull) {
-          kernel_4x4(ai, ars, aks, bp + ((<usize>k * <usize>j0 + <usize>k0 * 4) << 2), kc, ci + (<usize>j0 << 2), ldc, nr, acc);
-        } else {
-          kernel_4x8(ai, ars, aks, bp + ((<usize>k * <usize>j0 + <usize>k0 * 8) << 2), kc, ci + (<usize>j0 << 2), ldc, nr, acc);
+    // N block: NC columns of packed B (kc x NC) stay in L2 while every row tile passes over them
+    for (let p0 = 0; p0 < npanels; p0 += NC >> 3) {
+      const p1 = p0 + (NC >> 3) < npanels ? p0 + (NC >> 3) : npanels;
+      let i = r0;
+      for (; i + 4 <= r1; i += 4) {
+        const ai = aK + <usize>i * ars;
+        const ci = c + <usize>i * ldc;
+        for (let p = p0; p < p1; p++) {
+          const j0 = p << 3;
+          const nr = n - j0 < 8 ? n - j0 : 8;
+          if (narrow && p == nfull) {
+            kernel_4x4(ai, ars, aks, bp + ((<usize>k * <usize>j0 + <usize>k0 * 4) << 2), kc, ci + (<usize>j0 << 2), ldc, nr, acc);
+          } else {
+            kernel_4x8(ai, ars, aks, bp + ((<usize>k * <usize>j0 + <usize>k0 * 8) << 2), kc, ci + (<usize>j0 << 2), ldc, nr, acc);
+          }
         }
       }
-    }
-    for (; i < r1; i++) {
-      const ai = aK + <usize>i * ars;
-      const ci = c + <usize>i * ldc;
-      for (let p = 0; p < npanels; p++) {
-        const j0 = p << 3;
-        const nr = n - j0 < 8 ? n - j0 : 8;
-        if (narrow && p == nfull) {
-          kernel_1x4(ai, aks, bp + ((<usize>k * <usize>j0 + <usize>k0 * 4) << 2), kc, ci + (<usize>j0 << 2), nr, acc);
-        } else {
-          kernel_1x8(ai, aks, bp + ((<usize>k * <usize>j0 + <usize>k0 * 8) << 2), kc, ci + (<usize>j0 << 2), nr, acc);
+      for (; i < r1; i++) {
+        const ai = aK + <usize>i * ars;
+        const ci = c + <usize>i * ldc;
+        for (let p = p0; p < p1; p++) {
+          const j0 = p << 3;
+          const nr = n - j0 < 8 ? n - j0 : 8;
+          if (narrow && p == nfull) {
+            kernel_1x4(ai, aks, bp + ((<usize>k * <usize>j0 + <usize>k0 * 4) << 2), kc, ci + (<usize>j0 << 2), nr, acc);
+          } else {
+            kernel_1x8(ai, aks, bp + ((<usize>k * <usize>j0 + <usize>k0 * 8) << 2), kc, ci + (<usize>j0 << 2), nr, acc);
+          }
         }
       }
     }
