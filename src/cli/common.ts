@@ -1,0 +1,68 @@
+// Helpers shared by the commands that load engines and checkpoints: picking a backend,
+// reading a checkpoint file into a model and its tokenizer. Node-side glue only.
+
+import { readFile } from 'node:fs/promises';
+import type { Backend, BackendName } from '../backend/backend.js';
+import { refBackend } from '../backend/index.js';
+import { CheckpointError, UsageError } from '../errors.js';
+import { GPT } from '../model/gpt.js';
+import { tokenizerFromJSON } from '../tokenizer/index.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import { type Checkpoint, decodeCheckpoint } from '../train/checkpoint.js';
+import type { FlagSpec } from './args.js';
+
+export const BACKEND_FLAGS: readonly FlagSpec[] = [
+  { name: 'backend', type: 'string', choices: ['wasm', 'ref'], default: 'wasm', help: 'compute engine: wasm (fast SIMD kernels) or ref (readable TypeScript)' },
+  { name: 'threads', type: 'int', min: 1, max: 64, help: 'worker threads for the wasm backend (default: all cores)' },
+];
+
+/** The backend a command asked for. The wasm backend loads its kernels on first use. */
+export async function openBackend(name: string, threads: number | undefined): Promise<Backend> {
+  if (name === 'ref') return refBackend;
+  if (name === 'wasm') {
+    try {
+      const mod = (await import('../backend/wasm/index.js')) as {
+        createWasmBackend: (o: { threads?: number }) => Promise<Backend>;
+      };
+      return await mod.createWasmBackend(threads === undefined ? {} : { threads });
+    } catch (e) {
+      if ((e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') return refBackend;
+      throw e;
+    }
+  }
+  throw new UsageError(`unknown backend ${name as BackendName}`);
+}
+
+/** Releases a backend's workers (the wasm backend's threads), if it has any. */
+export function closeBackend(be: Backend): void {
+  (be as { dispose?: () => void }).dispose?.();
+}
+
+/** Reads and validates a checkpoint file (one line naming the problem if it cannot). */
+export async function readCheckpoint(path: string): Promise<Checkpoint> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ENOENT') throw new CheckpointError(`checkpoint not found: ${path}`);
+    if (code === 'EISDIR') throw new CheckpointError(`checkpoint path is a directory: ${path}`);
+    throw new CheckpointError(`cannot read checkpoint ${path} (${code ?? String(e)})`);
+  }
+  return decodeCheckpoint(bytes, path);
+}
+
+/** A model with the checkpoint's weights, on backend. */
+export function modelFromCheckpoint(ck: Checkpoint, backend: Backend): GPT {
+  const model = new GPT(ck.meta.config, backend);
+  model.loadStateDict(ck.weights);
+  return model;
+}
+
+export function tokenizerFromCheckpoint(ck: Checkpoint, path: string): Tokenizer {
+  try {
+    return tokenizerFromJSON(ck.meta.tokenizer);
+  } catch (e) {
+    throw new CheckpointError(`${path}: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,72 @@
+// Evaluation over a whole token split: consecutive blockSize windows, every token predicted
+// once, summed in nats. Bits per character and per byte divide by the length of the text the
+// predicted tokens spell, so models with different tokenizers compare on the same text.
+
+import { noGrad } from '../autograd/engine.js';
+import type { GPT } from '../model/gpt.js';
+import { Tensor } from '../tensor/tensor.js';
+import type { Tokenizer } from '../tokenizer/tokenizer.js';
+import type { TokenArray } from './trainer.js';
+
+export interface EvalResult {
+  tokens: number;
+  chars: number;
+  bytes: number;
+  /** mean nats per token */
+  loss: number;
+  perplexity: number;
+  bitsPerToken: number;
+  bitsPerChar: number;
+  bitsPerByte: number;
+}
+
+export function evaluateTokens(
+  model: GPT,
+  tok: Tokenizer,
+  tokens: TokenArray,
+  o: { batchSize: number; maxWindows: number; onProgress?: (done: number, total: number) => void },
+): EvalResult {
+  const T = model.config.blockSize;
+  const windows = Math.min(o.maxWindows, Math.floor((tokens.length - 1) / T));
+  let nats = 0;
+  let count = 0;
+  const utf8 = new TextEncoder();
+  let chars = 0;
+  let bytes = 0;
+  noGrad(() => {
+    for (let w0 = 0; w0 < windows; w0 += o.batchSize) {
+      const b = Math.min(o.batchSize, windows - w0);
+      const x = new Tensor(model.backend, [b, T], 'int32');
+      const y = new Tensor(model.backend, [b, T], 'int32');
+      for (let i = 0; i < b; i++) {
+        const start = (w0 + i) * T;
+        for (let t = 0; t < T; t++) {
+          x.data[i * T + t] = tokens[start + t]!;
+          y.data[i * T + t] = tokens[start + t + 1]!;
+        }
+        const text = tok.decode(Array.from(tokens.subarray(start + 1, start + T + 1)));
+        chars += Array.from(text).length;
+        bytes += utf8.encode(text).length;
+      }
+      const { logits, loss } = model.forward(x, y);
+      nats += loss!.item() * b * T;
+      count += b * T;
+      logits.dispose();
+      loss!.dispose();
+      x.dispose();
+      y.dispose();
+      o.onProgress?.(Math.min(w0 + b, windows), windows);
+    }
+  });
+  const loss = nats / count;
+  return {
+    tokens: count,
+    chars,
+    bytes,
+    loss,
+    perplexity: Math.exp(loss),
+    bitsPerToken: loss / Math.LN2,
+    bitsPerChar: nats / Math.LN2 / chars,
+    bitsPerByte: nats / Math.LN2 / bytes,
+  };
+}
