@@ -115,6 +115,20 @@ test('gpt2: decoding ids that cut a character gives U+FFFD for the partial bytes
   assert.throws(() => tok.decode([-1]), TokenizerError);
 });
 
+test('gpt2: streamed decoding holds back split characters', () => {
+  const tok = loadGpt2();
+  const text = 'Hi 😀👍🏽 漢字 e\u0301 — done.\n\ud800!';
+  const ids = tok.encode(text);
+  const d = tok.streamDecoder();
+  let out = '';
+  for (const id of ids) {
+    const piece = d.push([id]);
+    assert.ok(!piece.includes('\ufffd'), `no U+FFFD after id ${id}`);
+    out += piece;
+  }
+  assert.equal(out + d.end(), text);
+});
+
 test('gpt2: bad files fail with a clear TokenizerError', () => {
   assert.throws(
     () => Gpt2Tokenizer.fromFiles({ a: 0 }, ''),

@@ -10,7 +10,7 @@
 // leftmost first on ties, until no adjacent pair is a merge.
 
 import { TokenizerError } from '../errors.js';
-import { utf8Decode, utf8Push } from './bytes.js';
+import { Utf8StreamDecoder, utf8Decode, utf8Push } from './bytes.js';
 import type { EncodeOptions, Tokenizer, TokenizerJSON, TokenizerKind } from './tokenizer.js';
 
 /**
@@ -305,6 +305,16 @@ export abstract class ByteLevelBpe implements Tokenizer {
    */
   decode(ids: readonly number[]): string {
     return utf8Decode(this.decodeBytes(ids));
+  }
+
+  /**
+   * A decoder for ids that arrive a few at a time (streamed generation): each push returns the
+   * text completed so far, holding back the bytes of a character split across tokens.
+   * @example const d = tok.streamDecoder(); const text = ids.map((id) => d.push([id])).join('') + d.end();
+   */
+  streamDecoder(): { push(ids: readonly number[]): string; end(): string } {
+    const utf8 = new Utf8StreamDecoder();
+    return { push: (ids) => utf8.push(this.decodeBytes(ids)), end: () => utf8.end() };
   }
 
   /** The bytes of one token. */

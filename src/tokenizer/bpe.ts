@@ -74,7 +74,10 @@ export class BpeTokenizer extends ByteLevelBpe {
 
   /**
    * Learns a vocabulary of `vocabSize` tokens from `text` (fewer if the text runs out of pairs).
-   * @example BpeTokenizer.train(text, { vocabSize: 1024 }).encode('To be') // e.g. [353, 327]
+   * @example
+   * const tok = BpeTokenizer.train(shakespeare, { vocabSize: 1024 });
+   * tok.encode(' the').length // 1
+   * tok.decode(tok.encode('Any text 😀')) // 'Any text 😀'
    */
   static train(text: string, options: BpeTrainOptions): BpeTokenizer {
     const specials = options.specialTokens ?? DEFAULT_SPECIAL_TOKENS;
