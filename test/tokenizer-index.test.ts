@@ -33,6 +33,37 @@ test('tokenizerFromJSON: every kind comes back from its saved text', () => {
   assert.equal(tokenizerFromJSON('{"kind":"gpt2","version":1}', { gpt2: loadGpt2 }), gpt2);
 });
 
+/**
+ * The contract every tokenizer keeps, run against each kind: ids within the vocabulary,
+ * decode(encode(x)) === x for text it can represent, out-of-range ids rejected with a
+ * TokenizerError, and the same ids after a save/load through tokenizerFromJSON.
+ */
+function runTokenizerSuite(name: string, make: () => Tokenizer, samples: readonly string[]): void {
+  test(`contract (${name}): round trip, id range, errors, save/load`, () => {
+    const tok = make();
+    const back = tokenizerFromJSON(JSON.stringify(tok.toJSON()), { gpt2: loadGpt2 });
+    for (const s of samples) {
+      const ids = tok.encode(s);
+      assert.ok(
+        ids.every((id) => Number.isInteger(id) && id >= 0 && id < tok.vocabSize),
+        `ids of ${JSON.stringify(s)}`,
+      );
+      assert.equal(tok.decode(ids), s);
+      assert.deepEqual(back.encode(s), ids);
+    }
+    assert.equal(tok.decode([]), '');
+    assert.deepEqual(tok.encode(''), []);
+    for (const id of [tok.vocabSize, -1, 1.5])
+      assert.throws(() => tok.decode([id]), TokenizerError, `id ${id}`);
+  });
+}
+
+const samples = ['First Citizen:', 'hear me speak.\n', text];
+runTokenizerSuite('char', () => CharTokenizer.fromText(text), samples);
+runTokenizerSuite('word', () => WordTokenizer.train(text, { vocabSize: 100 }), samples);
+runTokenizerSuite('bpe', () => BpeTokenizer.train(text, { vocabSize: 300 }), [...samples, '😀 \ud800 漢字']);
+runTokenizerSuite('gpt2', loadGpt2, [...samples, '😀 \ud800 漢字']);
+
 test('tokenizerFromJSON: bad input fails with a TokenizerError saying what is wrong', () => {
   const bpe = JSON.stringify(BpeTokenizer.train(text, { vocabSize: 270 }).toJSON());
   assert.throws(() => tokenizerFromJSON(bpe.slice(0, bpe.length / 2)), /tokenizer JSON: not valid JSON/);
