@@ -92,9 +92,13 @@ async function main(): Promise<void> {
   }
   const rowsSeen = [...new Set([...results.keys()].map((k) => k.split('|')[0]!))];
   const pad = (s: string, w: number) => s.padStart(w);
-  const lines = [`${'C shape (MxKxN)'.padEnd(28)}${columns.map((c) => pad(c, 13)).join('')}   (GFLOP/s, best of ${reps})`];
+  const lines = [
+    `${'C shape (MxKxN)'.padEnd(28)}${columns.map((c) => pad(c, 13)).join('')}   (GFLOP/s, best of ${reps})`,
+  ];
   for (const r of rowsSeen) {
-    lines.push(r.padEnd(28) + columns.map((c) => pad((results.get(`${r}|${c}`) ?? 0).toFixed(1), 13)).join(''));
+    lines.push(
+      r.padEnd(28) + columns.map((c) => pad((results.get(`${r}|${c}`) ?? 0).toFixed(1), 13)).join(''),
+    );
   }
   console.log(lines.join('\n'));
 }

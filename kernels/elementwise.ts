@@ -319,9 +319,9 @@ export function bias_backward(dbias: usize, dout: usize, n: i32, oc: i32): void 
 /**
  * Inverted dropout with the shared lowbias32 hash (dropoutUniform in backend.ts): element i is
  * kept iff (hash(seed, i) >>> 8) >= thr, where thr = ceil(p * 2^24) (computed on the JS side,
- * equivalent to u >= p exactly); kept elements are scaled by keepScale = 1 / (1 - p).
+ * equivalent to u >= p exactly); kept elements are scaled by keepScale = 1 / (1 - p) (a float64, as in ref).
  */
-export function dropout_fwd(out: usize, mask: usize, x: usize, seed: i32, thr: u32, keepScale: f32, i0: i32, i1: i32): void {
+export function dropout_fwd(out: usize, mask: usize, x: usize, seed: i32, thr: u32, keepScale: f64, i0: i32, i1: i32): void {
   const s = seed * <i32>0x9e3779b9;
   for (let i = i0; i < i1; i++) {
     let h = s + i;
@@ -330,10 +330,11 @@ export function dropout_fwd(out: usize, mask: usize, x: usize, seed: i32, thr: u
     h ^= <i32>(<u32>h >>> 15);
     h = h * <i32>0x846ca68b;
     h ^= <i32>(<u32>h >>> 16);
-    const m: f32 = <u32>h >>> 8 >= thr ? keepScale : 0;
+    const m: f64 = <u32>h >>> 8 >= thr ? keepScale : 0;
     const o = <usize>i << 2;
-    store<f32>(mask + o, m);
-    store<f32>(out + o, load<f32>(x + o) * m);
+    // in f64 like the ref backend, so out matches bit for bit (1/(1-p) is not a float32)
+    store<f32>(mask + o, <f32>m);
+    store<f32>(out + o, <f32>(<f64>load<f32>(x + o) * m));
   }
 }
 

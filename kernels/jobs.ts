@@ -146,8 +146,8 @@ function run_chunk(x: usize, op: i32, ch: i32): void {
     case OP_EMBEDDING_FWD: // out, table, ids, c, n, per
       embedding_fwd(au(x, 0), au(x, 1), au(x, 2), ai(x, 3), lo(ch, ai(x, 5)), hi(ch, ai(x, 5), ai(x, 4)));
       break;
-    case OP_DROPOUT: // out, mask, x, seed, thr, keepScale, n, per
-      dropout_fwd(au(x, 0), au(x, 1), au(x, 2), ai(x, 3), <u32>ai(x, 4), af(x, 5), lo(ch, ai(x, 7)), hi(ch, ai(x, 7), ai(x, 6)));
+    case OP_DROPOUT: // out, mask, x, seed, thr, n, per, -, keepScale (f64 in slots 8-9)
+      dropout_fwd(au(x, 0), au(x, 1), au(x, 2), ai(x, 3), <u32>ai(x, 4), load<f64>(x + 64 + 32), lo(ch, ai(x, 6)), hi(ch, ai(x, 6), ai(x, 5)));
       break;
     case OP_ADAMW: // param, grad, m, v, lr, b1, b2, eps, wd, bc1, bc2, gradScale, n, per
       adamw_f32(

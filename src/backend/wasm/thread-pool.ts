@@ -21,6 +21,8 @@ export class ThreadPool {
   readonly argI32: Int32Array;
   /** the same slots as float32 (scales, epsilons, learning rates) */
   readonly argF32: Float32Array;
+  /** the same slots as float64 (index i = slots 2i, 2i+1) */
+  readonly argF64: Float64Array;
   private disposed = false;
 
   constructor(
@@ -33,6 +35,7 @@ export class ThreadPool {
     this.ctrlI32 = new Int32Array(memory.buffer, ctrl, CTRL_ARGS + 32);
     this.argI32 = new Int32Array(memory.buffer, ctrl + CTRL_ARGS * 4, 32);
     this.argF32 = new Float32Array(memory.buffer, ctrl + CTRL_ARGS * 4, 32);
+    this.argF64 = new Float64Array(memory.buffer, ctrl + CTRL_ARGS * 4, 16);
   }
 
   /** Threads that take part in a job: the workers plus the caller. */

@@ -144,6 +144,7 @@ export class WasmBackend implements Backend {
   private scratchBytes = 0;
   private readonly ai: Int32Array;
   private readonly af: Float32Array;
+  private readonly af64: Float64Array;
 
   /** @internal use createWasmBackend */
   constructor(
@@ -158,6 +159,7 @@ export class WasmBackend implements Backend {
     this.buffers = [memory.buffer];
     this.ai = pool.argI32;
     this.af = pool.argF32;
+    this.af64 = pool.argF64;
   }
 
   /** threads taking part in parallel kernels, the caller included */
@@ -708,10 +710,11 @@ export class WasmBackend implements Backend {
     A[3] = seed | 0;
     // keep iff u >= p with u = h / 2^24, i.e. h >= ceil(p * 2^24): exact, no float compare
     A[4] = Math.min(16777216, Math.max(0, Math.ceil(p * 16777216)));
-    this.af[5] = p >= 1 ? 0 : 1 / (1 - p);
-    A[6] = n;
+    A[5] = n;
     const per = this.per(n);
-    A[7] = per;
+    A[6] = per;
+    this.af64[4] = p >= 1 ? 0 : 1 / (1 - p); // arg slots 8-9
+
     this.runSplit(OP_DROPOUT, n, per);
   }
 

@@ -1,0 +1,437 @@
+// Parity of the wasm backend with the ref backend (the definition): every kernel on seeded
+// random float32 inputs, at sizes below, at and above the kernels' tile edges (4x8 matmul tile,
+// 4-lane SIMD), every transpose combination, batch strides including 0, accumulate, and on 1
+// and 2 threads (so chunk splitting is exercised). Tolerance: 1e-4 relative (|e| >= 1) or absolute.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { BinaryOp, FloatArray, MatmulParams, UnaryOp } from '../src/backend/backend.js';
+import { contiguousStrides } from '../src/backend/backend.js';
+import { RefBackend } from '../src/backend/ref/ref-backend.js';
+import { createWasmBackend, FreeListAllocator, type WasmBackend } from '../src/backend/wasm/index.js';
+import { Rng } from '../src/util/rng.js';
+
+const TOL = 1e-4;
+const ref = new RefBackend();
+
+function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string, tol = TOL): void {
+  assert.equal(actual.length, expected.length, `${what}: length ${actual.length} != ${expected.length}`);
+  for (let i = 0; i < actual.length; i++) {
+    const a = actual[i]!;
+    const e = expected[i]!;
+    const err = Math.abs(a - e) / Math.max(1, Math.abs(e));
+    if (!(err <= tol)) assert.fail(`${what}[${i}]: wasm ${a}, ref ${e} (rel err ${err} > ${tol})`);
+  }
+}
+
+for (const threads of [1, 2]) {
+  describe(`wasm backend vs ref, ${threads} thread(s)`, () => {
+    let be: WasmBackend;
+    const rng = new Rng(1234 + threads);
+    before(async () => {
+      be = await createWasmBackend({ threads });
+    });
+    after(async () => {
+      await be.dispose();
+    });
+
+    /** The same random values in a wasm array and a ref float32 array. */
+    function pair(size: number, gen: () => number = () => rng.normal()): [Float32Array, Float32Array] {
+      const w = be.alloc('float32', size);
+      const r = ref.alloc('float32', size);
+      for (let i = 0; i < size; i++) r[i] = w[i] = gen();
+      return [w, r];
+    }
+    function ids(n: number, hi: number, ignore = false): [Int32Array, Int32Array] {
+      const w = be.alloc('int32', n);
+      const r = ref.alloc('int32', n);
+      for (let i = 0; i < n; i++) r[i] = w[i] = ignore && i % 5 === 2 ? -1 : rng.int(hi);
+      return [w, r];
+    }
+    const free = (...arrs: FloatArray[]) => {
+      for (const a of arrs) be.free(a);
+    };
+
+    test('memory: alloc is zeroed and 64-byte aligned, free reuses, foreign arrays rejected', () => {
+      const before0 = be.bytesInUse;
+      const a = be.alloc('float32', 100);
+      a.fill(7);
+      assert.equal(a.byteOffset % 64, 0);
+      assert.ok(be.bytesInUse >= before0 + 400);
+      be.free(a);
+      const b = be.alloc('float32', 100);
+      assert.ok(b.every((v) => v === 0));
+      assert.equal(be.peakBytes >= be.bytesInUse, true);
+      be.free(b);
+      assert.equal(be.bytesInUse, before0);
+      assert.throws(() => be.free(b), /not an allocated block/);
+      assert.throws(
+        () => be.scale(new Float32Array(4), new Float32Array(4), 2, false),
+        /not allocated by this backend/,
+      );
+      assert.throws(() => be.alloc('float64', 4), /float32 only/);
+      // growing memory keeps old views valid (shared memory never detaches)
+      const keep = be.alloc('float32', 16);
+      keep.fill(3);
+      const big = be.alloc('float32', 8 << 20);
+      assert.equal(keep[15], 3);
+      be.free(big);
+      be.free(keep);
+    });
+
+    test('matmul: all transposes, sizes around the 4x8 tile, accumulate', () => {
+      const sizes = [1, 3, 4, 5, 7, 8, 9, 12, 13, 16, 17, 33, 65];
+      const triples: [number, number, number][] = [];
+      for (const v of sizes) triples.push([v, v, v], [v, 17, 9], [9, v, 13], [13, 7, v]);
+      triples.push([64, 300, 100], [130, 70, 65]); // big enough to be split over threads
+      for (const [m, k, n] of triples) {
+        for (const transA of [false, true]) {
+          for (const transB of [false, true]) {
+            for (const accumulate of [false, true]) {
+              const [aw, ar] = pair(m * k);
+              const [bw, br] = pair(k * n);
+              const [cw, cr] = pair(m * n);
+              const p: MatmulParams = {
+                batch: 1,
+                m,
+                k,
+                n,
+                transA,
+                transB,
+                accumulate,
+                aBatchStride: m * k,
+                bBatchStride: k * n,
+              };
+              ref.matmul(cr, ar, br, p);
+              be.matmul(cw, aw, bw, p);
+              assertClose(cw, cr, `matmul m${m} k${k} n${n} tA${transA} tB${transB} acc${accumulate}`);
+              free(aw, bw, cw);
+            }
+          }
+        }
+      }
+    });
+
+    test('matmul: batched, batch strides packed and 0 (broadcast)', () => {
+      for (const [batch, m, k, n] of [
+        [3, 5, 7, 9],
+        [4, 17, 12, 65],
+        [6, 64, 32, 64],
+      ] as const) {
+        for (const [aS, bS] of [
+          [m * k, k * n],
+          [0, k * n],
+          [m * k, 0],
+        ] as const) {
+          for (const transB of [false, true]) {
+            const [aw, ar] = pair(aS === 0 ? m * k : batch * m * k);
+            const [bw, br] = pair(bS === 0 ? k * n : batch * k * n);
+            const [cw, cr] = pair(batch * m * n);
+            const p: MatmulParams = {
+              batch,
+              m,
+              k,
+              n,
+              transA: false,
+              transB,
+              accumulate: true,
+              aBatchStride: aS,
+              bBatchStride: bS,
+            };
+            ref.matmul(cr, ar, br, p);
+            be.matmul(cw, aw, bw, p);
+            assertClose(cw, cr, `batched matmul ${batch}x${m}x${k}x${n} strides ${aS},${bS} tB${transB}`);
+            free(aw, bw, cw);
+          }
+        }
+      }
+    });
+
+    test('unary forward and backward, every op', () => {
+      const ops: UnaryOp[] = ['gelu', 'gelu_tanh', 'relu', 'exp', 'log', 'neg', 'tanh', 'sqrt'];
+      for (const op of ops) {
+        const positive = op === 'log' || op === 'sqrt';
+        for (const n of [1, 3, 4, 5, 17, 33, 40000]) {
+          const gen = positive ? () => 0.05 + 3 * rng.uniform() : () => 3 * rng.normal();
+          const [xw, xr] = pair(n, gen);
+          const [yw, yr] = pair(n);
+          ref.unary(op, yr, xr);
+          be.unary(op, yw, xw);
+          assertClose(yw, yr, `${op} n${n}`);
+          const [dw, dr] = pair(n);
+          const [gw, gr] = pair(n);
+          ref.unaryBackward(op, gr, xr, yr, dr);
+          be.unaryBackward(op, gw, xw, yw, dw);
+          assertClose(gw, gr, `${op} backward n${n}`);
+          free(xw, yw, dw, gw);
+        }
+      }
+    });
+
+    test('binary: same shape, row broadcast either side, scalar, general strides', () => {
+      const ops: BinaryOp[] = ['add', 'sub', 'mul', 'div'];
+      const cases: { shape: number[]; a: number[]; b: number[] }[] = [
+        { shape: [7], a: [1], b: [1] },
+        { shape: [3, 33], a: [33, 1], b: [33, 1] },
+        { shape: [5, 17], a: [17, 1], b: [0, 1] },
+        { shape: [5, 17], a: [0, 1], b: [17, 1] },
+        { shape: [2, 3, 8], a: [24, 8, 1], b: [0, 8, 1] },
+        { shape: [4, 6], a: [6, 1], b: [0, 0] },
+        { shape: [2, 3, 5], a: [15, 5, 1], b: [5, 0, 1] },
+        { shape: [300, 128], a: [128, 1], b: [0, 1] },
+        { shape: [300, 128], a: [128, 1], b: [128, 1] },
+      ];
+      for (const op of ops) {
+        for (const { shape, a, b } of cases) {
+          const span = (st: number[]) => 1 + st.reduce((s, v, d) => s + v * (shape[d]! - 1), 0);
+          const gen = () => (rng.uniform() < 0.5 ? -1 : 1) * (0.5 + rng.uniform());
+          const [aw, ar] = pair(span(a), gen);
+          const [bw, br] = pair(span(b), gen);
+          const n = shape.reduce((x, y) => x * y, 1);
+          const [ow, or] = pair(n);
+          ref.binary(op, or, ar, br, shape, a, b);
+          be.binary(op, ow, aw, bw, shape, a, b);
+          assertClose(ow, or, `${op} (${shape}) a[${a}] b[${b}]`);
+          free(aw, bw, ow);
+        }
+      }
+    });
+
+    test('scale, sumSquares, sumTo, permute, fill, copy', () => {
+      for (const n of [1, 5, 16, 33, 40000]) {
+        for (const acc of [false, true]) {
+          const [xw, xr] = pair(n);
+          const [ow, or] = pair(n);
+          ref.scale(or, xr, 0.37, acc);
+          be.scale(ow, xw, 0.37, acc);
+          assertClose(ow, or, `scale n${n} acc${acc}`);
+          assertClose([be.sumSquares(xw)], [ref.sumSquares(xr)], `sumSquares n${n}`, 1e-6);
+          free(xw, ow);
+        }
+      }
+      for (const [xs, os] of [
+        [
+          [2, 3, 5],
+          [1, 3, 5],
+        ],
+        [
+          [2, 3, 5],
+          [2, 1, 5],
+        ],
+        [
+          [4, 6],
+          [1, 1],
+        ],
+        [
+          [3, 4, 7],
+          [3, 4, 1],
+        ],
+      ] as const) {
+        const [xw, xr] = pair(xs.reduce((a: number, b: number) => a * b, 1));
+        const [ow, or] = pair(os.reduce((a: number, b: number) => a * b, 1));
+        ref.sumTo(or, xr, xs, os);
+        be.sumTo(ow, xw, xs, os);
+        assertClose(ow, or, `sumTo (${xs}) -> (${os})`);
+        free(xw, ow);
+      }
+      const shape = [2, 3, 4, 5];
+      const [xw, xr] = pair(120);
+      const [ow, or] = pair(120);
+      ref.permute(or, xr, shape, [0, 2, 1, 3]);
+      be.permute(ow, xw, shape, [0, 2, 1, 3]);
+      assertClose(ow, or, 'permute');
+      be.fill(ow, 2.5);
+      assert.ok(ow.every((v) => v === 2.5));
+      be.copy(ow, xw);
+      assertClose(ow, xw, 'copy', 0);
+      free(xw, ow);
+    });
+
+    test('addBias and biasBackward', () => {
+      for (const oc of [1, 3, 4, 5, 16, 17, 33, 65]) {
+        for (const n of [1, 7, 300]) {
+          const [ow, or] = pair(n * oc);
+          const [bw, br] = pair(oc);
+          ref.addBias(or, br, n, oc);
+          be.addBias(ow, bw, n, oc);
+          assertClose(ow, or, `addBias n${n} oc${oc}`);
+          ref.biasBackward(br, or, n, oc);
+          be.biasBackward(bw, ow, n, oc);
+          assertClose(bw, br, `biasBackward n${n} oc${oc}`);
+          free(ow, bw);
+        }
+      }
+    });
+
+    test('layerNorm forward and backward, with and without bias', () => {
+      for (const c of [1, 3, 4, 5, 17, 64, 65]) {
+        for (const n of [1, 6, 600]) {
+          for (const withBias of [true, false]) {
+            const [xw, xr] = pair(n * c, () => 2 * rng.normal() + 0.5);
+            const [ww, wr] = pair(c);
+            const [bw, br] = pair(c);
+            const [ow, or] = pair(n * c);
+            const [mw, mr] = pair(n);
+            const [rw, rr] = pair(n);
+            ref.layerNormForward(or, mr, rr, xr, wr, withBias ? br : null, n, c, 1e-5);
+            be.layerNormForward(ow, mw, rw, xw, ww, withBias ? bw : null, n, c, 1e-5);
+            const what = `layerNorm n${n} c${c} bias${withBias}`;
+            assertClose(ow, or, what);
+            assertClose(mw, mr, `${what} mean`);
+            // rstd of a constant row (c = 1) is 1/sqrt(eps) ~ 316: compare relatively
+            assertClose(rw, rr, `${what} rstd`);
+            const [dw, dr] = pair(n * c);
+            const [dxw, dxr] = pair(n * c);
+            const [dww, dwr] = pair(c);
+            const [dbw, dbr] = pair(c);
+            ref.layerNormBackward(dxr, dwr, withBias ? dbr : null, dr, xr, wr, mr, rr, n, c);
+            be.layerNormBackward(dxw, dww, withBias ? dbw : null, dw, xw, ww, mw, rw, n, c);
+            assertClose(dxw, dxr, `${what} dx`, c === 1 ? 1e-3 : TOL);
+            assertClose(dww, dwr, `${what} dweight`);
+            assertClose(dbw, dbr, `${what} dbias`);
+            free(xw, ww, bw, ow, mw, rw, dw, dxw, dww, dbw);
+          }
+        }
+      }
+    });
+
+    test('softmax forward and backward', () => {
+      for (const c of [1, 3, 4, 5, 17, 65]) {
+        for (const n of [1, 4, 700]) {
+          const [xw, xr] = pair(n * c, () => 4 * rng.normal());
+          const [yw, yr] = pair(n * c);
+          ref.softmaxForward(yr, xr, n, c);
+          be.softmaxForward(yw, xw, n, c);
+          assertClose(yw, yr, `softmax n${n} c${c}`);
+          const [dw, dr] = pair(n * c);
+          const [gw, gr] = pair(n * c);
+          ref.softmaxBackward(gr, dr, yr, n, c);
+          be.softmaxBackward(gw, dw, yw, n, c);
+          assertClose(gw, gr, `softmax backward n${n} c${c}`);
+          free(xw, yw, dw, gw);
+        }
+      }
+    });
+
+    test('attention forward and backward (causal, fused softmax)', () => {
+      for (const [b, t, c, nh] of [
+        [1, 1, 4, 1],
+        [2, 5, 12, 3],
+        [2, 9, 20, 2],
+        [2, 17, 32, 4],
+        [3, 33, 24, 2],
+        [4, 64, 64, 4],
+      ] as const) {
+        const scale = 1 / Math.sqrt(c / nh);
+        const [qw, qr] = pair(b * t * 3 * c);
+        const [ow, or] = pair(b * t * c);
+        const [aw, ar] = pair(b * nh * t * t);
+        ref.attentionForward(or, ar, qr, b, t, c, nh, scale);
+        be.attentionForward(ow, aw, qw, b, t, c, nh, scale);
+        const what = `attention b${b} t${t} c${c} nh${nh}`;
+        assertClose(ow, or, what);
+        assertClose(aw, ar, `${what} att`);
+        const [dow, dor] = pair(b * t * c);
+        const [dqw, dqr] = pair(b * t * 3 * c);
+        const [scw, scr] = pair(b * nh * t * t);
+        ref.attentionBackward(dqr, scr, dor, qr, ar, b, t, c, nh, scale);
+        be.attentionBackward(dqw, scw, dow, qw, aw, b, t, c, nh, scale);
+        assertClose(dqw, dqr, `${what} dqkv`);
+        free(qw, ow, aw, dow, dqw, scw);
+      }
+    });
+
+    test('crossEntropy forward and backward, with ignored targets', () => {
+      for (const v of [1, 3, 4, 5, 17, 65]) {
+        for (const n of [1, 6, 500]) {
+          const [lw, lr] = pair(n * v, () => 3 * rng.normal());
+          const [tw, tr] = ids(n, v, true);
+          const [ow, or] = pair(n);
+          ref.crossEntropyForward(or, lr, tr, n, v);
+          be.crossEntropyForward(ow, lw, tw, n, v);
+          assertClose(ow, or, `crossEntropy n${n} v${v}`);
+          const [dlw, dlr] = pair(n);
+          const [gw, gr] = pair(n * v);
+          ref.crossEntropyBackward(gr, lr, tr, dlr, n, v);
+          be.crossEntropyBackward(gw, lw, tw, dlw, n, v);
+          assertClose(gw, gr, `crossEntropy backward n${n} v${v}`);
+          free(lw, ow, dlw, gw);
+          be.free(tw);
+        }
+      }
+      const [lw] = pair(4);
+      const [tw] = ids(1, 4);
+      tw[0] = 9;
+      const [ow] = pair(1);
+      assert.throws(() => be.crossEntropyForward(ow, lw, tw, 1, 4), /outside/);
+    });
+
+    test('embedding forward and backward (repeated ids accumulate)', () => {
+      for (const c of [1, 3, 4, 5, 17, 64]) {
+        for (const n of [1, 9, 600]) {
+          const vocab = 11;
+          const [tw, tr] = pair(vocab * c);
+          const [iw, ir] = ids(n, vocab);
+          const [ow, or] = pair(n * c);
+          ref.embeddingForward(or, tr, ir, n, c);
+          be.embeddingForward(ow, tw, iw, n, c);
+          assertClose(ow, or, `embedding n${n} c${c}`);
+          ref.embeddingBackward(tr, or, ir, n, c);
+          be.embeddingBackward(tw, ow, iw, n, c);
+          assertClose(tw, tr, `embedding backward n${n} c${c}`);
+          free(tw, ow);
+          be.free(iw);
+        }
+      }
+    });
+
+    test('dropout: the same mask as ref, bit for bit', () => {
+      for (const p of [0, 0.1, 0.5, 0.9]) {
+        for (const n of [1, 7, 50000]) {
+          const [xw, xr] = pair(n);
+          const [ow, or] = pair(n);
+          const [mw, mr] = pair(n);
+          ref.dropoutForward(or, mr, xr, p, 42);
+          be.dropoutForward(ow, mw, xw, p, 42);
+          assertClose(mw, mr, `dropout mask p${p} n${n}`, 0);
+          assertClose(ow, or, `dropout out p${p} n${n}`, 0);
+          free(xw, ow, mw);
+        }
+      }
+    });
+
+    test('adamw: several steps', () => {
+      for (const n of [1, 5, 33, 40000]) {
+        const [pw, pr] = pair(n);
+        const [mw, mr] = pair(n, () => 0);
+        const [vw, vr] = pair(n, () => 0);
+        for (let step = 1; step <= 3; step++) {
+          const [gw, gr] = pair(n);
+          ref.adamw(pr, gr, mr, vr, 1e-3, 0.9, 0.95, 1e-8, 0.1, step, 0.5);
+          be.adamw(pw, gw, mw, vw, 1e-3, 0.9, 0.95, 1e-8, 0.1, step, 0.5);
+          be.free(gw);
+        }
+        assertClose(pw, pr, `adamw param n${n}`, 1e-5);
+        assertClose(mw, mr, `adamw m n${n}`);
+        assertClose(vw, vr, `adamw v n${n}`);
+        free(pw, mw, vw);
+      }
+    });
+  });
+}
+
+test('allocator: first fit, coalescing, growth through the callback', () => {
+  let end = 1024;
+  const a = new FreeListAllocator(0, end, (minEnd) => (end = Math.max(minEnd, end * 2)));
+  const x = a.alloc(100); // 128 bytes
+  const y = a.alloc(64);
+  const z = a.alloc(2000); // grows
+  assert.deepEqual([x, y, z], [0, 128, 192]);
+  assert.ok(end >= 2192);
+  a.release(x);
+  a.release(y);
+  assert.equal(a.alloc(190), 0); // the two freed blocks merged
+  assert.equal(a.bytesInUse, 192 + 2048);
+  assert.equal(a.peakBytes, 128 + 64 + 2048);
+  assert.equal(contiguousStrides([2, 3]).length, 2);
+});
