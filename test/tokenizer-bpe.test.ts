@@ -186,6 +186,10 @@ test('bpe: bad input fails with a clear TokenizerError', () => {
     () => BpeTokenizer.fromJSON(with_({ merges: [[1, 999], ...good.merges.slice(1)] })),
     /merge 0 \(1, 999\)/,
   );
+  assert.throws(
+    () => BpeTokenizer.fromJSON(with_({ merges: [good.merges[0], good.merges[0], ...good.merges.slice(2)] })),
+    /appears twice/,
+  );
   const vocab = good.vocab.map((b) => [...b]);
   vocab[256] = [1, 2, 3];
   assert.throws(() => BpeTokenizer.fromJSON(with_({ vocab })), /"vocab"\[256\] does not match/);

@@ -151,7 +151,7 @@ export interface ByteLevelBpeSpec {
  * Base class of the byte-level BPE tokenizers: encode/decode over a validated spec.
  * Every JS string round-trips: decode(encode(x)) === x, lone surrogates included (WTF-8, see
  * bytes.ts). decode() of ids that cut a multi-byte character gives U+FFFD for the incomplete
- * bytes (as TextDecoder and tiktoken do); stream with `decodeBytes` + Utf8StreamDecoder.
+ * bytes (as TextDecoder and tiktoken do); `streamDecoder()` holds such bytes back instead.
  */
 export abstract class ByteLevelBpe implements Tokenizer {
   abstract readonly kind: TokenizerKind;
@@ -194,6 +194,7 @@ export abstract class ByteLevelBpe implements Tokenizer {
         );
       if (id <= a || id <= b)
         throw new TokenizerError(`${name}: merge (${a}, ${b}) -> ${id}: merged id must be larger`);
+      if (this.pairToId.has(a * V + b)) throw new TokenizerError(`${name}: merge (${a}, ${b}) appears twice`);
       this.pairToId.set(a * V + b, id);
     }
     for (const [text, id] of specialTokens) {
