@@ -9,6 +9,7 @@ import {
   expectedShapes,
   fromHF,
   fromNanoGPT,
+  HF_SAFETENSORS_METADATA,
   hfConfigJson,
   type InteropConfig,
   type NamedTensor,
@@ -116,9 +117,10 @@ test('HF round trip is exact, through safetensors bytes too, for each activation
     const direct = fromHF(toHF(params, config), cfgJson);
     assert.deepEqual(direct.config, config);
     assertSameParams(direct.params, params);
-    const bytes = encodeSafetensors(toHF(params, config));
-    const viaFile = fromHF(decodeSafetensors(bytes).tensors, cfgJson);
-    assertSameParams(viaFile.params, params);
+    const bytes = encodeSafetensors(toHF(params, config), HF_SAFETENSORS_METADATA);
+    const file = decodeSafetensors(bytes);
+    assert.equal(file.metadata['format'], 'pt'); // transformers refuses the file without it
+    assertSameParams(fromHF(file.tensors, cfgJson).params, params);
   }
 });
 

@@ -66,6 +66,7 @@ def parse_args(argv):
     p.add_argument("--text", help="UTF-8 text, char-level vocab (sorted chars), first 90%% train (nanoGPT's prepare.py)")
     p.add_argument("--data", help="dir with train.bin, val.bin (uint16 tokens) and meta.json {\"vocab_size\": N}")
     p.add_argument("--threads", type=int, default=None, help="torch + OpenBLAS threads (default: all cores)")
+    p.add_argument("--blas-threads", type=int, default=None, help="OpenBLAS threads only (default: --threads)")
     p.add_argument("--openblas-coretype", metavar="NAME",
                    help="'default' unsets OPENBLAS_CORETYPE (OpenBLAS detects the CPU itself); NAME sets it, "
                    "e.g. SkylakeX. Without this flag the environment's value is used.")
@@ -124,7 +125,8 @@ def main(argv):
     args = parse_args(argv)
     threads = args.threads or os.cpu_count() or 1
     # OpenBLAS sizes its own thread pool at load time: set it before torch is imported
-    os.environ["OPENBLAS_NUM_THREADS"] = str(threads)
+    blas_threads = args.blas_threads or threads
+    os.environ["OPENBLAS_NUM_THREADS"] = str(blas_threads)
     os.environ["OMP_NUM_THREADS"] = str(threads)
     if args.openblas_coretype == "default":
         os.environ.pop("OPENBLAS_CORETYPE", None)
@@ -138,6 +140,7 @@ def main(argv):
     env = {
         "torch": torch.__version__,
         "threads": threads,
+        "blas_threads": blas_threads,
         "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "default"),
         "openblas_core": openblas_core(),
         "blas": os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3"),

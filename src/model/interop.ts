@@ -168,6 +168,13 @@ export function toHF(params: ReadonlyMap<string, NamedTensor>, config: InteropCo
   return out;
 }
 
+/**
+ * The safetensors `__metadata__` a Hugging Face export must carry: transformers'
+ * `from_pretrained` refuses a model.safetensors whose metadata lacks `format: "pt"`.
+ * @example encodeSafetensors(toHF(params, cfg), HF_SAFETENSORS_METADATA)
+ */
+export const HF_SAFETENSORS_METADATA: Readonly<Record<string, string>> = Object.freeze({ format: 'pt' });
+
 export interface HFConfigOptions {
   /** GPT-2 BPE's <|endoftext|> is 50256; defaults to that when the vocabulary has it, else null. */
   readonly bosTokenId?: number | null;
