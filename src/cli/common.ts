@@ -12,8 +12,20 @@ import { type Checkpoint, decodeCheckpoint } from '../train/checkpoint.js';
 import type { FlagSpec } from './args.js';
 
 export const BACKEND_FLAGS: readonly FlagSpec[] = [
-  { name: 'backend', type: 'string', choices: ['wasm', 'ref'], default: 'wasm', help: 'compute engine: wasm (fast SIMD kernels) or ref (readable TypeScript)' },
-  { name: 'threads', type: 'int', min: 1, max: 64, help: 'worker threads for the wasm backend (default: all cores)' },
+  {
+    name: 'backend',
+    type: 'string',
+    choices: ['wasm', 'ref'],
+    default: 'wasm',
+    help: 'compute engine: wasm (fast SIMD kernels) or ref (readable TypeScript)',
+  },
+  {
+    name: 'threads',
+    type: 'int',
+    min: 1,
+    max: 64,
+    help: 'worker threads for the wasm backend (default: all cores)',
+  },
 ];
 
 /** The backend a command asked for. The wasm backend loads its kernels on first use. */

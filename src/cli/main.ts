@@ -17,6 +17,9 @@ import { type Command, closest, formatHelp, parseArgs } from './args.js';
 /** The command registry, in the order `tsgpt --help` lists them. */
 export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   prepare: () => import('./commands/prepare.js'),
+  train: () => import('./commands/train.js'),
+  sample: () => import('./commands/sample.js'),
+  eval: () => import('./commands/eval.js'),
 };
 
 const PROGRAM_HELP = (version: string, commands: readonly Command[]): string => {

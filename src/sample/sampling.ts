@@ -21,12 +21,20 @@ export interface SampleOptions {
   repetitionPenalty: number;
 }
 
-export const DEFAULT_SAMPLING: SampleOptions = { temperature: 0.8, topK: 200, topP: 1, greedy: false, repetitionPenalty: 1 };
+export const DEFAULT_SAMPLING: SampleOptions = {
+  temperature: 0.8,
+  topK: 200,
+  topP: 1,
+  greedy: false,
+  repetitionPenalty: 1,
+};
 
 export function validateSampling(o: SampleOptions): void {
   const bad = (m: string) => new TsgptError(`sampling: ${m}`);
-  if (!(o.temperature >= 0) || !Number.isFinite(o.temperature)) throw bad(`temperature must be >= 0, got ${o.temperature}`);
-  if (!Number.isInteger(o.topK) || o.topK < 0) throw bad(`top-k must be a non-negative integer, got ${o.topK}`);
+  if (!(o.temperature >= 0) || !Number.isFinite(o.temperature))
+    throw bad(`temperature must be >= 0, got ${o.temperature}`);
+  if (!Number.isInteger(o.topK) || o.topK < 0)
+    throw bad(`top-k must be a non-negative integer, got ${o.topK}`);
   if (!(o.topP > 0 && o.topP <= 1)) throw bad(`top-p must be in (0, 1], got ${o.topP}`);
   if (!(o.repetitionPenalty >= 1)) throw bad(`repetition penalty must be >= 1, got ${o.repetitionPenalty}`);
 }
@@ -42,11 +50,17 @@ export function argmax(x: ArrayLike<number>): number {
  * Picks the next token from one row of logits (V). `context` is only read by the repetition
  * penalty. @example pickToken(logits, [], { ...DEFAULT_SAMPLING, topK: 10 }, rng)
  */
-export function pickToken(logits: ArrayLike<number>, context: readonly number[], o: SampleOptions, rng: Rng): number {
+export function pickToken(
+  logits: ArrayLike<number>,
+  context: readonly number[],
+  o: SampleOptions,
+  rng: Rng,
+): number {
   const v = logits.length;
   const z = Float64Array.from(logits);
   if (o.repetitionPenalty !== 1)
-    for (const id of new Set(context)) z[id] = z[id]! > 0 ? z[id]! / o.repetitionPenalty : z[id]! * o.repetitionPenalty;
+    for (const id of new Set(context))
+      z[id] = z[id]! > 0 ? z[id]! / o.repetitionPenalty : z[id]! * o.repetitionPenalty;
   if (o.greedy || o.temperature === 0) return argmax(z);
   for (let i = 0; i < v; i++) z[i] = z[i]! / o.temperature;
   // candidates sorted by logit, best first; top-k and top-p cut this list

@@ -305,7 +305,8 @@ function readFloats(
   const abs = bytes.byteOffset + at;
   if (dtype === 'F32' && LITTLE_ENDIAN) {
     if (!copy && abs % 4 === 0) return new Float32Array(bytes.buffer, abs, count);
-    return new Float32Array(bytes.slice(at, at + 4 * count).buffer);
+    // Uint8Array.prototype.slice copies even for a Node Buffer (whose own slice is a view)
+    return new Float32Array(Uint8Array.prototype.slice.call(bytes, at, at + 4 * count).buffer);
   }
   const view = new DataView(bytes.buffer, abs, count * DTYPE_SIZE[dtype]);
   const out = new Float32Array(count);

@@ -1,0 +1,260 @@
+// `tsgpt train`: config (preset < config file < flags) + prepared data -> a trained checkpoint,
+// with a progress bar, a JSONL log of steps and evals, and a loss chart (SVG) redrawn at each
+// eval. Checkpoints are written atomically at every eval; --resume continues from the last one.
+
+import { existsSync } from 'node:fs';
+import { appendFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { LoadedDataset } from '../../data/node-io.js';
+import { loadPrepared } from '../../data/node-io.js';
+import { ConfigError, UsageError } from '../../errors.js';
+import {
+  CONFIG_KEYS,
+  DEFAULT_CONFIG,
+  type FullConfig,
+  isPreset,
+  MODEL_KEYS,
+  modelConfig,
+  PRESETS,
+  validateConfig,
+} from '../../model/config.js';
+import { GPT } from '../../model/gpt.js';
+import { lossChartSvg } from '../../train/plot.js';
+import { Trainer } from '../../train/trainer.js';
+import { ensureDir, writeFileAtomic } from '../../util/atomic-write.js';
+import type { Args, CommandContext, FlagSpec } from '../args.js';
+import { BACKEND_FLAGS, closeBackend, modelFromCheckpoint, openBackend, readCheckpoint } from '../common.js';
+import { formatDuration, ProgressBar } from '../progress.js';
+
+export const name = 'train';
+export const summary = 'Train a GPT on prepared data (default: the baby preset on Tiny Shakespeare)';
+export const description =
+  'Trains from scratch (or continues with --resume) and writes into --out: ckpt.safetensors ' +
+  '(weights, optimizer state, config, tokenizer, step, RNG state; rewritten atomically at every eval), ' +
+  'log.jsonl (one JSON object per step and per eval) and loss.svg (the loss curves). Configuration ' +
+  'comes from --preset, then --config FILE (a JSON object of the keys below), then the flags.';
+
+const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** One flag per config key (vocabSize comes from the data). */
+const configFlags: FlagSpec[] = Object.entries(CONFIG_KEYS)
+  .filter(([k]) => k !== 'vocabSize')
+  .map(([k, spec]) => {
+    const kind = spec.kind;
+    const type = Array.isArray(kind)
+      ? 'string'
+      : kind === 'bool'
+        ? 'bool'
+        : kind === 'int' || kind === 'posint'
+          ? 'int'
+          : 'float';
+    const f: FlagSpec = {
+      name: kebab(k),
+      type,
+      help: `${spec.help} (default ${String(DEFAULT_CONFIG[k as keyof FullConfig])} or the preset's)`,
+    };
+    return Array.isArray(kind) ? { ...f, choices: kind } : f;
+  });
+
+export const flags: readonly FlagSpec[] = [
+  {
+    name: 'data',
+    type: 'string',
+    metavar: 'DIR',
+    default: join('data', 'tinyshakespeare'),
+    help: 'prepared data (tsgpt prepare)',
+  },
+  {
+    name: 'preset',
+    type: 'string',
+    choices: Object.keys(PRESETS),
+    default: 'baby',
+    help: 'starting configuration',
+  },
+  {
+    name: 'config',
+    type: 'string',
+    metavar: 'FILE',
+    help: 'JSON file of config keys (overrides the preset)',
+  },
+  { name: 'out', type: 'string', metavar: 'DIR', help: 'output directory (default: out/<preset>)' },
+  { name: 'resume', type: 'bool', help: 'continue from the checkpoint in --out' },
+  { name: 'force', type: 'bool', help: 'start over even if --out already holds a checkpoint' },
+  { name: 'max-time', type: 'float', min: 0, help: 'stop (with a checkpoint) after this many minutes' },
+  ...BACKEND_FLAGS,
+  ...configFlags,
+];
+
+export const examples = [
+  'tsgpt train',
+  'tsgpt train --preset shakespeare --data data/tinyshakespeare --out out/big',
+  'tsgpt train --config my.json --max-iters 500 --learning-rate 3e-4',
+  'tsgpt train --out out/baby --resume --max-iters 4000',
+];
+
+export const handlesInterrupt = true;
+
+async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch {
+    throw new ConfigError(`config file not found: ${path}`);
+  }
+  let obj: unknown;
+  try {
+    obj = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
+    throw new ConfigError(`${path}: must be a JSON object of config keys`);
+  return obj as Record<string, unknown>;
+}
+
+/** The effective config: defaults < preset < config file < flags; vocabSize from the data. */
+async function resolveConfig(
+  args: Args,
+  vocabSize: number,
+): Promise<{ cfg: FullConfig; given: Record<string, unknown> }> {
+  const preset = args.string('preset')!;
+  if (!isPreset(preset)) throw new UsageError(`unknown preset ${preset}`);
+  const given: Record<string, unknown> = {};
+  const file = args.string('config');
+  if (file) {
+    const obj = await readConfigFile(file);
+    if ('vocabSize' in obj) throw new ConfigError(`${file}: vocabSize comes from the data; remove it`);
+    validateConfig(obj, file);
+    Object.assign(given, obj);
+  }
+  for (const k of Object.keys(CONFIG_KEYS)) {
+    const flag = kebab(k);
+    if (k === 'vocabSize' || !args.has(flag)) continue;
+    const f = flags.find((x) => x.name === flag)!;
+    given[k] =
+      f.type === 'int'
+        ? args.int(flag)
+        : f.type === 'float'
+          ? args.float(flag)
+          : f.type === 'bool'
+            ? args.bool(flag)
+            : args.string(flag);
+  }
+  const cfg = validateConfig({ ...PRESETS[preset].config, ...given, vocabSize }, 'config');
+  return { cfg, given };
+}
+
+export async function run(args: Args, ctx: CommandContext): Promise<void> {
+  const out = args.string('out') ?? join('out', args.string('preset')!);
+  const ckptPath = join(out, 'ckpt.safetensors');
+  const resume = args.bool('resume');
+  if (!resume && !args.bool('force') && existsSync(ckptPath))
+    throw new UsageError(
+      `${ckptPath} exists: pass --resume to continue it, --force to start over, or another --out`,
+    );
+  const data: LoadedDataset = await loadPrepared(args.string('data')!);
+  let { cfg, given } = await resolveConfig(args, data.meta.vocabSize);
+  const backend = await openBackend(args.string('backend')!, args.int('threads'));
+  try {
+    let model: GPT;
+    let trainer: Trainer;
+    if (resume) {
+      const ck = await readCheckpoint(ckptPath);
+      if (JSON.stringify(ck.meta.tokenizer) !== JSON.stringify(data.meta.tokenizer))
+        throw new ConfigError(`${ckptPath} was trained with another tokenizer than ${data.dir}`);
+      for (const k of MODEL_KEYS)
+        if (k in given && given[k] !== ck.meta.config[k])
+          throw new ConfigError(
+            `--resume: ${k} = ${String(given[k])} differs from the checkpoint's ${String(ck.meta.config[k])}`,
+          );
+      // the checkpoint's configuration, with training keys from the command line on top
+      cfg = validateConfig({ ...(ck.meta.train ?? {}), ...given, ...ck.meta.config }, 'config');
+      model = modelFromCheckpoint(ck, backend);
+      trainer = new Trainer({
+        model,
+        config: cfg,
+        train: data.train,
+        val: data.val,
+        tokenizer: data.meta.tokenizer,
+        resume: ck,
+      });
+    } else {
+      model = new GPT(modelConfig(cfg), backend, { seed: cfg.seed });
+      trainer = new Trainer({
+        model,
+        config: cfg,
+        train: data.train,
+        val: data.val,
+        tokenizer: data.meta.tokenizer,
+      });
+    }
+    await ensureDir(out);
+    const logPath = join(out, 'log.jsonl');
+    const chartPath = join(out, 'loss.svg');
+    const points: { step: number; train?: number; val?: number }[] = [];
+    if (resume && existsSync(logPath)) {
+      for (const line of (await readFile(logPath, 'utf8')).split('\n')) {
+        if (!line) continue;
+        const e = JSON.parse(line) as { type: string; step: number; train: number; val: number };
+        if (e.type === 'eval' && e.step < trainer.step)
+          points.push({ step: e.step, train: e.train, val: e.val });
+      }
+    }
+    const log = (obj: object) => appendFile(logPath, `${JSON.stringify(obj)}\n`);
+    const p = (s: string) => process.stderr.write(`${s}\n`);
+    p(
+      `tsgpt train: ${(model.numParams() / 1e6).toFixed(2)}M parameters, ${cfg.nLayer} layers, ${cfg.nHead} heads, ` +
+        `${cfg.nEmbd} wide, context ${cfg.blockSize}, batch ${cfg.batchSize}x${cfg.gradAccum}, vocab ${cfg.vocabSize}, ` +
+        `backend ${backend.name}${resume ? `, resuming at step ${trainer.step}` : ''}`,
+    );
+    p(`data ${data.dir}: ${data.train.length} train / ${data.val.length} val tokens; writing to ${out}/`);
+    await log({
+      type: 'config',
+      time: new Date().toISOString(),
+      step: trainer.step,
+      backend: backend.name,
+      config: cfg,
+    });
+    const bar = new ProgressBar({ total: cfg.maxIters, label: 'train' });
+    const started = performance.now();
+    const maxMs = (args.float('max-time') ?? 0) * 60_000;
+    let tokens = 0;
+    let lastStep = { loss: Number.NaN, lr: 0 };
+    await trainer.run({
+      onStep: (s) => {
+        tokens += trainer.tokensPerStep;
+        lastStep = s;
+        const elapsed = (performance.now() - started) / 1000;
+        bar.update(s.step, { loss: s.loss, lr: s.lr, 'tok/s': tokens / elapsed });
+        void log({ type: 'step', ...s });
+      },
+      onEval: async (e, checkpoint) => {
+        points.push({ step: e.step, train: e.train, val: e.val });
+        bar.log(
+          `step ${e.step}: train loss ${e.train.toFixed(4)}, val loss ${e.val.toFixed(4)}${e.improved ? ' (best)' : ''} ` +
+            `[${formatDuration((performance.now() - started) / 1000)}]`,
+        );
+        await writeFileAtomic(ckptPath, checkpoint());
+        await writeFileAtomic(
+          chartPath,
+          lossChartSvg(points, { title: `tsgpt ${args.string('preset')} — ${out}` }),
+        );
+        await log({ type: 'eval', time: new Date().toISOString(), ...e });
+      },
+      shouldStop: () => ctx.signal.aborted || (maxMs > 0 && performance.now() - started > maxMs),
+    });
+    const secs = (performance.now() - started) / 1000;
+    bar.done({ loss: lastStep.loss });
+    if (ctx.signal.aborted || trainer.step < cfg.maxIters) {
+      // interrupted: save where we are so that --resume continues exactly from here
+      await writeFileAtomic(ckptPath, trainer.checkpoint());
+      p(`stopped at step ${trainer.step}; checkpoint saved (continue with --resume)`);
+    }
+    p(
+      `done: ${trainer.step} steps in ${formatDuration(secs)} (${Math.round(tokens / secs)} tokens/s), ` +
+        `best val loss ${trainer.bestValLoss.toFixed(4)}; checkpoint ${ckptPath}, log ${logPath}, chart ${chartPath}`,
+    );
+  } finally {
+    closeBackend(backend);
+  }
+}
