@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadPrepared } from '../src/data/node-io.js';
+import { WordTokenizer } from '../src/tokenizer/index.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const TEXT =
@@ -22,6 +23,10 @@ let cwd: string;
 before(async () => {
   cwd = await mkdtemp(join(tmpdir(), 'tsgpt-prepare-'));
   await writeFile(join(cwd, 'romeo.txt'), TEXT);
+  await writeFile(
+    join(cwd, 'words.json'),
+    JSON.stringify(WordTokenizer.train(TEXT, { vocabSize: 20 }).toJSON()),
+  );
 });
 after(async () => {
   await rm(cwd, { recursive: true, force: true });
@@ -147,6 +152,25 @@ describe('tsgpt prepare', () => {
       await check(['--data'], 2, /^tsgpt prepare: --data needs a value \(FILE\)/);
     });
 
+    test('tokenizer files: missing, of another kind, malformed', async () => {
+      await check(
+        ['--data', 'keep.txt', '--tokenizer', 'bpe:none.json'],
+        1,
+        /^tsgpt prepare: tokenizer file not found: none\.json$/,
+      );
+      await check(
+        ['--data', 'keep.txt', '--tokenizer', 'bpe:words.json'],
+        2,
+        /^tsgpt prepare: --tokenizer bpe:words\.json: the file holds a word tokenizer \(use word:words\.json\)$/,
+      );
+      await writeFile(join(cwd, 'broken.json'), '{"kind": "word",');
+      await check(
+        ['--data', 'keep.txt', '--tokenizer', 'word:broken.json'],
+        1,
+        /^tsgpt prepare: broken\.json: tokenizer JSON: not valid JSON/,
+      );
+    });
+
     test('no --data and offline: the download fails with the hint, nothing written', async () => {
       // a port that was free a moment ago: the connection is refused, as when offline
       const probe = createServer().listen(0, '127.0.0.1');
@@ -166,6 +190,24 @@ describe('tsgpt prepare', () => {
       assert.equal(existsSync(join(cwd, 'data', 'tinyshakespeare.txt')), false);
       assert.deepEqual(await snapshot(out()), existing);
     });
+  });
+
+  test('--tokenizer word:FILE and gpt2: the ids of that tokenizer, its JSON in meta.json', async () => {
+    const w = await tsgpt(['prepare', '--data', 'romeo.txt', '--tokenizer', 'word:words.json', '--out', 'w']);
+    assert.equal(w.code, 0, w.stderr);
+    assert.match(w.stdout, /tokenizer {2}word, vocab size 20\n/);
+    const ds = await loadPrepared(join(cwd, 'w'));
+    assert.equal(ds.meta.tokenizer.kind, 'word');
+    const ids = WordTokenizer.fromJSON(ds.meta.tokenizer).encode(TEXT);
+    assert.deepEqual([...ds.train, ...ds.val], ids);
+    const g = await tsgpt(['prepare', '--data', 'romeo.txt', '--tokenizer', 'gpt2', '--out', 'g']);
+    assert.equal(g.code, 0, g.stderr);
+    const gds = await loadPrepared(join(cwd, 'g'));
+    assert.deepEqual(
+      [gds.meta.vocabSize, gds.meta.dtype, gds.meta.tokenizer.kind],
+      [50257, 'uint16', 'gpt2'],
+    );
+    assert.deepEqual([...gds.train.subarray(0, 3)], [33676, 4720, 25]); // "ROM" "EO" ":" (tiktoken gpt2)
   });
 
   test('a good run replaces an existing dataset', async () => {
