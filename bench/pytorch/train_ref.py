@@ -65,7 +65,9 @@ def parse_args(argv):
     p.add_argument("--warmup", dest="warmup_iters", type=int)
     p.add_argument("--text", help="UTF-8 text, char-level vocab (sorted chars), first 90%% train (nanoGPT's prepare.py)")
     p.add_argument("--data", help="dir with train.bin, val.bin (uint16 tokens) and meta.json {\"vocab_size\": N}")
-    p.add_argument("--threads", type=int, default=None, help="torch + OpenBLAS threads (default: all cores)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="torch intra-op threads and OpenBLAS threads (default: as installed; Debian's torch "
+                   "uses 1 intra-op thread here, OpenBLAS one per core)")
     p.add_argument("--blas-threads", type=int, default=None, help="OpenBLAS threads only (default: --threads)")
     p.add_argument("--openblas-coretype", metavar="NAME",
                    help="'default' unsets OPENBLAS_CORETYPE (OpenBLAS detects the CPU itself); NAME sets it, "
@@ -101,16 +103,17 @@ def resolve(args):
     return preset, cfg
 
 
-def openblas_core():
-    """The kernel set OpenBLAS actually picked (after torch loaded it), e.g. 'Haswell', 'SkylakeX'."""
+def openblas_call(name, kind):
+    """Ask the OpenBLAS torch loaded: the kernel set it picked ('Haswell', 'SkylakeX', ...), its threads."""
     import ctypes
 
     try:
-        lib = ctypes.CDLL("libopenblas.so.0")
-        lib.openblas_get_corename.restype = ctypes.c_char_p
-        return lib.openblas_get_corename().decode()
+        fn = getattr(ctypes.CDLL("libopenblas.so.0"), name)
+        fn.restype = ctypes.c_char_p if kind == "str" else ctypes.c_int
+        r = fn()
+        return r.decode() if kind == "str" else r
     except (OSError, AttributeError):
-        return "unknown"
+        return None
 
 
 def peak_rss_mb():
@@ -123,26 +126,28 @@ def log(msg):
 
 def main(argv):
     args = parse_args(argv)
-    threads = args.threads or os.cpu_count() or 1
     # OpenBLAS sizes its own thread pool at load time: set it before torch is imported
-    blas_threads = args.blas_threads or threads
-    os.environ["OPENBLAS_NUM_THREADS"] = str(blas_threads)
-    os.environ["OMP_NUM_THREADS"] = str(threads)
+    blas_threads = args.blas_threads or args.threads
+    if blas_threads:
+        os.environ["OPENBLAS_NUM_THREADS"] = str(blas_threads)
+    if args.threads:
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)
     if args.openblas_coretype == "default":
         os.environ.pop("OPENBLAS_CORETYPE", None)
     elif args.openblas_coretype:
         os.environ["OPENBLAS_CORETYPE"] = args.openblas_coretype
     import torch
 
-    torch.set_num_threads(threads)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     sys.path.insert(0, os.path.join(REPO, "test", "pytorch"))
     preset, cfg = resolve(args)
     env = {
         "torch": torch.__version__,
-        "threads": threads,
-        "blas_threads": blas_threads,
+        "threads": torch.get_num_threads(),
+        "blas_threads": openblas_call("openblas_get_num_threads", "int"),
         "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "default"),
-        "openblas_core": openblas_core(),
+        "openblas_core": openblas_call("openblas_get_corename", "str"),
         "blas": os.path.realpath("/usr/lib/x86_64-linux-gnu/libblas.so.3"),
     }
     result = generate(torch, args, preset, cfg) if args.generate else train(torch, args, preset, cfg)
@@ -266,6 +271,7 @@ def train(torch, args, preset, cfg):
         "timed_iters": len(timed),
         "ms_per_iter": round(ms, 3),
         "ms_per_iter_mean": round(statistics.fmean(timed), 3),
+        "ms_per_iter_min": round(min(timed), 3),
         "tokens_per_s": round(B * T / (ms / 1000), 1),
         "train_loss": evals[-1]["train"] if evals else (loss.item() if loss is not None else None),
         "val_loss": evals[-1]["val"] if evals else None,
