@@ -59,7 +59,11 @@ export interface CommandContext {
  * `name`, `summary`, `flags` and `run` (and optionally the other fields) is a Command.
  */
 export interface Command extends CommandSpec {
-  /** When true, Ctrl-C aborts `ctx.signal` and waits for `run` to return (a second Ctrl-C forces exit). */
+  /**
+   * When true, Ctrl-C aborts `ctx.signal` and main waits for `run` to return, then exits 130
+   * (a second Ctrl-C quits at once). `run` must yield to the event loop now and then (an
+   * `await` of a timer every few steps) or the signal is never seen. When false, Ctrl-C kills.
+   */
   readonly handlesInterrupt?: boolean;
   /** Returns the exit code (default 0); throws TsgptError subclasses for expected failures. */
   // biome-ignore lint/suspicious/noConfusingVoidType: lets a plain `async run() {}` (Promise<void>) be a command

@@ -13,6 +13,7 @@ import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TsgptError, UsageError } from '../errors.js';
 import { type Command, closest, formatHelp, parseArgs } from './args.js';
+import { clearActiveProgress } from './progress.js';
 
 /** The command registry, in the order `tsgpt --help` lists them. */
 export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
@@ -88,23 +89,26 @@ function oneLine(s: string): string {
 
 /**
  * Run the CLI on argv (without `node` and the script path); resolves to the exit code.
- * Installs a SIGINT handler for the duration of the command.
+ * For a command with handlesInterrupt, installs a SIGINT handler while it runs.
  */
 export async function runCli(argv: readonly string[]): Promise<number> {
   const [first, ...rest] = argv;
   let command: Command | undefined;
   const controller = new AbortController();
   let interrupted = false;
+  // Only commands that declare handlesInterrupt get a SIGINT handler (first Ctrl-C aborts
+  // ctx.signal, a second one quits). Others keep Node's default, which kills at once even in a
+  // busy synchronous loop, where a JS handler would never get to run.
   const onSigint = () => {
-    if (!command?.handlesInterrupt || interrupted) {
+    clearActiveProgress();
+    if (interrupted) {
       process.stderr.write('\ntsgpt: interrupted\n');
       process.exit(130);
     }
     interrupted = true;
-    process.stderr.write('\ntsgpt: stopping after the current step (Ctrl-C again to quit now)\n');
+    process.stderr.write('\ntsgpt: stopping at the next safe point (Ctrl-C again to quit now)\n');
     controller.abort();
   };
-  process.on('SIGINT', onSigint);
   try {
     if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
       const commands = await Promise.all(Object.keys(COMMANDS).map(loadCommand));
@@ -132,9 +136,11 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       process.stdout.write(formatHelp(command));
       return 0;
     }
+    if (command.handlesInterrupt) process.on('SIGINT', onSigint);
     const code = (await command.run(args, { signal: controller.signal })) ?? 0;
     return interrupted ? 130 : code;
   } catch (err) {
+    clearActiveProgress();
     process.stderr.write(formatError(err, command?.name) + '\n');
     if (interrupted) return 130;
     return err instanceof UsageError ? 2 : 1;

@@ -31,6 +31,14 @@ export interface ProgressOptions {
   now?: () => number;
 }
 
+/** The bar currently drawn on a terminal, so that main.ts can erase it before an error line. */
+let active: ProgressBar | undefined;
+
+/** Erase whichever bar is on the terminal (main.ts calls this before printing an error). */
+export function clearActiveProgress(): void {
+  active?.clear();
+}
+
 /**
  * Extra stats shown after the count, in insertion order. Numbers are shown compactly
  * (2.41, 9.8e-4); a key ending in `/s` is a rate and is shown as `7.3k tok/s`.
@@ -111,6 +119,8 @@ export class ProgressBar {
     if (this.tty) {
       this.draw();
       this.stream.write('\n');
+      this.drawnLength = 0;
+      if (active === this) active = undefined;
     } else {
       this.stream.write(this.line(false) + '\n');
     }
@@ -121,6 +131,7 @@ export class ProgressBar {
   clear(): void {
     if (this.tty && this.drawnLength > 0) this.stream.write(`\r${' '.repeat(this.drawnLength)}\r`);
     this.drawnLength = 0;
+    if (active === this) active = undefined;
   }
 
   /** The text of the current line (without `\r`/newline). */
@@ -156,6 +167,7 @@ export class ProgressBar {
     const pad = Math.max(0, this.drawnLength - s.length);
     this.stream.write(`\r${s}${' '.repeat(pad)}`);
     this.drawnLength = s.length;
+    active = this;
   }
 }
 
