@@ -214,6 +214,8 @@ describe('dataset format', () => {
       [{ trainTokens: -1 }, /"trainTokens" must be a non-negative integer/],
       [{ tokenizer: 'char' }, /"tokenizer" must be an object/],
       [{ sha256: 'xyz' }, /"sha256" must be 64 hex digits/],
+      [{ vocabSize: 64 }, /"tokenizer" has \d+ tokens but "vocabSize" is 64/],
+      [{ tokenizer: { kind: 'char', version: 1 } }, /"tokenizer": char tokenizer: malformed JSON/],
     ];
     for (const [patch, re] of cases) await rejectsData(() => parseMeta({ ...good, ...patch }, 'm'), re);
     const { source: _, ...missing } = good;
@@ -269,6 +271,15 @@ describe('prepared dataset on disk', () => {
       () => loadPrepared(out),
       /train\.bin has \d+ bytes but meta\.json says \d+ uint16 tokens/,
     );
+  });
+
+  test('writePrepared into a path that is a file: one-line DataError, the file untouched', async () => {
+    const f = join(dir, 'a-file');
+    await writeFile(f, 'keep');
+    const ds = prepareDataset(TEXT, CharTokenizer.fromText(TEXT), SOURCE);
+    await rejectsData(() => writePrepared(f, ds), /^output path is not a directory: .*a-file/);
+    await rejectsData(() => writePrepared(join(f, 'sub'), ds), /^output path is not a directory: /);
+    assert.equal(await readFile(f, 'utf8'), 'keep');
   });
 
   test('defaultOutDir: data/<file name without extension>', () => {

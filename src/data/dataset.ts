@@ -3,7 +3,8 @@
 // vocabulary exceeds 65536) plus a small meta.json. Pure: building, serialising and validating
 // live here; reading and writing the files is node-io.ts's job, so this runs in a browser.
 
-import { DataError } from '../errors.js';
+import { DataError, TokenizerError } from '../errors.js';
+import { tokenizerFromJSON } from '../tokenizer/index.js';
 import type { Tokenizer, TokenizerJSON } from '../tokenizer/tokenizer.js';
 
 export const DATASET_VERSION = 1;
@@ -176,5 +177,17 @@ export function parseMeta(json: unknown, where: string): DatasetMeta {
   if (typeof m['source'] !== 'string') bad('"source" must be a string');
   if (typeof m['sha256'] !== 'string' || !/^([0-9a-f]{64})?$/.test(m['sha256'] as string))
     bad('"sha256" must be 64 hex digits');
+  // the saved tokenizer must rebuild and agree on the vocabulary (gpt2 is saved as a reference
+  // to OpenAI's files, which this pure code cannot load)
+  if (tok!['kind'] !== 'gpt2') {
+    let size = 0;
+    try {
+      size = tokenizerFromJSON(tok).vocabSize;
+    } catch (err) {
+      if (err instanceof TokenizerError) bad(`"tokenizer": ${err.message}`);
+      throw err;
+    }
+    if (size !== m['vocabSize']) bad(`"tokenizer" has ${size} tokens but "vocabSize" is ${m['vocabSize']}`);
+  }
   return m as unknown as DatasetMeta;
 }

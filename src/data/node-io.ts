@@ -145,7 +145,10 @@ export async function writePrepared(dir: string, ds: PreparedDataset): Promise<s
     await ensureDir(dir);
     await writeFilesAtomic(files);
   } catch (err) {
-    throw new DataError(`could not write the dataset to ${dir} (${errCode(err)})`);
+    const code = errCode(err);
+    if (code === 'EEXIST' || code === 'ENOTDIR')
+      throw new DataError(`output path is not a directory: ${dir} (a file is in the way)`);
+    throw new DataError(`could not write the dataset to ${dir} (${code})`);
   }
   return files.map((f) => f.path);
 }
