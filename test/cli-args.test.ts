@@ -94,7 +94,7 @@ describe('parseArgs', () => {
   test('unknown flag: one line naming the flag, a suggestion and the help command', () => {
     assert.equal(
       usageError(['--lrr', '1']),
-      'unknown flag --lrr (did you mean --lr?) (see tsgpt train --help)',
+      'unknown flag --lrr; did you mean --lr? (see tsgpt train --help)',
     );
     assert.equal(usageError(['--zzzzzz']), 'unknown flag --zzzzzz (see tsgpt train --help)');
     assert.match(usageError(['-x']), /unknown flag -x/);
@@ -238,5 +238,27 @@ describe('ProgressBar', () => {
     assert.equal(formatDuration(45), '45s');
     assert.equal(formatDuration(3900), '1h05m');
     assert.equal(formatDuration(Number.POSITIVE_INFINITY), '?');
+  });
+});
+
+describe('formatError (main.ts)', () => {
+  test('typed errors: one line with the command; others: internal error and the debug hint', async () => {
+    const { formatError } = await import('../src/cli/main.js');
+    const saved = process.env['TSGPT_DEBUG'];
+    delete process.env['TSGPT_DEBUG'];
+    try {
+      assert.equal(formatError(new UsageError('bad flag'), 'train'), 'tsgpt train: bad flag');
+      assert.equal(formatError(new UsageError('bad\n  flag')), 'tsgpt: bad flag');
+      assert.equal(
+        formatError(new TypeError('x is undefined'), 'sample'),
+        'tsgpt sample: internal error: TypeError: x is undefined (set TSGPT_DEBUG=1 for a stack trace)',
+      );
+      process.env['TSGPT_DEBUG'] = '1';
+      const debug = formatError(new RangeError('boom'), 'eval');
+      assert.match(debug, /^tsgpt eval: internal error: RangeError: boom\nRangeError: boom\n {4}at /);
+    } finally {
+      if (saved === undefined) delete process.env['TSGPT_DEBUG'];
+      else process.env['TSGPT_DEBUG'] = saved;
+    }
   });
 });

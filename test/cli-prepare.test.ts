@@ -142,7 +142,7 @@ describe('tsgpt prepare', () => {
       await check(
         ['--data', 'keep.txt', '--tokenizr', 'char'],
         2,
-        /^tsgpt prepare: unknown flag --tokenizr \(did you mean --tokenizer\?\)/,
+        /^tsgpt prepare: unknown flag --tokenizr; did you mean --tokenizer\? \(see tsgpt prepare --help\)$/,
       );
       await check(
         ['--data', 'keep.txt', '--tokenizer', 'bytes'],
@@ -248,7 +248,11 @@ describe('tsgpt main', { concurrency: true }, () => {
   });
 
   test('unknown command or top-level flag: exit 2, one line; no command: help on stderr, exit 2', async () => {
-    assertFails(await tsgpt(['prepar']), 2, /^tsgpt: unknown command "prepar" \(did you mean prepare\?\)/);
+    assertFails(
+      await tsgpt(['prepar']),
+      2,
+      /^tsgpt: unknown command "prepar"; did you mean prepare\? \(commands: prepare, /,
+    );
     assertFails(await tsgpt(['--frobnicate']), 2, /^tsgpt: unknown flag --frobnicate/);
     const r = await tsgpt([]);
     assert.equal(r.code, 2);

@@ -192,7 +192,7 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Args {
         name,
         spec.flags.map((x) => x.name),
       );
-      fail(`unknown flag --${name}${near ? ` (did you mean --${near}?)` : ''}`);
+      fail(`unknown flag --${name}${near ? `; did you mean --${near}?` : ''}`);
     }
     const flag = f!;
     if (given.has(name)) fail(`--${name} given twice`);

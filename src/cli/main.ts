@@ -64,7 +64,7 @@ async function loadCommand(name: string): Promise<Command> {
     const names = Object.keys(COMMANDS);
     const near = closest(name, names);
     throw new UsageError(
-      `unknown command "${name}"${near ? ` (did you mean ${near}?)` : ''}; commands: ${names.join(', ')}`,
+      `unknown command "${name}"${near ? `; did you mean ${near}?` : ''} (commands: ${names.join(', ')})`,
     );
   }
   return load();

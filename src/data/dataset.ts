@@ -51,12 +51,17 @@ export function dtypeFor(vocabSize: number): TokenDtype {
 
 /**
  * Encode `text` and split it: the first 90% of tokens train, the rest val.
+ * `source` is recorded in meta.json (a browser caller may leave it out).
  * Throws DataError when the text is too short to give each split two tokens (one (x, y) pair).
  * @example
  * const ds = prepareDataset(text, CharTokenizer.fromText(text), { path: 'input.txt', sha256 });
  * ds.meta.trainTokens; // 1003854 for Tiny Shakespeare
  */
-export function prepareDataset(text: string, tokenizer: Tokenizer, source: DataSource): PreparedDataset {
+export function prepareDataset(
+  text: string,
+  tokenizer: Tokenizer,
+  source: DataSource = { path: '', sha256: '' },
+): PreparedDataset {
   const ids = tokenizer.encode(text);
   const vocabSize = tokenizer.vocabSize;
   const dtype = dtypeFor(vocabSize);
