@@ -113,6 +113,28 @@ test('determinism: the same seed gives the same losses twice; another seed does 
   assert.ok(a[a.length - 1]! < a[0]!, 'loss goes down');
 });
 
+test('a compiled (captured and replayed) step computes exactly what the eager step does', async () => {
+  const run = async (compile: boolean) => {
+    const cfg = tiny({ dropout: 0.1, gradAccum: 2 });
+    const model = new GPT(modelConfig(cfg), be, { seed: cfg.seed });
+    const t = new Trainer({
+      model,
+      config: cfg,
+      train: ids.subarray(0, split),
+      val: ids.subarray(split),
+      tokenizer: tok.toJSON(),
+      compile,
+    });
+    const losses: number[] = [];
+    await t.run({ onStep: (s) => losses.push(s.loss) });
+    return { losses, weights: Array.from(model.store.data) };
+  };
+  const eager = await run(false);
+  const compiled = await run(true);
+  assert.deepEqual(compiled.losses, eager.losses);
+  assert.deepEqual(compiled.weights, eager.weights);
+});
+
 test('resume: stopping at a checkpoint and resuming gives exactly the uninterrupted losses', async () => {
   const cfg = tiny({ dropout: 0.1 });
   const full: number[] = [];

@@ -9,6 +9,43 @@ import { type GradNode, Tensor } from '../tensor/tensor.js';
 
 let gradEnabled = true;
 
+/**
+ * Capture: while a tape is open, every forward computation and every backward closure is also
+ * appended to it, in execution order. Replaying the tape later recomputes the same step on the
+ * same buffers without building a graph or allocating anything (the steady-state training
+ * step). What changes between replays must live in buffers (the input batch) or be drawn inside
+ * the closures (dropout seeds).
+ */
+export interface Tape {
+  forward: (() => void)[];
+  backward: (() => void)[];
+}
+let tape: Tape | null = null;
+
+/** Runs fn (one op's forward computation) now, and records it when capturing. */
+export function compute(fn: () => void): void {
+  fn();
+  tape?.forward.push(fn);
+}
+
+/** Records everything fn computes (forward and backward) into a new tape. */
+export function capture(fn: () => void): Tape {
+  if (tape) throw new Error('capture: already capturing');
+  const t: Tape = { forward: [], backward: [] };
+  tape = t;
+  try {
+    fn();
+  } finally {
+    tape = null;
+  }
+  return t;
+}
+
+/** Re-runs a captured step. */
+export function replay(fns: readonly (() => void)[]): void {
+  for (let i = 0; i < fns.length; i++) fns[i]!();
+}
+
 /** Runs fn without recording a graph (inference, evaluation, optimizer updates). */
 export function noGrad<T>(fn: () => T): T {
   const prev = gradEnabled;
@@ -47,7 +84,12 @@ export function record(
 
 /** t.grad, allocated as zeros on first use. */
 export function gradOf(t: Tensor): Tensor {
-  if (!t.grad) t.grad = new Tensor(t.backend, t.shape, t.dtype);
+  if (!t.grad) {
+    const g = new Tensor(t.backend, t.shape, t.dtype);
+    t.grad = g;
+    // a replayed backward must start this gradient from zero again, before its first use
+    tape?.backward.push(() => g.backend.fill(g.data, 0));
+  }
   return t.grad;
 }
 
@@ -80,10 +122,16 @@ export function backward(root: Tensor): void {
   if (!root.requiresGrad)
     throw new ShapeError('backward: root does not require grad (no parameter in its graph?)');
   const order = topoSort(root);
-  root.backend.fill(gradOf(root).data, 1);
+  const seed = gradOf(root);
+  const start = () => root.backend.fill(seed.data, 1);
+  start();
+  tape?.backward.push(start);
   for (let i = order.length - 1; i >= 0; i--) {
     const t = order[i]!;
-    if (t.node && t.grad) t.node.backward();
+    if (t.node && t.grad) {
+      t.node.backward();
+      tape?.backward.push(t.node.backward);
+    }
   }
 }
 

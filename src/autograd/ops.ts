@@ -8,7 +8,7 @@ import type { Backend, BinaryOp, FloatArray, UnaryOp } from '../backend/backend.
 import { contiguousStrides, sizeOf } from '../backend/backend.js';
 import { ShapeError, shapeStr } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
-import { gradOf, needsGrad, record } from './engine.js';
+import { compute, gradOf, needsGrad, record } from './engine.js';
 
 function sameBackend(op: string, ...ts: readonly (Tensor | null)[]): Backend {
   const b = ts[0]!.backend;
@@ -57,7 +57,7 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
   const bStride = bShared ? 0 : k * n;
   const out = new Tensor(be, [...batchShape, m, n], a.dtype);
   // out[i] = a[i] @ b[i]
-  be.matmul(out.f, a.f, b.f, {
+  const fwd = {
     batch,
     m,
     k,
@@ -67,37 +67,37 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
     accumulate: false,
     aBatchStride: m * k,
     bBatchStride: bStride,
-  });
+  };
+  compute(() => be.matmul(out.f, a.f, b.f, fwd));
   if (!needsGrad(a, b)) return out;
+  // da[i] += dout[i] @ b[i]^T   (M, N) @ (N, K)
+  const da = {
+    batch,
+    m,
+    k: n,
+    n: k,
+    transA: false,
+    transB: true,
+    accumulate: true,
+    aBatchStride: m * n,
+    bBatchStride: bStride,
+  };
+  // db[i] += a[i]^T @ dout[i]   (K, M) @ (M, N); a shared b sums over the batch, which is
+  // one product with the batch folded into the inner dimension: (K, batch*M) @ (batch*M, N)
+  const db = {
+    batch: bShared ? 1 : batch,
+    m: k,
+    k: bShared ? batch * m : m,
+    n,
+    transA: true,
+    transB: false,
+    accumulate: true,
+    aBatchStride: m * k,
+    bBatchStride: m * n,
+  };
   return record(out, 'matmul', [a, b], () => {
-    const dout = out.grad!.f;
-    // da[i] += dout[i] @ b[i]^T   (M, N) @ (N, K)
-    if (a.requiresGrad)
-      be.matmul(gradOf(a).f, dout, b.f, {
-        batch,
-        m,
-        k: n,
-        n: k,
-        transA: false,
-        transB: true,
-        accumulate: true,
-        aBatchStride: m * n,
-        bBatchStride: bStride,
-      });
-    // db[i] += a[i]^T @ dout[i]   (K, M) @ (M, N); a shared b sums over the batch, which is
-    // one product with the batch folded into the inner dimension: (K, batch*M) @ (batch*M, N)
-    if (b.requiresGrad)
-      be.matmul(gradOf(b).f, a.f, dout, {
-        batch: bShared ? 1 : batch,
-        m: k,
-        k: bShared ? batch * m : m,
-        n,
-        transA: true,
-        transB: false,
-        accumulate: true,
-        aBatchStride: m * k,
-        bBatchStride: m * n,
-      });
+    if (a.requiresGrad) be.matmul(gradOf(a).f, out.grad!.f, b.f, da);
+    if (b.requiresGrad) be.matmul(gradOf(b).f, a.f, out.grad!.f, db);
   });
 }
 
@@ -117,9 +117,8 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null): Tensor {
   if (bias && (bias.ndim !== 1 || bias.dim(0) !== oc))
     throw new ShapeError(`linear: bias ${shapeStr(bias.shape)} does not match OC ${oc}`);
   const n = x.size / c;
-  const out = new Tensor(be, [...x.shape.slice(0, -1), oc], x.dtype);
-  // out (N, OC) = x (N, C) @ w^T (C, OC) + bias
-  be.matmul(out.f, x.f, w.f, {
+  const out = new Tensor(be, [...x.shape.slice(0, -1), oc], x.dtype); // out (N, OC) = x (N, C) @ w^T (C, OC) + bias
+  const fwd = {
     batch: 1,
     m: n,
     k: c,
@@ -129,38 +128,41 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null): Tensor {
     accumulate: false,
     aBatchStride: 0,
     bBatchStride: 0,
+  };
+  compute(() => {
+    be.matmul(out.f, x.f, w.f, fwd);
+    if (bias) be.addBias(out.f, bias.f, n, oc);
   });
-  if (bias) be.addBias(out.f, bias.f, n, oc);
   if (!needsGrad(x, w, bias)) return out;
+  // dx (N, C) += dout (N, OC) @ w (OC, C)
+  const dx = {
+    batch: 1,
+    m: n,
+    k: oc,
+    n: c,
+    transA: false,
+    transB: false,
+    accumulate: true,
+    aBatchStride: 0,
+    bBatchStride: 0,
+  };
+  // dw (OC, C) += dout^T (OC, N) @ x (N, C)
+  const dw = {
+    batch: 1,
+    m: oc,
+    k: n,
+    n: c,
+    transA: true,
+    transB: false,
+    accumulate: true,
+    aBatchStride: 0,
+    bBatchStride: 0,
+  };
   const inputs = bias ? [x, w, bias] : [x, w];
   return record(out, 'linear', inputs, () => {
     const dout = out.grad!.f;
-    // dx (N, C) += dout (N, OC) @ w (OC, C)
-    if (x.requiresGrad)
-      be.matmul(gradOf(x).f, dout, w.f, {
-        batch: 1,
-        m: n,
-        k: oc,
-        n: c,
-        transA: false,
-        transB: false,
-        accumulate: true,
-        aBatchStride: 0,
-        bBatchStride: 0,
-      });
-    // dw (OC, C) += dout^T (OC, N) @ x (N, C)
-    if (w.requiresGrad)
-      be.matmul(gradOf(w).f, dout, x.f, {
-        batch: 1,
-        m: oc,
-        k: n,
-        n: c,
-        transA: true,
-        transB: false,
-        accumulate: true,
-        aBatchStride: 0,
-        bBatchStride: 0,
-      });
+    if (x.requiresGrad) be.matmul(gradOf(x).f, dout, w.f, dx);
+    if (w.requiresGrad) be.matmul(gradOf(w).f, dout, x.f, dw);
     // dbias (OC) += sum over rows of dout
     if (bias?.requiresGrad) be.biasBackward(gradOf(bias).f, dout, n, oc);
   });
@@ -201,48 +203,53 @@ function binaryOp(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const { shape, aStrides, bStrides, aPadded, bPadded } = broadcastShapes(op, a.shape, b.shape);
   const out = new Tensor(be, shape, a.dtype);
   const outStrides = contiguousStrides(shape);
-  be.binary(op, out.f, a.f, b.f, shape, aStrides, bStrides);
+  compute(() => be.binary(op, out.f, a.f, b.f, shape, aStrides, bStrides));
   if (!needsGrad(a, b)) return out;
   // d(input) = sumTo(local gradient), reducing the dims that were broadcast
   const reduceInto = (t: Tensor, padded: readonly number[], g: FloatArray) => {
     if (t.size === out.size) accumulate(gradOf(t), g);
     else be.sumTo(gradOf(t).f, g, shape, padded);
-  };
-  return record(out, op, [a, b], () => {
-    const dout = out.grad!.f;
-    const tmp = be.alloc(out.dtype, out.size) as FloatArray;
-    if (op === 'add' || op === 'sub') {
-      // out = a + b: da += dout; db += dout (or -dout for a - b)
-      if (a.requiresGrad) reduceInto(a, aPadded, dout);
-      if (b.requiresGrad) {
-        be.scale(tmp, dout, op === 'sub' ? -1 : 1, false);
-        reduceInto(b, bPadded, tmp);
+  }; // scratch for the local gradients, allocated once (freed with the graph)
+  const tmp = be.alloc(out.dtype, out.size) as FloatArray;
+  return record(
+    out,
+    op,
+    [a, b],
+    () => {
+      const dout = out.grad!.f;
+      if (op === 'add' || op === 'sub') {
+        // out = a + b: da += dout; db += dout (or -dout for a - b)
+        if (a.requiresGrad) reduceInto(a, aPadded, dout);
+        if (b.requiresGrad) {
+          be.scale(tmp, dout, op === 'sub' ? -1 : 1, false);
+          reduceInto(b, bPadded, tmp);
+        }
+      } else if (op === 'mul') {
+        // out = a * b: da += dout * b; db += dout * a
+        if (a.requiresGrad) {
+          be.binary('mul', tmp, dout, b.f, shape, outStrides, bStrides);
+          reduceInto(a, aPadded, tmp);
+        }
+        if (b.requiresGrad) {
+          be.binary('mul', tmp, dout, a.f, shape, outStrides, aStrides);
+          reduceInto(b, bPadded, tmp);
+        }
+      } else {
+        // out = a / b: da += dout / b; db += -dout * out / b
+        if (a.requiresGrad) {
+          be.binary('div', tmp, dout, b.f, shape, outStrides, bStrides);
+          reduceInto(a, aPadded, tmp);
+        }
+        if (b.requiresGrad) {
+          be.binary('mul', tmp, dout, out.f, shape, outStrides, outStrides);
+          be.binary('div', tmp, tmp, b.f, shape, outStrides, bStrides);
+          be.scale(tmp, tmp, -1, false);
+          reduceInto(b, bPadded, tmp);
+        }
       }
-    } else if (op === 'mul') {
-      // out = a * b: da += dout * b; db += dout * a
-      if (a.requiresGrad) {
-        be.binary('mul', tmp, dout, b.f, shape, outStrides, bStrides);
-        reduceInto(a, aPadded, tmp);
-      }
-      if (b.requiresGrad) {
-        be.binary('mul', tmp, dout, a.f, shape, outStrides, aStrides);
-        reduceInto(b, bPadded, tmp);
-      }
-    } else {
-      // out = a / b: da += dout / b; db += -dout * out / b
-      if (a.requiresGrad) {
-        be.binary('div', tmp, dout, b.f, shape, outStrides, bStrides);
-        reduceInto(a, aPadded, tmp);
-      }
-      if (b.requiresGrad) {
-        be.binary('mul', tmp, dout, out.f, shape, outStrides, outStrides);
-        be.binary('div', tmp, tmp, b.f, shape, outStrides, bStrides);
-        be.scale(tmp, tmp, -1, false);
-        reduceInto(b, bPadded, tmp);
-      }
-    }
-    be.free(tmp);
-  });
+    },
+    [tmp],
+  );
 }
 
 /** a + b with broadcasting. @example F.add(tokEmb, posEmb) // (B,T,C) + (T,C) */
@@ -258,7 +265,7 @@ export const div = (a: Tensor, b: Tensor): Tensor => binaryOp('div', a, b);
 export function scale(x: Tensor, s: number): Tensor {
   const be = sameBackend('scale', x);
   const out = new Tensor(be, x.shape, x.dtype);
-  be.scale(out.f, x.f, s, false);
+  compute(() => be.scale(out.f, x.f, s, false));
   if (!needsGrad(x)) return out;
   // dx += dout * s
   return record(out, 'scale', [x], () => be.scale(gradOf(x).f, out.grad!.f, s, true));
@@ -267,7 +274,7 @@ export function scale(x: Tensor, s: number): Tensor {
 function unaryOp(op: UnaryOp, x: Tensor): Tensor {
   const be = sameBackend(op, x);
   const out = new Tensor(be, x.shape, x.dtype);
-  be.unary(op, out.f, x.f);
+  compute(() => be.unary(op, out.f, x.f));
   if (!needsGrad(x)) return out;
   // dx += f'(x) * dout
   return record(out, op, [x], () => be.unaryBackward(op, gradOf(x).f, x.f, out.f, out.grad!.f));
@@ -315,16 +322,21 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
     perm.map((p) => x.shape[p]!),
     x.dtype,
   );
-  be.permute(out.data, x.data, x.shape, perm);
+  compute(() => be.permute(out.data, x.data, x.shape, perm));
   if (!needsGrad(x)) return out;
   const inverse = perm.map((_, i) => perm.indexOf(i));
-  return record(out, 'permute', [x], () => {
-    // dx += permute(dout, inverse perm)
-    const tmp = be.alloc(x.dtype, x.size) as FloatArray;
-    be.permute(tmp, out.grad!.f, out.shape, inverse);
-    accumulate(gradOf(x), tmp);
-    be.free(tmp);
-  });
+  const tmp = be.alloc(x.dtype, x.size) as FloatArray;
+  return record(
+    out,
+    'permute',
+    [x],
+    () => {
+      // dx += permute(dout, inverse perm)
+      be.permute(tmp, out.grad!.f, out.shape, inverse);
+      accumulate(gradOf(x), tmp);
+    },
+    [tmp],
+  );
 }
 
 /** Swaps two dims. @example F.transpose(k, -2, -1) // (B, nh, T, hs) -> (B, nh, hs, T) */
@@ -367,7 +379,7 @@ export function narrow(x: Tensor, axis: number, start: number, length: number): 
       }
     }
   };
-  copy(out.data, x.data, true);
+  compute(() => copy(out.data, x.data, true));
   if (!needsGrad(x)) return out;
   // dx[.., start:start+length, ..] += dout
   return record(out, 'narrow', [x], () => copy(gradOf(x).data, out.grad!.data, false));
@@ -394,16 +406,17 @@ export function sum(x: Tensor): Tensor {
   const be = sameBackend('sum', x);
   const out = new Tensor(be, [], x.dtype);
   // a sumTo down to a single element (shape of ones)
-  be.sumTo(
-    out.f,
-    x.f,
-    x.shape,
-    x.shape.map(() => 1),
-  );
+  const ones = x.shape.map(() => 1);
+  compute(() => {
+    be.fill(out.f, 0);
+    be.sumTo(out.f, x.f, x.shape, ones);
+  });
   if (!needsGrad(x)) return out;
   // dx += dout (broadcast)
+  const flat = [x.size];
+  const [unit, zero] = [[1], [0]];
   return record(out, 'sum', [x], () =>
-    be.binary('add', gradOf(x).f, gradOf(x).f, out.grad!.f, [x.size], [1], [0]),
+    be.binary('add', gradOf(x).f, gradOf(x).f, out.grad!.f, flat, unit, zero),
   );
 }
 
@@ -425,14 +438,16 @@ export function embedding(table: Tensor, ids: Tensor): Tensor {
   if (table.ndim !== 2) throw new ShapeError(`embedding: table ${shapeStr(table.shape)} must be (V, C)`);
   const [v, c] = table.shape as [number, number];
   const idArr = ids.data as Int32Array;
-  for (let i = 0; i < idArr.length; i++) {
-    const id = idArr[i]!;
-    if (id < 0 || id >= v)
-      throw new ShapeError(`embedding: id ${id} at position ${i} out of range [0, ${v})`);
-  }
   const n = ids.size;
   const out = new Tensor(be, [...ids.shape, c], table.dtype);
-  be.embeddingForward(out.f, table.f, idArr, n, c);
+  compute(() => {
+    for (let i = 0; i < n; i++) {
+      const id = idArr[i]!;
+      if (id < 0 || id >= v)
+        throw new ShapeError(`embedding: id ${id} at position ${i} out of range [0, ${v})`);
+    }
+    be.embeddingForward(out.f, table.f, idArr, n, c);
+  });
   if (!needsGrad(table)) return out;
   // dtable[ids[i]] += dout[i]
   return record(out, 'embedding', [table], () =>
@@ -455,7 +470,7 @@ export function layerNorm(x: Tensor, weight: Tensor, bias: Tensor | null, eps = 
   const out = new Tensor(be, x.shape, x.dtype);
   const meanArr = be.alloc(x.dtype, n) as FloatArray;
   const rstd = be.alloc(x.dtype, n) as FloatArray;
-  be.layerNormForward(out.f, meanArr, rstd, x.f, weight.f, bias ? bias.f : null, n, c, eps);
+  compute(() => be.layerNormForward(out.f, meanArr, rstd, x.f, weight.f, bias ? bias.f : null, n, c, eps));
   if (!needsGrad(x, weight, bias)) {
     be.free(meanArr);
     be.free(rstd);
@@ -489,7 +504,7 @@ export function softmax(x: Tensor): Tensor {
   const c = x.dim(-1);
   const n = x.size / c;
   const out = new Tensor(be, x.shape, x.dtype);
-  be.softmaxForward(out.f, x.f, n, c);
+  compute(() => be.softmaxForward(out.f, x.f, n, c));
   if (!needsGrad(x)) return out;
   // dx += y * (dout - sum(dout * y))
   return record(out, 'softmax', [x], () => be.softmaxBackward(gradOf(x).f, out.grad!.f, out.f, n, c));
@@ -510,21 +525,18 @@ export function causalSelfAttention(qkv: Tensor, nHead: number): Tensor {
   const scale = 1 / Math.sqrt(c / nHead);
   const out = new Tensor(be, [b, t, c], qkv.dtype);
   const att = be.alloc(qkv.dtype, b * nHead * t * t) as FloatArray; // (B, nh, T, T)
-  be.attentionForward(out.f, att, qkv.f, b, t, c, nHead, scale);
+  compute(() => be.attentionForward(out.f, att, qkv.f, b, t, c, nHead, scale));
   if (!needsGrad(qkv)) {
     be.free(att);
     return out;
   }
+  const datt = be.alloc(qkv.dtype, att.length) as FloatArray; // backward scratch
   return record(
     out,
     'causalSelfAttention',
     [qkv],
-    () => {
-      const datt = be.alloc(qkv.dtype, att.length) as FloatArray;
-      be.attentionBackward(gradOf(qkv).f, datt, out.grad!.f, qkv.f, att, b, t, c, nHead, scale);
-      be.free(datt);
-    },
-    [att],
+    () => be.attentionBackward(gradOf(qkv).f, datt, out.grad!.f, qkv.f, att, b, t, c, nHead, scale),
+    [att, datt],
   );
 }
 
@@ -532,30 +544,31 @@ export function causalSelfAttention(qkv: Tensor, nHead: number): Tensor {
  * Inverted dropout with probability p: zeroes elements and scales the rest by 1/(1-p), so
  * nothing changes at eval time. `seed` picks the mask (draw it from the training Rng).
  */
-export function dropout(x: Tensor, p: number, seed: number, training: boolean): Tensor {
+export function dropout(x: Tensor, p: number, seed: number | (() => number), training: boolean): Tensor {
   if (!training || p === 0) return x;
   if (!(p > 0 && p < 1)) throw new ShapeError(`dropout: p must be in [0, 1), got ${p}`);
   const be = sameBackend('dropout', x);
   const out = new Tensor(be, x.shape, x.dtype);
   const mask = be.alloc(x.dtype, x.size) as FloatArray;
-  be.dropoutForward(out.f, mask, x.f, p, seed);
+  // a seed function draws a new mask each time the step is replayed
+  compute(() => be.dropoutForward(out.f, mask, x.f, p, typeof seed === 'number' ? seed : seed()));
   if (!needsGrad(x)) {
     be.free(mask);
     return out;
   }
   const strides = [1];
+  const flat = [x.size];
+  const tmp = be.alloc(x.dtype, x.size) as FloatArray;
   return record(
     out,
     'dropout',
     [x],
     () => {
       // dx += dout * mask
-      const tmp = be.alloc(x.dtype, x.size) as FloatArray;
-      be.binary('mul', tmp, out.grad!.f, mask, [x.size], strides, strides);
+      be.binary('mul', tmp, out.grad!.f, mask, flat, strides, strides);
       accumulate(gradOf(x), tmp);
-      be.free(tmp);
     },
-    [mask],
+    [mask, tmp],
   );
 }
 
@@ -575,19 +588,23 @@ export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
       `crossEntropy: logits ${shapeStr(logits.shape)} vs targets ${shapeStr(targets.shape)}: ${n} rows != ${targets.size}`,
     );
   const tArr = targets.data as Int32Array;
-  let count = 0;
-  for (let i = 0; i < n; i++) {
-    const t = tArr[i]!;
-    if (t === -1) continue;
-    if (t < 0 || t >= v) throw new ShapeError(`crossEntropy: target ${t} at row ${i} out of range [0, ${v})`);
-    count++;
-  }
   const losses = be.alloc(logits.dtype, n) as FloatArray;
-  be.crossEntropyForward(losses, logits.f, tArr, n, v);
-  let total = 0;
-  for (let i = 0; i < n; i++) total += losses[i]!;
   const out = new Tensor(be, [], logits.dtype);
-  out.data[0] = count > 0 ? total / count : 0;
+  let count = 0; // targets that are not ignored (-1)
+  compute(() => {
+    count = 0;
+    for (let i = 0; i < n; i++) {
+      const t = tArr[i]!;
+      if (t === -1) continue;
+      if (t < 0 || t >= v)
+        throw new ShapeError(`crossEntropy: target ${t} at row ${i} out of range [0, ${v})`);
+      count++;
+    }
+    be.crossEntropyForward(losses, logits.f, tArr, n, v);
+    let total = 0;
+    for (let i = 0; i < n; i++) total += losses[i]!;
+    out.data[0] = count > 0 ? total / count : 0;
+  });
   if (!needsGrad(logits)) {
     be.free(losses);
     return out;

@@ -81,7 +81,7 @@ export class GPT extends Module {
     const tr = this.transformer;
     const tokEmb = tr.wte.forward(idx); // (B, T, C)
     const posEmb = tr.wpe ? tr.wpe.forward(this.positionIds(t)) : F.narrow(this.sinusoid!, 0, 0, t); // (T, C)
-    let x = F.dropout(F.add(tokEmb, posEmb), cfg.dropout, ctx.dropoutSeed(), ctx.training); // (B, T, C)
+    let x = F.dropout(F.add(tokEmb, posEmb), cfg.dropout, ctx.dropoutSeed, ctx.training); // (B, T, C)
     for (const block of tr.h.items) x = block.forward(x, ctx);
     x = tr.ln_f.forward(x);
     if (targets) {

@@ -37,6 +37,6 @@ export class CausalSelfAttention extends Module {
     const qkv = this.c_attn.forward(x); // (B, T, 3C): q | k | v, each split into nh heads of hs
     const y = F.causalSelfAttention(qkv, this.nHead); // (B, T, C), heads side by side
     // (attention-probability dropout is not applied: the fused kernel keeps only residual dropout)
-    return F.dropout(this.c_proj.forward(y), this.dropout, ctx.dropoutSeed(), ctx.training);
+    return F.dropout(this.c_proj.forward(y), this.dropout, ctx.dropoutSeed, ctx.training);
   }
 }

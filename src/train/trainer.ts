@@ -3,13 +3,14 @@
 // periodic evaluation on fixed batches. The caller gets events (steps, evals, checkpoints as
 // bytes) and decides what to print and where to write. Node-free: runs in a browser too.
 
-import { backward, disposeGraph, noGrad } from '../autograd/engine.js';
+import { backward, capture, disposeGraph, noGrad, replay, type Tape } from '../autograd/engine.js';
 import * as F from '../autograd/ops.js';
 import type { Backend } from '../backend/backend.js';
+import { fillBatch } from '../data/batch.js';
 import { DataError, TrainingError } from '../errors.js';
 import type { TrainConfig } from '../model/config.js';
 import type { GPT } from '../model/gpt.js';
-import { trainContext } from '../nn/module.js';
+import { type ForwardContext, trainContext } from '../nn/module.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { TokenizerJSON } from '../tokenizer/tokenizer.js';
 import { Rng } from '../util/rng.js';
@@ -38,29 +39,6 @@ export interface EvalInfo {
   improved: boolean;
 }
 
-/**
- * Fills x and y (B*T each) with B random windows of tokens: y is x shifted by one, the next
- * token to predict at every position (nanoGPT's get_batch). Allocates nothing.
- */
-export function fillRandomBatch(
-  x: Int32Array,
-  y: Int32Array,
-  tokens: TokenArray,
-  batchSize: number,
-  blockSize: number,
-  rng: Rng,
-): void {
-  const range = tokens.length - blockSize - 1;
-  for (let b = 0; b < batchSize; b++) {
-    const start = rng.int(range + 1);
-    const off = b * blockSize;
-    for (let t = 0; t < blockSize; t++) {
-      x[off + t] = tokens[start + t]!;
-      y[off + t] = tokens[start + t + 1]!;
-    }
-  }
-}
-
 export interface TrainerOptions {
   model: GPT;
   config: TrainConfig;
@@ -69,6 +47,11 @@ export interface TrainerOptions {
   tokenizer: TokenizerJSON;
   /** continue from this checkpoint (its weights are already loaded into model) */
   resume?: Checkpoint;
+  /**
+   * Capture the first step's kernel calls and replay them afterwards (default true): the same
+   * numbers, without rebuilding the graph or allocating anything per step.
+   */
+  compile?: boolean;
 }
 
 export class Trainer {
@@ -85,6 +68,11 @@ export class Trainer {
   private readonly trainTokens: TokenArray;
   private readonly valTokens: TokenArray;
   private readonly tokenizer: TokenizerJSON;
+  private readonly ctx: ForwardContext;
+  private readonly compile: boolean;
+  /** the captured micro-step (forward + backward) and its loss tensor, once compiled */
+  private tape: Tape | null = null;
+  private lossT: Tensor | null = null;
 
   constructor(o: TrainerOptions) {
     this.model = o.model;
@@ -109,6 +97,8 @@ export class Trainer {
       weightDecay: o.config.weightDecay,
     });
     this.rng = new Rng(o.config.seed);
+    this.ctx = trainContext(this.rng);
+    this.compile = o.compile ?? true;
     this.x = new Tensor(this.be, [o.config.batchSize, T], 'int32');
     this.y = new Tensor(this.be, [o.config.batchSize, T], 'int32');
     if (o.resume) {
@@ -132,34 +122,10 @@ export class Trainer {
   /** One optimizer step (gradAccum micro-batches). Throws TrainingError on a NaN/Inf loss. */
   trainStep(): StepInfo {
     const t0 = performance.now();
-    const { batchSize, gradAccum, gradClip } = this.cfg;
-    const T = this.model.config.blockSize;
-    const ctx = trainContext(this.rng);
+    const { gradAccum, gradClip } = this.cfg;
     this.model.store.zeroGrad(this.be);
     let lossSum = 0;
-    for (let micro = 0; micro < gradAccum; micro++) {
-      fillRandomBatch(
-        this.x.data as Int32Array,
-        this.y.data as Int32Array,
-        this.trainTokens,
-        batchSize,
-        T,
-        this.rng,
-      );
-      const { loss } = this.model.forward(this.x, this.y, ctx);
-      const value = loss!.item();
-      if (!Number.isFinite(value)) {
-        disposeGraph(loss!);
-        throw new TrainingError(
-          `loss is ${value} at step ${this.step}: training diverged (try a lower learningRate or gradClip); the last checkpoint on disk is kept`,
-        );
-      }
-      lossSum += value;
-      // average the gradient over micro-batches: each contributes loss / gradAccum
-      const scaled = gradAccum > 1 ? F.scale(loss!, 1 / gradAccum) : loss!;
-      backward(scaled);
-      disposeGraph(scaled);
-    }
+    for (let micro = 0; micro < gradAccum; micro++) lossSum += this.microStep();
     const lr = lrAt(this.step, this.cfg);
     const gradNorm = this.optimizer.update(lr, gradClip);
     this.step++;
@@ -174,6 +140,46 @@ export class Trainer {
     };
   }
 
+  /** Forward + backward of one random batch, accumulating into the grads; returns the loss. */
+  private microStep(): number {
+    const T = this.model.config.blockSize;
+    fillBatch(
+      this.x.data as Int32Array,
+      this.y.data as Int32Array,
+      this.trainTokens,
+      this.cfg.batchSize,
+      T,
+      this.rng,
+    );
+    if (this.tape) {
+      replay(this.tape.forward);
+      const value = this.checkLoss(this.lossT!.data[0]!);
+      replay(this.tape.backward);
+      return value;
+    }
+    let value = Number.NaN;
+    const step = () => {
+      const { loss } = this.model.forward(this.x, this.y, this.ctx);
+      value = this.checkLoss(loss!.item(), loss!);
+      // average the gradient over micro-batches: each contributes loss / gradAccum
+      const scaled = this.cfg.gradAccum > 1 ? F.scale(loss!, 1 / this.cfg.gradAccum) : loss!;
+      backward(scaled);
+      if (this.compile) this.lossT = loss!;
+      else disposeGraph(scaled);
+    };
+    if (this.compile) this.tape = capture(step);
+    else step();
+    return value;
+  }
+
+  private checkLoss(value: number, graph?: Tensor): number {
+    if (Number.isFinite(value)) return value;
+    if (graph) disposeGraph(graph);
+    throw new TrainingError(
+      `loss is ${value} at step ${this.step}: training diverged (try a lower learningRate or gradClip); the last checkpoint on disk is kept`,
+    );
+  }
+
   /** Mean loss over cfg.evalIters fixed batches of a split (the same batches every time). */
   estimateLoss(split: 'train' | 'val'): number {
     const tokens = split === 'train' ? this.trainTokens : this.valTokens;
@@ -184,7 +190,7 @@ export class Trainer {
     let sum = 0;
     noGrad(() => {
       for (let i = 0; i < this.cfg.evalIters; i++) {
-        fillRandomBatch(x, y, tokens, this.cfg.batchSize, T, rng);
+        fillBatch(x, y, tokens, this.cfg.batchSize, T, rng);
         const { logits, loss } = this.model.forward(this.x, this.y);
         sum += loss!.item();
         logits.dispose();
