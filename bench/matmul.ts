@@ -4,7 +4,7 @@
 // Not a test: run `node dist/bench/matmul.js [--quick] [--threads 1,2]`. Best of N after warm-up.
 
 import type { MatmulParams } from '../src/backend/backend.js';
-import { createWasmBackend, type KernelFlavor } from '../src/backend/wasm/index.js';
+import { createWasmBackend, type KernelFlavor, type WasmBackend } from '../src/backend/wasm/index.js';
 
 interface Shape {
   name: string;
@@ -46,50 +46,71 @@ async function main(): Promise<void> {
   const widths = (arg('--c') ?? '128,256,384').split(',').map(Number);
   const flavors: KernelFlavor[] = ['simd', 'relaxed'];
   const reps = quick ? 5 : 9;
-  const results = new Map<string, number>();
-  const columns: string[] = [];
+  // every configuration is alive at once and they take turns per repetition, so a burst of
+  // load from another process hits them all alike (idle workers sleep in Atomics.wait)
+  const configs: { col: string; be: WasmBackend }[] = [];
   for (const flavor of flavors) {
     for (const threads of threadList) {
-      const col = `${flavor} ${threads}t`;
-      columns.push(col);
-      const be = await createWasmBackend({ threads, kernels: flavor });
-      for (const c of widths) {
-        for (const s of shapesFor(c, quick)) {
-          const a = be.alloc('float32', s.m * s.k);
-          const b = be.alloc('float32', s.k * s.n);
-          const out = be.alloc('float32', s.m * s.n);
-          a.fill(0.5);
-          b.fill(0.25);
-          const p: MatmulParams = {
-            batch: 1,
-            m: s.m,
-            k: s.k,
-            n: s.n,
-            transA: s.transA,
-            transB: s.transB,
-            accumulate: false,
-            aBatchStride: 0,
-            bBatchStride: 0,
-          };
-          const flop = 2 * s.m * s.k * s.n;
-          // enough calls per timing to last ~20 ms; first calls run unoptimised code
-          const inner = Math.max(1, Math.round(2e7 / flop));
-          for (let i = 0; i < 3 * inner; i++) be.matmul(out, a, b, p);
-          let best = Infinity;
-          for (let r = 0; r < reps; r++) {
-            const t0 = performance.now();
-            for (let i = 0; i < inner; i++) be.matmul(out, a, b, p);
-            best = Math.min(best, (performance.now() - t0) / inner);
-          }
-          results.set(`${c} ${s.name} ${s.m}x${s.k}x${s.n}|${col}`, flop / (best * 1e6));
-          be.free(a);
-          be.free(b);
-          be.free(out);
-        }
-      }
-      await be.dispose();
+      configs.push({
+        col: `${flavor} ${threads}t`,
+        be: await createWasmBackend({ threads, kernels: flavor }),
+      });
     }
   }
+  const results = new Map<string, number>();
+  for (const c of widths) {
+    for (const s of shapesFor(c, quick)) {
+      const p: MatmulParams = {
+        batch: 1,
+        m: s.m,
+        k: s.k,
+        n: s.n,
+        transA: s.transA,
+        transB: s.transB,
+        accumulate: false,
+        aBatchStride: 0,
+        bBatchStride: 0,
+      };
+      const flop = 2 * s.m * s.k * s.n;
+      // enough calls per timing to last ~10 ms; the first calls run unoptimised code
+      const inner = Math.ceil(4e8 / flop);
+      const arrays = configs.map(({ be }) => {
+        const a = be.alloc('float32', s.m * s.k);
+        const b = be.alloc('float32', s.k * s.n);
+        const out = be.alloc('float32', s.m * s.n);
+        a.fill(0.5);
+        b.fill(0.25);
+        for (let i = 0; i < 3 * inner; i++) be.matmul(out, a, b, p);
+        return { a, b, out };
+      });
+      const best = configs.map(() => Infinity);
+      for (let r = 0; r < reps; r++) {
+        configs.forEach(({ be }, ci) => {
+          const { a, b, out } = arrays[ci]!;
+          const t0 = performance.now();
+          for (let i = 0; i < inner; i++) be.matmul(out, a, b, p);
+          best[ci] = Math.min(best[ci]!, (performance.now() - t0) / inner);
+        });
+      }
+      configs.forEach(({ col, be }, ci) => {
+        results.set(`${c} ${s.name} ${s.m}x${s.k}x${s.n}|${col}`, flop / (best[ci]! * 1e6));
+        const { a, b, out } = arrays[ci]!;
+        be.free(a);
+        be.free(b);
+        be.free(out);
+      });
+    }
+  }
+  const shares = configs
+    .filter(({ be }) => be.threads > 1)
+    .map(({ col, be }) => {
+      const s = be.threadStats;
+      const workerShare = s.chunks > 0 ? (100 * (s.chunks - s.callerChunks)) / s.chunks : 0;
+      return `${col}: workers ran ${workerShare.toFixed(0)}% of chunks, ${s.backoffs} back-offs`;
+    })
+    .join('; ');
+  for (const { be } of configs) await be.dispose();
+  const columns = configs.map((c) => c.col);
   const rowsSeen = [...new Set([...results.keys()].map((k) => k.split('|')[0]!))];
   const pad = (s: string, w: number) => s.padStart(w);
   const lines = [
@@ -100,6 +121,7 @@ async function main(): Promise<void> {
       r.padEnd(28) + columns.map((c) => pad((results.get(`${r}|${c}`) ?? 0).toFixed(1), 13)).join(''),
     );
   }
+  lines.push(`thread pool: ${shares}`);
   console.log(lines.join('\n'));
 }
 

@@ -142,8 +142,11 @@ const GELU_C: f32 = 0.044715;
   }
 }
 
-/** out[i] = f(x[i]) for i in [i0, i1); out may alias x. */
-export function unary_fwd(op: i32, out: usize, x: usize, i0: i32, i1: i32): void {
+// The loops below are inlined once per op code with `op` a constant, so the optimiser folds
+// the switch in unaryVec / unaryGrad away: each op gets its own straight-line loop body.
+
+// @ts-ignore: decorator
+@inline function fwdLoop(op: i32, out: usize, x: usize, i0: i32, i1: i32): void {
   let i = i0;
   for (; i + 4 <= i1; i += 4) {
     const o = <usize>i << 2;
@@ -155,8 +158,22 @@ export function unary_fwd(op: i32, out: usize, x: usize, i0: i32, i1: i32): void
   }
 }
 
-/** dx[i] += f'(x[i]) * dout[i]. */
-export function unary_bwd(op: i32, dx: usize, x: usize, y: usize, dout: usize, i0: i32, i1: i32): void {
+/** out[i] = f(x[i]) for i in [i0, i1); out may alias x. */
+export function unary_fwd(op: i32, out: usize, x: usize, i0: i32, i1: i32): void {
+  switch (op) {
+    case U_GELU: fwdLoop(U_GELU, out, x, i0, i1); break;
+    case U_GELU_TANH: fwdLoop(U_GELU_TANH, out, x, i0, i1); break;
+    case U_RELU: fwdLoop(U_RELU, out, x, i0, i1); break;
+    case U_EXP: fwdLoop(U_EXP, out, x, i0, i1); break;
+    case U_LOG: fwdLoop(U_LOG, out, x, i0, i1); break;
+    case U_NEG: fwdLoop(U_NEG, out, x, i0, i1); break;
+    case U_TANH: fwdLoop(U_TANH, out, x, i0, i1); break;
+    default: fwdLoop(U_SQRT, out, x, i0, i1); break;
+  }
+}
+
+// @ts-ignore: decorator
+@inline function bwdLoop(op: i32, dx: usize, x: usize, y: usize, dout: usize, i0: i32, i1: i32): void {
   let i = i0;
   for (; i + 4 <= i1; i += 4) {
     const o = <usize>i << 2;
@@ -169,6 +186,20 @@ export function unary_bwd(op: i32, dx: usize, x: usize, y: usize, dout: usize, i
     // tail lanes past cnt are zero: y = 0 there makes sqrt's 0.5/y infinite, but those lanes are dropped
     const g = unaryGrad(op, loadTail(x + o, cnt), loadTail(y + o, cnt));
     storeTail(dx + o, madd(g, loadTail(dout + o, cnt), loadTail(dx + o, cnt)), cnt);
+  }
+}
+
+/** dx[i] += f'(x[i]) * dout[i]. */
+export function unary_bwd(op: i32, dx: usize, x: usize, y: usize, dout: usize, i0: i32, i1: i32): void {
+  switch (op) {
+    case U_GELU: bwdLoop(U_GELU, dx, x, y, dout, i0, i1); break;
+    case U_GELU_TANH: bwdLoop(U_GELU_TANH, dx, x, y, dout, i0, i1); break;
+    case U_RELU: bwdLoop(U_RELU, dx, x, y, dout, i0, i1); break;
+    case U_EXP: bwdLoop(U_EXP, dx, x, y, dout, i0, i1); break;
+    case U_LOG: bwdLoop(U_LOG, dx, x, y, dout, i0, i1); break;
+    case U_NEG: bwdLoop(U_NEG, dx, x, y, dout, i0, i1); break;
+    case U_TANH: bwdLoop(U_TANH, dx, x, y, dout, i0, i1); break;
+    default: bwdLoop(U_SQRT, dx, x, y, dout, i0, i1); break;
   }
 }
 
@@ -340,21 +371,40 @@ export function dropout_fwd(out: usize, mask: usize, x: usize, seed: i32, thr: u
 
 /**
  * AdamW over [i0, i1): g = grad * gradScale; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
- * p -= lr (m / bc1 / (sqrt(v / bc2) + eps) + wd p); bc1 = 1 - b1^step, bc2 = 1 - b2^step.
+ * p = p (1 - lr wd) - lr / bc1 * m / (sqrt(v / bc2) + eps); bc1 = 1 - b1^step, bc2 = 1 - b2^step.
  */
 export function adamw_f32(
   param: usize, grad: usize, mp: usize, vp: usize,
   lr: f32, b1: f32, b2: f32, eps: f32, wd: f32, bc1: f32, bc2: f32, gradScale: f32,
   i0: i32, i1: i32,
 ): void {
-  for (let i = i0; i < i1; i++) {
+  // same order as ref (torch.optim.AdamW): p = p (1 - lr wd) - (lr / bc1) m / (sqrt(v) / sqrt(bc2) + eps)
+  const decay = f32x4.splat(1 - lr * wd);
+  const stepSize = f32x4.splat(lr / bc1);
+  const invBc2Sqrt = f32x4.splat(1 / Mathf.sqrt(bc2));
+  const gs = f32x4.splat(gradScale);
+  const b1v = f32x4.splat(b1), b2v = f32x4.splat(b2);
+  const c1 = f32x4.splat(1 - b1), c2 = f32x4.splat(1 - b2);
+  const epsv = f32x4.splat(eps);
+  let i = i0;
+  for (; i < i1; i += 4) {
     const o = <usize>i << 2;
-    const g = load<f32>(grad + o) * gradScale;
-    const m = b1 * load<f32>(mp + o) + (1 - b1) * g;
-    const v = b2 * load<f32>(vp + o) + (1 - b2) * g * g;
-    store<f32>(mp + o, m);
-    store<f32>(vp + o, v);
-    const p = load<f32>(param + o);
-    store<f32>(param + o, p - lr * (m / bc1 / (Mathf.sqrt(v / bc2) + eps) + wd * p));
+    const cnt = i1 - i;
+    const full = cnt >= 4;
+    const g = f32x4.mul(full ? v128.load(grad + o) : loadTail(grad + o, cnt), gs);
+    const m = madd(b1v, full ? v128.load(mp + o) : loadTail(mp + o, cnt), f32x4.mul(c1, g));
+    const v = madd(b2v, full ? v128.load(vp + o) : loadTail(vp + o, cnt), f32x4.mul(c2, f32x4.mul(g, g)));
+    const p = full ? v128.load(param + o) : loadTail(param + o, cnt);
+    const denom = madd(f32x4.sqrt(v), invBc2Sqrt, epsv);
+    const np = f32x4.sub(f32x4.mul(p, decay), f32x4.div(f32x4.mul(stepSize, m), denom));
+    if (full) {
+      v128.store(mp + o, m);
+      v128.store(vp + o, v);
+      v128.store(param + o, np);
+    } else {
+      storeTail(mp + o, m, cnt);
+      storeTail(vp + o, v, cnt);
+      storeTail(param + o, np, cnt);
+    }
   }
 }

@@ -70,11 +70,13 @@ function claim(ctrl: usize): i32 {
   }
 }
 
-/** Runs chunks of the current job until none is left. Called by every thread. */
-export function run_job(ctrl: usize): void {
+/** Runs chunks of the current job until none is left; returns how many it ran. Called by every thread. */
+export function run_job(ctrl: usize): i32 {
+  let ran = 0;
   while (true) {
     const chunk = claim(ctrl);
-    if (chunk < 0) return;
+    if (chunk < 0) return ran;
+    ran++;
     // the job cannot finish before this chunk is counted, so op, args and total are stable
     const total = atomic.load<i32>(ctrl, 12);
     run_chunk(ctrl, load<i32>(ctrl, 16), chunk);

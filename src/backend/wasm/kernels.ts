@@ -5,7 +5,8 @@
 export interface KernelExports {
   heap_base(): number;
   job_publish(ctrl: number): void;
-  run_job(ctrl: number): void;
+  /** runs chunks of the current job; returns how many this thread ran */
+  run_job(ctrl: number): number;
   matmul_rows(
     c: number,
     a: number,

@@ -14,8 +14,8 @@ export interface WorkerInit {
   memory: WebAssembly.Memory;
   /** byte offset of the control block */
   ctrl: number;
-  /** spins on the wake word before sleeping in Atomics.wait */
-  spin: number;
+  /** milliseconds a worker spins on the wake word after a job before sleeping in Atomics.wait */
+  spinMs: number;
 }
 
 export interface WasmPlatform {

@@ -1,6 +1,6 @@
 // Publishes jobs to the workers and takes part in them (see kernels/jobs.ts for the protocol).
 // The calling thread always runs chunks itself, so a job finishes even if no worker wakes up;
-// waiting is a short spin, then Atomics.wait: it never spins without bound.
+// waiting is a spin bounded in time, then Atomics.wait: it never spins without bound.
 // Not here: chunk sizes (the backend chooses them per op).
 
 import {
@@ -14,6 +14,9 @@ import {
 } from './kernels.js';
 import type { WorkerHandle } from './platform.js';
 
+/** Parallel jobs run single-threaded after the workers were seen to stall the caller. */
+const BACKOFF_JOBS = 200;
+
 export class ThreadPool {
   /** int32 view of the control block */
   private readonly ctrlI32: Int32Array;
@@ -24,13 +27,21 @@ export class ThreadPool {
   /** the same slots as float64 (index i = slots 2i, 2i+1) */
   readonly argF64: Float64Array;
   private disposed = false;
+  /** parallel jobs left to run on the caller alone (see adapt) */
+  private backoff = 0;
+  private strikes = 0;
+  /** how many times the pool backed off to one thread (for benchmarks and tests) */
+  backoffs = 0;
+  /** parallel jobs run, their chunks, and how many of those the calling thread ran itself */
+  readonly stats = { parallelJobs: 0, chunks: 0, callerChunks: 0 };
 
   constructor(
     private readonly kernels: KernelExports,
     memory: WebAssembly.Memory,
     private readonly ctrl: number,
     private readonly workers: WorkerHandle[],
-    private readonly spin: number,
+    /** milliseconds the caller spins for workers' chunks before sleeping */
+    private readonly spinMs: number,
   ) {
     this.ctrlI32 = new Int32Array(memory.buffer, ctrl, CTRL_ARGS + 32);
     this.argI32 = new Int32Array(memory.buffer, ctrl + CTRL_ARGS * 4, 32);
@@ -53,21 +64,47 @@ export class ThreadPool {
     c[CTRL_OP] = op;
     c[CTRL_TOTAL] = total;
     this.kernels.job_publish(this.ctrl);
-    if (parallel && total > 1 && this.workers.length > 0) {
+    const wake = parallel && total > 1 && this.workers.length > 0 && this.backoff === 0;
+    if (this.backoff > 0 && parallel) this.backoff--;
+    if (wake) {
       Atomics.add(c, CTRL_WAKE, 1);
       Atomics.notify(c, CTRL_WAKE);
     }
-    this.kernels.run_job(this.ctrl);
+    const t0 = wake ? performance.now() : 0;
+    const mine = this.kernels.run_job(this.ctrl);
+    if (wake) {
+      this.stats.parallelJobs++;
+      this.stats.chunks += total;
+      this.stats.callerChunks += mine;
+    }
+    if (Atomics.load(c, CTRL_DONE) === total) return;
     // wait for chunks that workers claimed but have not finished
+    const t1 = performance.now();
     let spins = 0;
     for (;;) {
       const done = Atomics.load(c, CTRL_DONE);
-      if (done === total) return;
-      if (++spins >= this.spin) {
+      if (done === total) break;
+      if ((++spins & 255) === 0 && performance.now() - t1 > this.spinMs)
         Atomics.wait(c, CTRL_DONE, done, 100);
-        spins = 0;
-      }
     }
+    if (wake) this.adapt(t1 - t0, performance.now() - t1);
+  }
+
+  /**
+   * Adapts to a busy machine: if the caller waited for a worker's chunk longer than it worked
+   * itself (the worker was descheduled mid-chunk, e.g. another process holds its core), a few
+   * times in a row, the next BACKOFF_JOBS parallel jobs run on the caller alone, then workers
+   * are tried again. Two threads thus never fall far below one thread's speed.
+   */
+  private adapt(worked: number, waited: number): void {
+    // a stall is a wait longer than the caller's own work and than wake-up jitter (~0.5 ms)
+    if (waited > worked && waited > 0.5) {
+      if (++this.strikes >= 3) {
+        this.backoff = BACKOFF_JOBS;
+        this.strikes = 0;
+        this.backoffs++;
+      }
+    } else this.strikes = 0;
   }
 
   async dispose(): Promise<void> {

@@ -52,8 +52,8 @@ export interface WasmBackendOptions {
   kernels?: KernelFlavor | 'auto';
   /** initial memory in MiB (default 16); memory grows on demand up to 2 GiB */
   initialMemoryMiB?: number;
-  /** spin iterations before a waiting thread sleeps (default 20000, ~20-50 us) */
-  spin?: number;
+  /** milliseconds a waiting thread spins before it sleeps in Atomics.wait (default 0.2) */
+  spinMs?: number;
   /** host adapter; default: Node (node-platform.ts) */
   platform?: WasmPlatform;
 }
@@ -111,7 +111,7 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
       throw new TsgptError(`wasm backend: this engine cannot run the '${want}' kernels`);
   }
   const threads = Math.max(1, Math.floor(opts.threads ?? platform.parallelism()));
-  const spin = opts.spin ?? 20000;
+  const spinMs = opts.spinMs ?? 0.2;
   const module = await WebAssembly.compile(bytes);
   const initialPages = Math.ceil(((opts.initialMemoryMiB ?? 16) * 1048576) / PAGE);
   const memory = new WebAssembly.Memory({ initial: initialPages, maximum: MAX_PAGES, shared: true });
@@ -129,9 +129,9 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
   });
   const ctrl = allocator.alloc(CTRL_BYTES);
   const starting: Promise<WorkerHandle>[] = [];
-  for (let i = 1; i < threads; i++) starting.push(platform.startWorker({ module, memory, ctrl, spin }));
+  for (let i = 1; i < threads; i++) starting.push(platform.startWorker({ module, memory, ctrl, spinMs }));
   const started = await Promise.all(starting);
-  const pool = new ThreadPool(kernels, memory, ctrl, started, spin);
+  const pool = new ThreadPool(kernels, memory, ctrl, started, spinMs);
   return new WasmBackend(kernels, memory, allocator, pool, flavor);
 }
 
@@ -165,6 +165,19 @@ export class WasmBackend implements Backend {
   /** threads taking part in parallel kernels, the caller included */
   get threads(): number {
     return this.pool.threads;
+  }
+
+  /** times the thread pool fell back to the calling thread alone because a worker stalled it */
+  get threadBackoffs(): number {
+    return this.pool.backoffs;
+  }
+
+  /**
+   * Work-sharing counters: parallel jobs, their chunks, the chunks the calling thread ran (the
+   * rest ran on workers), and back-offs to one thread.
+   */
+  get threadStats(): { parallelJobs: number; chunks: number; callerChunks: number; backoffs: number } {
+    return { ...this.pool.stats, backoffs: this.pool.backoffs };
   }
 
   /** bytes of wasm memory currently allocated (alloc'd arrays, scratch, control block) */
@@ -386,7 +399,8 @@ export class WasmBackend implements Backend {
     let rest = true;
     for (let d = lead; d < xShape.length; d++) if (outShape[d] !== xShape[d]) rest = false;
     if (rest && lead > 0) {
-      const cols = sizeOf(xShape.slice(lead));
+      let cols = 1;
+      for (let d = lead; d < xShape.length; d++) cols *= xShape[d]!;
       if (cols > 0) this.kernels.bias_backward(this.ptr(out, 'sumTo'), this.ptr(x, 'sumTo'), n / cols, cols);
       return;
     }
@@ -459,7 +473,8 @@ export class WasmBackend implements Backend {
     A[6] = p.bBatchStride * 4;
     A[7] = packedBytes;
     A[8] = panels;
-    this.pool.run(OP_PACK_B, nb * panels, threads > 1 && nb * k * n >= PAR_MIN_ELEMENTS);
+    // packing is a copy: worth a second thread only when large
+    this.pool.run(OP_PACK_B, nb * panels, threads > 1 && nb * k * n >= 8 * PAR_MIN_ELEMENTS);
     // 2. row blocks of C; whole products per chunk when there are enough of them
     const macs = batch * m * k * n;
     const parallel = threads > 1 && macs >= PAR_MIN_MACS;

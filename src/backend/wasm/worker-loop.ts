@@ -16,11 +16,13 @@ export function serveJobs(init: WorkerInit, kernels: KernelExports): void {
   const ctrl = new Int32Array(init.memory.buffer, init.ctrl, 16);
   let seen = Atomics.load(ctrl, CTRL_WAKE);
   for (;;) {
+    // spin a bounded time (a job often follows soon: waking from Atomics.wait can take
+    // milliseconds on a busy machine), then sleep until notified
+    const start = performance.now();
     let spins = 0;
     while (Atomics.load(ctrl, CTRL_WAKE) === seen) {
-      if (++spins >= init.spin) {
+      if ((++spins & 255) === 0 && performance.now() - start > init.spinMs) {
         Atomics.wait(ctrl, CTRL_WAKE, seen);
-        spins = 0;
       }
     }
     if (Atomics.load(ctrl, CTRL_QUIT) !== 0) return;
