@@ -152,6 +152,12 @@ describe('formatHelp', () => {
     assert.match(h, /--max-iters INT\s+iterations \(default: 2000, range 1\.\.1000000\)/);
     assert.match(h, /--\[no-\]compile\s+compile the graph \(default: true\)/);
     assert.match(h, /--device ref\|wasm/);
+    const quoted = formatHelp({
+      name: 's',
+      summary: '',
+      flags: [{ name: 'prompt', type: 'string', default: '\n', help: 'p' }],
+    });
+    assert.match(quoted, /--prompt STRING +p \(default: "\\n"\)\n/);
     assert.match(h, /-h, --help/);
     assert.match(h, /Examples:\n {2}tsgpt train --data data\/tinyshakespeare/);
   });

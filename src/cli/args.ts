@@ -269,6 +269,11 @@ function editDistance(a: string, b: string): number {
   return prev[b.length]!;
 }
 
+/** A default as help shows it: plain when it is one simple word, else quoted (`"\n"`, `""`). */
+function showDefault(v: FlagValue): string {
+  return typeof v === 'string' && !/^[\w./:@+,=-]+$/.test(v) ? JSON.stringify(v) : String(v);
+}
+
 /** Words of `text` in lines of at most `width` characters (longer words stand alone). */
 function wrap(text: string, width: number): string[] {
   const lines: string[] = [];
@@ -304,7 +309,7 @@ export function formatHelp(spec: CommandSpec): string {
     const notes: string[] = [];
     if (f.required) notes.push('required');
     if (f.default !== undefined && !(f.type === 'bool' && f.default === false))
-      notes.push(`default: ${f.default}`);
+      notes.push(`default: ${showDefault(f.default)}`);
     if (f.min !== undefined && f.max !== undefined) notes.push(`range ${f.min}..${f.max}`);
     else if (f.min !== undefined) notes.push(`>= ${f.min}`);
     else if (f.max !== undefined) notes.push(`<= ${f.max}`);

@@ -33,6 +33,9 @@ const PROGRAM_HELP = (version: string, commands: readonly Command[]): string => 
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
     '',
+    'Start here (Tiny Shakespeare, the baby preset):',
+    '  tsgpt prepare && tsgpt train && tsgpt sample',
+    '',
     'Flags:',
     '  -h, --help     show this help (tsgpt <command> --help: that command’s flags)',
     '  -v, --version  print the version',
@@ -111,7 +114,18 @@ export async function runCli(argv: readonly string[]): Promise<number> {
   };
   try {
     if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
-      const commands = await Promise.all(Object.keys(COMMANDS).map(loadCommand));
+      // one broken command module must not take the whole help page down with it
+      const loaded = await Promise.allSettled(Object.keys(COMMANDS).map(loadCommand));
+      const commands = loaded.map((r, i) =>
+        r.status === 'fulfilled'
+          ? r.value
+          : ({
+              name: Object.keys(COMMANDS)[i]!,
+              summary: `(failed to load: ${oneLine(String(r.reason))})`,
+              flags: [],
+              run() {},
+            } satisfies Command),
+      );
       const text = PROGRAM_HELP(version(), commands);
       if (first === undefined) {
         process.stderr.write(text);
