@@ -112,6 +112,47 @@ for (const threads of [1, 2]) {
       }
     });
 
+    test('matmul_scalar (the naive twin of the tiled kernel) matches ref', () => {
+      for (const [m, k, n] of [
+        [1, 1, 1],
+        [5, 9, 3],
+        [13, 4, 65],
+      ] as const) {
+        for (const transA of [false, true]) {
+          for (const transB of [false, true]) {
+            const [aw, ar] = pair(m * k);
+            const [bw, br] = pair(k * n);
+            const [cw, cr] = pair(m * n);
+            const p: MatmulParams = {
+              batch: 1,
+              m,
+              k,
+              n,
+              transA,
+              transB,
+              accumulate: true,
+              aBatchStride: 0,
+              bBatchStride: 0,
+            };
+            ref.matmul(cr, ar, br, p);
+            be.kernels.matmul_scalar(
+              cw.byteOffset,
+              aw.byteOffset,
+              bw.byteOffset,
+              m,
+              k,
+              n,
+              +transA,
+              +transB,
+              1,
+            );
+            assertClose(cw, cr, `matmul_scalar m${m} k${k} n${n} tA${transA} tB${transB}`);
+            free(aw, bw, cw);
+          }
+        }
+      }
+    });
+
     test('matmul: batched, batch strides packed and 0 (broadcast)', () => {
       for (const [batch, m, k, n] of [
         [3, 5, 7, 9],

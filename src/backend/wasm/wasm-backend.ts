@@ -8,7 +8,6 @@ import {
   type AnyArray,
   type Backend,
   type BinaryOp,
-  contiguousStrides,
   type DType,
   type FloatArray,
   type MatmulParams,
@@ -354,8 +353,8 @@ export class WasmBackend implements Backend {
     }
     // general broadcast: a plain strided loop
     const f = binaryFn(op);
-    const rank = outShape.length;
-    const idx = new Array<number>(rank).fill(0);
+    const rank = checkRank('binary', outShape.length);
+    const idx = IDX.fill(0);
     let ia = 0;
     let ib = 0;
     for (let i = 0; i < n; i++) {
@@ -404,9 +403,14 @@ export class WasmBackend implements Backend {
       if (cols > 0) this.kernels.bias_backward(this.ptr(out, 'sumTo'), this.ptr(x, 'sumTo'), n / cols, cols);
       return;
     }
-    const oStrides = contiguousStrides(outShape).map((s, d) => (outShape[d] === 1 ? 0 : s));
-    const rank = xShape.length;
-    const idx = new Array<number>(rank).fill(0);
+    const rank = checkRank('sumTo', xShape.length);
+    // out strides, 0 along reduced dims
+    const oStrides = ST;
+    for (let d = rank - 1, st = 1; d >= 0; d--) {
+      oStrides[d] = outShape[d] === 1 ? 0 : st;
+      st *= outShape[d]!;
+    }
+    const idx = IDX.fill(0);
     let io = 0;
     for (let i = 0; i < n; i++) {
       out[io] = out[io]! + x[i]!;
@@ -423,11 +427,17 @@ export class WasmBackend implements Backend {
     const n = sizeOf(xShape);
     this.need('permute', 'x', x, n);
     this.need('permute', 'out', out, n);
-    const xs = contiguousStrides(xShape);
-    const shape = perm.map((p) => xShape[p]!);
-    const st = perm.map((p) => xs[p]!);
-    const rank = shape.length;
-    const idx = new Array<number>(rank).fill(0);
+    const rank = checkRank('permute', xShape.length);
+    // walk out in order; st[d] is the x stride of out's axis d
+    const shape = SHAPE;
+    const st = ST;
+    for (let d = 0; d < rank; d++) {
+      let xsd = 1;
+      for (let e = perm[d]! + 1; e < rank; e++) xsd *= xShape[e]!;
+      shape[d] = xShape[perm[d]!]!;
+      st[d] = xsd;
+    }
+    const idx = IDX.fill(0);
     let ix = 0;
     for (let i = 0; i < n; i++) {
       out[i] = x[ix]!;
@@ -769,6 +779,17 @@ export class WasmBackend implements Backend {
     A[13] = per;
     this.runSplit(OP_ADAMW, n, per);
   }
+}
+
+/** Index scratch of the strided fallbacks, so they allocate nothing per call. */
+const MAX_RANK = 16;
+const IDX = new Int32Array(MAX_RANK);
+const ST = new Float64Array(MAX_RANK);
+const SHAPE = new Float64Array(MAX_RANK);
+
+function checkRank(op: string, rank: number): number {
+  if (rank > MAX_RANK) throw new TsgptError(`wasm backend: ${op}: rank ${rank} > ${MAX_RANK}`);
+  return rank;
 }
 
 /** f32 columns that packed B occupies: 8-wide panels, a 4-wide last panel for <= 4 leftover columns. */
