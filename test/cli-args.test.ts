@@ -89,6 +89,10 @@ describe('parseArgs', () => {
   test('-h and --help win over other errors', () => {
     assert.equal(parseArgs(spec, ['--bogus', '-h']).help, true);
     assert.equal(parseArgs(spec, ['--help']).help, true);
+    // a value that happens to be -h is a value, not a request for help
+    const a = parseArgs(spec, ['--data', '-h']);
+    assert.equal(a.help, false);
+    assert.equal(a.string('data'), '-h');
   });
 
   test('unknown flag: one line naming the flag, a suggestion and the help command', () => {
@@ -103,7 +107,11 @@ describe('parseArgs', () => {
 
   test('missing value', () => {
     assert.match(usageError(['--lr']), /^--lr needs a value/);
-    assert.match(usageError(['--data', '--lr', '1']), /^--data needs a value \(DIR\)/);
+    assert.match(
+      usageError(['--data', '--lr', '1']),
+      /^--data needs a value \(DIR\); for a value that starts with --, write --data=VALUE/,
+    );
+    assert.equal(parseArgs(spec, ['--data=--odd']).string('data'), '--odd');
   });
 
   test('bad numbers', () => {

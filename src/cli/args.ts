@@ -153,15 +153,23 @@ const NUMBER_RE = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
  * `-h`/`--help`, and `--` to end flags. Throws UsageError with one line on bad input.
  */
 export function parseArgs(spec: CommandSpec, argv: readonly string[]): Args {
+  try {
+    return parse(spec, argv);
+  } catch (err) {
+    // asking for help wins over any mistake elsewhere on the line (`tsgpt train --lrr 1 -h`)
+    const dd = argv.indexOf('--');
+    const flagPart = dd < 0 ? argv : argv.slice(0, dd);
+    if (err instanceof UsageError && (flagPart.includes('-h') || flagPart.includes('--help')))
+      return new Args(spec, new Map(), new Set(), [], true);
+    throw err;
+  }
+}
+
+function parse(spec: CommandSpec, argv: readonly string[]): Args {
   const fail = (msg: string): never => {
     throw new UsageError(`${msg} (see tsgpt ${spec.name} --help)`);
   };
   const byName = new Map(spec.flags.map((f) => [f.name, f]));
-  const dd = argv.indexOf('--');
-  const flagPart = dd < 0 ? argv : argv.slice(0, dd);
-  if (flagPart.includes('-h') || flagPart.includes('--help'))
-    return new Args(spec, new Map(), new Set(), [], true);
-
   const values = new Map<string, FlagValue>();
   const given = new Set<string>();
   const positionals: string[] = [];
@@ -171,6 +179,7 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Args {
       positionals.push(...argv.slice(i + 1));
       break;
     }
+    if (arg === '-h' || arg === '--help') return new Args(spec, new Map(), new Set(), [], true);
     if (!arg.startsWith('-') || arg === '-' || NUMBER_RE.test(arg)) {
       positionals.push(arg);
       continue;
@@ -208,7 +217,10 @@ export function parseArgs(spec: CommandSpec, argv: readonly string[]): Args {
       const next = argv[i + 1];
       // a following word is this flag's value unless it is itself a flag (negative numbers are values)
       if (next === undefined || next === '--' || (next.startsWith('--') && next.length > 2))
-        fail(`--${name} needs a value (${metavar(flag)})`);
+        fail(
+          `--${name} needs a value (${metavar(flag)})` +
+            (next?.startsWith('--') ? `; for a value that starts with --, write --${name}=VALUE` : ''),
+        );
       inline = next!;
       i++;
     }
