@@ -241,6 +241,7 @@ describe('ProgressBar', () => {
   test('number formats', () => {
     assert.equal(formatStat(2.4123), '2.41');
     assert.equal(formatStat(9.8e-4), '9.8e-4');
+    assert.equal(formatStat(1e-3), '1e-3');
     assert.equal(formatStat(0.0123), '0.0123');
     assert.equal(formatStat(12), '12');
     assert.equal(formatStat(Number.NaN), 'NaN');

@@ -176,7 +176,7 @@ export function formatStat(x: number): string {
   if (!Number.isFinite(x)) return String(x);
   if (Number.isInteger(x) && Math.abs(x) < 1e6) return String(x);
   const a = Math.abs(x);
-  if (a !== 0 && (a < 1e-2 || a >= 1e5)) return x.toExponential(1);
+  if (a !== 0 && (a < 1e-2 || a >= 1e5)) return x.toExponential(1).replace('.0e', 'e');
   return Number(x.toPrecision(3)).toString();
 }
 
