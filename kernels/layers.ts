@@ -271,6 +271,97 @@ export function embedding_bwd(dtable: usize, dout: usize, ids: usize, n: i32, c:
 }
 
 /**
+ * dst[j] = scale * (q . k_j) for j < count, k_j = kbase + j * rowBytes, vectors of hs floats.
+ * Four keys at a time: four independent FMA chains (one chain would wait on its own latency),
+ * reduced into one vector of four scores by a transpose-add.
+ */
+function scores(dst: usize, q: usize, kbase: usize, rowBytes: usize, count: i32, hs: i32, scale: f32): void {
+  const sv = f32x4.splat(scale);
+  const hs4 = hs & ~3;
+  let j = 0;
+  for (; j + 4 <= count; j += 4) {
+    const k0 = kbase + <usize>j * rowBytes;
+    const k1 = k0 + rowBytes, k2 = k1 + rowBytes, k3 = k2 + rowBytes;
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    for (let r = 0; r < hs4; r += 4) {
+      const o = <usize>r << 2;
+      const qv = v128.load(q + o);
+      a0 = madd(qv, v128.load(k0 + o), a0);
+      a1 = madd(qv, v128.load(k1 + o), a1);
+      a2 = madd(qv, v128.load(k2 + o), a2);
+      a3 = madd(qv, v128.load(k3 + o), a3);
+    }
+    const t0 = f32x4.add(i32x4.shuffle(a0, a1, 0, 1, 4, 5), i32x4.shuffle(a0, a1, 2, 3, 6, 7));
+    const t1 = f32x4.add(i32x4.shuffle(a2, a3, 0, 1, 4, 5), i32x4.shuffle(a2, a3, 2, 3, 6, 7));
+    let sum = f32x4.add(i32x4.shuffle(t0, t1, 0, 2, 4, 6), i32x4.shuffle(t0, t1, 1, 3, 5, 7));
+    for (let r = hs4; r < hs; r++) {
+      const o = <usize>r << 2;
+      const qs = load<f32>(q + o);
+      let tail = f32x4.splat(0);
+      tail = f32x4.replace_lane(tail, 0, qs * load<f32>(k0 + o));
+      tail = f32x4.replace_lane(tail, 1, qs * load<f32>(k1 + o));
+      tail = f32x4.replace_lane(tail, 2, qs * load<f32>(k2 + o));
+      tail = f32x4.replace_lane(tail, 3, qs * load<f32>(k3 + o));
+      sum = f32x4.add(sum, tail);
+    }
+    v128.store(dst + (<usize>j << 2), f32x4.mul(sum, sv));
+  }
+  for (; j < count; j++) store<f32>(dst + (<usize>j << 2), dot(q, kbase + <usize>j * rowBytes, hs) * scale);
+}
+
+/**
+ * dst (+)= scale * sum_j w[j] v_j over j < count (v_j = vbase + j * rowBytes, hs floats),
+ * 16 columns at a time held in registers across j instead of re-loading dst per j.
+ */
+function weightedSum(dst: usize, w: usize, vbase: usize, rowBytes: usize, count: i32, hs: i32, scale: f32, accumulate: bool): void {
+  let c = 0;
+  for (; c + 16 <= hs; c += 16) {
+    const co = <usize>c << 2;
+    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+    let v = vbase + co;
+    for (let j = 0; j < count; j++) {
+      const wj = v128.load32_splat(w + (<usize>j << 2));
+      a0 = madd(wj, v128.load(v), a0);
+      a1 = madd(wj, v128.load(v, 16), a1);
+      a2 = madd(wj, v128.load(v, 32), a2);
+      a3 = madd(wj, v128.load(v, 48), a3);
+      v += rowBytes;
+    }
+    const sv = f32x4.splat(scale);
+    const d = dst + co;
+    if (accumulate) {
+      v128.store(d, madd(a0, sv, v128.load(d)));
+      v128.store(d, madd(a1, sv, v128.load(d, 16)), 16);
+      v128.store(d, madd(a2, sv, v128.load(d, 32)), 32);
+      v128.store(d, madd(a3, sv, v128.load(d, 48)), 48);
+    } else {
+      v128.store(d, f32x4.mul(a0, sv));
+      v128.store(d, f32x4.mul(a1, sv), 16);
+      v128.store(d, f32x4.mul(a2, sv), 32);
+      v128.store(d, f32x4.mul(a3, sv), 48);
+    }
+  }
+  for (; c + 4 <= hs; c += 4) {
+    const co = <usize>c << 2;
+    let a0 = f32x4.splat(0);
+    let v = vbase + co;
+    for (let j = 0; j < count; j++) {
+      a0 = madd(v128.load32_splat(w + (<usize>j << 2)), v128.load(v), a0);
+      v += rowBytes;
+    }
+    const d = dst + co;
+    const r = f32x4.mul(a0, f32x4.splat(scale));
+    v128.store(d, accumulate ? f32x4.add(r, v128.load(d)) : r);
+  }
+  for (; c < hs; c++) {
+    const co = <usize>c << 2;
+    let a: f32 = 0;
+    for (let j = 0; j < count; j++) a += load<f32>(w + (<usize>j << 2)) * load<f32>(vbase + <usize>j * rowBytes + co);
+    store<f32>(dst + co, a * scale + (accumulate ? load<f32>(dst + co) : 0));
+  }
+}
+
+/**
  * Causal attention forward for one (batch, head) pair bh = b * NH + h.
  * qkv (B, T, 3C) = q | k | v; out (B, T, C) columns h*HS..; att (B, NH, T, T) the probabilities.
  */
@@ -285,15 +376,13 @@ export function attention_fwd(out: usize, att: usize, qkv: usize, t: i32, c: i32
     const q = base + <usize>i * rowQKV;
     const arow = att + ((<usize>bh * t + i) * <usize>t << 2);
     // scores for keys 0..i (later keys are masked: the future is not visible)
-    for (let j = 0; j <= i; j++) store<f32>(arow + (<usize>j << 2), dot(q, base + <usize>j * rowQKV + kOff, hs) * scale);
+    scores(arow, q, base + kOff, rowQKV, i + 1, hs, scale);
     const mx = rowMax(arow, i + 1);
     const sum = rowExpShift(arow, arow, i + 1, mx);
     rowScale(arow, arow, i + 1, 1 / sum);
     for (let j = i + 1; j < t; j++) store<f32>(arow + (<usize>j << 2), 0);
-    // out = att @ v
-    const o = out + (((<usize>b * t + i) * c + <usize>h * hs) << 2);
-    for (let j = 0; j < hs; j++) store<f32>(o + (<usize>j << 2), 0);
-    for (let j = 0; j <= i; j++) axpy(o, load<f32>(arow + (<usize>j << 2)), base + <usize>j * rowQKV + vOff, hs);
+    // out_i = sum_j att_ij v_j
+    weightedSum(out + (((<usize>b * t + i) * c + <usize>h * hs) << 2), arow, base + vOff, rowQKV, i + 1, hs, 1, false);
   }
 }
 
@@ -314,11 +403,8 @@ export function attention_bwd(dqkv: usize, datt: usize, dout: usize, qkv: usize,
     const drow = datt + ((<usize>bh * t + i) * <usize>t << 2);
     const d = dout + (((<usize>b * t + i) * c + <usize>h * hs) << 2);
     // out_i = sum_j a_ij v_j  =>  da_ij = dout_i . v_j,  dv_j += a_ij dout_i
-    for (let j = 0; j <= i; j++) {
-      const vj = base + <usize>j * rowQKV + vOff;
-      store<f32>(drow + (<usize>j << 2), dot(d, vj, hs));
-      axpy(dbase + <usize>j * rowQKV + vOff, load<f32>(arow + (<usize>j << 2)), d, hs);
-    }
+    scores(drow, d, base + vOff, rowQKV, i + 1, hs, 1);
+    for (let j = 0; j <= i; j++) axpy(dbase + <usize>j * rowQKV + vOff, load<f32>(arow + (<usize>j << 2)), d, hs);
     // softmax backward: ds_ij = a_ij (da_ij - sum_k a_ik da_ik)
     const s = dot(arow, drow, i + 1);
     let j = 0;
@@ -332,14 +418,9 @@ export function attention_bwd(dqkv: usize, datt: usize, dout: usize, qkv: usize,
       store<f32>(drow + o, load<f32>(arow + o) * (load<f32>(drow + o) - s));
     }
     for (j = i + 1; j < t; j++) store<f32>(drow + (<usize>j << 2), 0);
-    // s_ij = scale q_i . k_j  =>  dq_i += scale ds_ij k_j,  dk_j += scale ds_ij q_i
+    // s_ij = scale q_i . k_j  =>  dq_i += scale sum_j ds_ij k_j,  dk_j += scale ds_ij q_i
     const q = base + <usize>i * rowQKV;
-    const dq = dbase + <usize>i * rowQKV;
-    for (j = 0; j <= i; j++) {
-      const g = load<f32>(drow + (<usize>j << 2)) * scale;
-      axpy(dq, g, base + <usize>j * rowQKV + kOff, hs);
-      axpy(dbase + <usize>j * rowQKV + kOff, g, q, hs);
-    }
+    weightedSum(dbase + <usize>i * rowQKV, drow, base + kOff, rowQKV, i + 1, hs, scale, true);
+    for (j = 0; j <= i; j++) axpy(dbase + <usize>j * rowQKV + kOff, load<f32>(drow + (<usize>j << 2)) * scale, q, hs);
   }
 }
-
