@@ -77,6 +77,10 @@ describe('tsgpt prepare', () => {
     assert.match(r.stdout, /tokenizer {2}char, vocab size 32/);
     assert.match(r.stdout, new RegExp(`train {6}${nTrain} tokens \\(uint16\\)`));
     assert.match(r.stdout, new RegExp(`val {8}${n - nTrain} tokens`));
+    assert.match(
+      r.stderr,
+      /^note: the val split has only \d+ tokens; training with blockSize T needs more than T/,
+    );
     const ds = await loadPrepared(join(cwd, 'data', 'romeo'));
     assert.equal(ds.meta.trainTokens, nTrain);
     assert.equal(ds.meta.valTokens, n - nTrain);

@@ -173,4 +173,11 @@ export async function run(args: Args): Promise<void> {
       '',
     ].join('\n'),
   );
+  // batches are windows of blockSize + 1 tokens: warn now rather than fail at `tsgpt train`
+  const smallest = Math.min(m.trainTokens, m.valTokens);
+  if (smallest < 257)
+    process.stderr.write(
+      `note: the ${m.valTokens <= m.trainTokens ? 'val' : 'train'} split has only ${smallest} tokens; ` +
+        'training with blockSize T needs more than T (the presets use 64 and 256)\n',
+    );
 }
