@@ -7,9 +7,10 @@ import * as F from '../autograd/ops.js';
 import type { Backend, DType, FloatArray } from '../backend/backend.js';
 import { CheckpointError, ShapeError, shapeStr } from '../errors.js';
 import { Block } from '../nn/block.js';
+import { KVCache } from '../nn/kv-cache.js';
 import { Embedding, LayerNorm } from '../nn/layers.js';
 import { evalContext, type ForwardContext, Module, ModuleList, ParamStore } from '../nn/module.js';
-import { Tensor, tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
 import type { GPTConfig } from './config.js';
 
@@ -92,6 +93,41 @@ export class GPT extends Module {
     return { logits: F.linear(last, tr.wte.weight, null), loss: null }; // (B, 1, V)
   }
 
+  /** An empty KV cache sized for this model (batch b, capacity blockSize). */
+  newCache(b = 1): KVCache {
+    const c = this.config;
+    return new KVCache(this.backend, this.dtype, c.nLayer, b, c.nHead, c.nEmbd / c.nHead, c.blockSize);
+  }
+
+  /**
+   * Incremental inference: idx (B, Tn) are the tokens after those already in the cache (the
+   * whole prompt when it is empty, then one token per call). Returns the last position's
+   * logits (B, 1, V), equal to forward() on the full sequence. Call under noGrad.
+   */
+  forwardCached(idx: Tensor, cache: KVCache): Tensor {
+    const tr = this.transformer;
+    const tn = idx.dim(1);
+    const pos0 = cache.length;
+    if (pos0 + tn > this.config.blockSize)
+      throw new ShapeError(
+        `GPT.forwardCached: ${pos0} cached + ${tn} new positions exceed blockSize ${this.config.blockSize}`,
+      );
+    let posEmb: Tensor;
+    if (tr.wpe) {
+      const pos = new Tensor(this.backend, [tn], 'int32');
+      for (let i = 0; i < tn; i++) pos.data[i] = pos0 + i;
+      posEmb = tr.wpe.forward(pos); // (Tn, C)
+    } else posEmb = F.narrow(this.sinusoid!, 0, pos0, tn);
+    let x = F.add(tr.wte.forward(idx), posEmb); // (B, Tn, C)
+    const ctx = evalContext();
+    tr.h.items.forEach((block, layer) => {
+      x = block.forward(x, ctx, { cache, layer });
+    });
+    cache.length = pos0 + tn;
+    const last = tn > 1 ? F.narrow(x, 1, tn - 1, 1) : x; // (B, 1, C)
+    return F.linear(tr.ln_f.forward(last), tr.wte.weight, null); // (B, 1, V)
+  }
+
   /** Number of parameters (wte counted once: it is also the output layer). */
   numParams(): number {
     return this.store.size;
@@ -132,12 +168,9 @@ export class GPT extends Module {
   private positionIds(t: number): Tensor {
     let pos = this.positions.get(t);
     if (!pos) {
-      pos = tensor(
-        this.backend,
-        Array.from({ length: t }, (_, i) => i),
-        [t],
-        'int32',
-      );
+      // given its own array, so that no tidy() scope frees this cached tensor
+      pos = new Tensor(this.backend, [t], 'int32', this.backend.alloc('int32', t));
+      for (let i = 0; i < t; i++) pos.data[i] = i;
       this.positions.set(t, pos);
     }
     return pos;
@@ -150,7 +183,7 @@ export class GPT extends Module {
  * Nothing to learn, and defined for any position.
  */
 export function sinusoidTable(backend: Backend, dtype: DType, blockSize: number, c: number): Tensor {
-  const t = new Tensor(backend, [blockSize, c], dtype);
+  const t = new Tensor(backend, [blockSize, c], dtype, backend.alloc(dtype, blockSize * c));
   for (let pos = 0; pos < blockSize; pos++)
     for (let i = 0; i < c; i += 2) {
       const angle = pos / 10000 ** (i / c);

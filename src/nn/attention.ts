@@ -3,8 +3,9 @@
 // does softmax(q k^T / sqrt(hs)) v per head under the causal mask, and c_proj mixes the heads.
 
 import * as F from '../autograd/ops.js';
-import type { Backend, DType } from '../backend/backend.js';
-import type { Tensor } from '../tensor/tensor.js';
+import type { Backend, DType, FloatArray } from '../backend/backend.js';
+import { Tensor } from '../tensor/tensor.js';
+import type { LayerCache } from './kv-cache.js';
 import { Linear } from './layers.js';
 import { type ForwardContext, Module } from './module.js';
 
@@ -33,10 +34,73 @@ export class CausalSelfAttention extends Module {
     this.c_proj = this.child('c_proj', new Linear(backend, dtype, cfg.nEmbd, cfg.nEmbd, cfg.bias, projStd));
   }
 
-  forward(x: Tensor, ctx: ForwardContext): Tensor {
+  forward(x: Tensor, ctx: ForwardContext, kv?: LayerCache): Tensor {
     const qkv = this.c_attn.forward(x); // (B, T, 3C): q | k | v, each split into nh heads of hs
-    const y = F.causalSelfAttention(qkv, this.nHead); // (B, T, C), heads side by side
+    const y = kv ? this.attendCached(qkv, kv) : F.causalSelfAttention(qkv, this.nHead); // (B, T, C)
     // (attention-probability dropout is not applied: the fused kernel keeps only residual dropout)
     return F.dropout(this.c_proj.forward(y), this.dropout, ctx.dropoutSeed, ctx.training);
+  }
+
+  /**
+   * Inference with a KV cache: append the new positions' keys and values to the cache, then
+   * attend over everything cached. The first call (empty cache) runs the full causal kernel on
+   * the prompt; later calls take one new token, which may look at every cached position.
+   */
+  private attendCached(qkv: Tensor, { cache, layer }: LayerCache): Tensor {
+    const be = qkv.backend;
+    const [b, tn, c3] = qkv.shape as [number, number, number];
+    const c = c3 / 3;
+    const nh = this.nHead;
+    const hs = c / nh;
+    const maxT = cache.maxT;
+    const pos0 = cache.length;
+    if (pos0 + tn > maxT)
+      throw new RangeError(`KV cache: ${pos0} + ${tn} positions exceed its capacity ${maxT}`);
+    const q = qkv.f;
+    const K = cache.k[layer]!;
+    const V = cache.v[layer]!;
+    // k[b, h, pos0 + t, :] = qkv[b, t, C + h*hs : C + (h+1)*hs], and likewise v at 2C
+    for (let bi = 0; bi < b; bi++)
+      for (let t = 0; t < tn; t++)
+        for (let h = 0; h < nh; h++) {
+          const src = (bi * tn + t) * c3 + h * hs;
+          const dst = ((bi * nh + h) * maxT + pos0 + t) * hs;
+          K.set(q.subarray(src + c, src + c + hs), dst);
+          V.set(q.subarray(src + 2 * c, src + 2 * c + hs), dst);
+        }
+    if (pos0 === 0) return F.causalSelfAttention(qkv, nh);
+    if (tn !== 1) throw new RangeError(`KV cache: after the prompt, feed one token at a time (got ${tn})`);
+    const len = pos0 + 1;
+    const qh = new Tensor(be, [b * nh, 1, hs], qkv.dtype); // the new query, per (batch, head)
+    for (let bi = 0; bi < b; bi++) qh.f.set(q.subarray(bi * c3, bi * c3 + c), bi * c);
+    const att = new Tensor(be, [b * nh, 1, len], qkv.dtype);
+    // att (B*nh, 1, L) = q (B*nh, 1, hs) @ K^T (hs, L), each head's K a (L, hs) block of the cache
+    be.matmul(att.f, qh.f, K, {
+      batch: b * nh,
+      m: 1,
+      k: hs,
+      n: len,
+      transA: false,
+      transB: true,
+      accumulate: false,
+      aBatchStride: hs,
+      bBatchStride: maxT * hs,
+    });
+    be.scale(att.f, att.f, 1 / Math.sqrt(hs), false);
+    be.softmaxForward(att.f, att.f as FloatArray, b * nh, len);
+    const y = new Tensor(be, [b, 1, c], qkv.dtype); // (B*nh, 1, hs) is (B, 1, C): heads side by side
+    // y (B*nh, 1, hs) = att (B*nh, 1, L) @ V (L, hs)
+    be.matmul(y.f, att.f, V, {
+      batch: b * nh,
+      m: 1,
+      k: len,
+      n: hs,
+      transA: false,
+      transB: false,
+      accumulate: false,
+      aBatchStride: len,
+      bBatchStride: maxT * hs,
+    });
+    return y;
   }
 }

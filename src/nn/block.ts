@@ -7,6 +7,7 @@ import * as F from '../autograd/ops.js';
 import type { Backend, DType } from '../backend/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { type AttentionConfig, CausalSelfAttention } from './attention.js';
+import type { LayerCache } from './kv-cache.js';
 import { LayerNorm, Linear } from './layers.js';
 import { type ForwardContext, Module } from './module.js';
 
@@ -61,12 +62,12 @@ export class Block extends Module {
     this.mlp = this.child('mlp', new MLP(backend, dtype, cfg));
   }
 
-  forward(x: Tensor, ctx: ForwardContext): Tensor {
+  forward(x: Tensor, ctx: ForwardContext, kv?: LayerCache): Tensor {
     if (this.cfg.norm === 'pre') {
-      x = F.add(x, this.attn.forward(this.ln_1.forward(x), ctx));
+      x = F.add(x, this.attn.forward(this.ln_1.forward(x), ctx, kv));
       return F.add(x, this.mlp.forward(this.ln_2.forward(x), ctx));
     }
-    x = this.ln_1.forward(F.add(x, this.attn.forward(x, ctx)));
+    x = this.ln_1.forward(F.add(x, this.attn.forward(x, ctx, kv)));
     return this.ln_2.forward(F.add(x, this.mlp.forward(x, ctx)));
   }
 }

@@ -5,7 +5,7 @@
 import { noGrad } from '../autograd/engine.js';
 import { TsgptError } from '../errors.js';
 import type { GPT } from '../model/gpt.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, tidy } from '../tensor/tensor.js';
 import type { Rng } from '../util/rng.js';
 
 export interface SampleOptions {
@@ -86,8 +86,25 @@ export function pickToken(
 }
 
 /**
- * Generates maxNewTokens tokens after prompt, calling onToken with each as it is chosen.
- * The model sees at most its last blockSize tokens (the context slides).
+ * Where the model's context window starts. Once the sequence outgrows blockSize the window
+ * jumps forward to keep the newest half (rather than sliding one token at a time), so that a KV
+ * cache can be refilled once per blockSize/2 tokens instead of recomputed at every step. Both
+ * the cached and the uncached paths use this same window, so they produce the same tokens.
+ */
+export function windowStart(length: number, start: number, blockSize: number): number {
+  if (length - start <= blockSize) return start;
+  return length - Math.max(1, Math.floor(blockSize / 2));
+}
+
+export interface GenerateOptions {
+  /** reuse keys and values of earlier positions (default true); false recomputes the window */
+  cache?: boolean;
+}
+
+/**
+ * Generates maxNewTokens tokens after prompt, calling onToken with each as it is chosen
+ * (return false to stop early). The model sees at most blockSize tokens (see windowStart).
+ * @example generate(model, tok.encode('ROMEO:'), 100, DEFAULT_SAMPLING, new Rng(1), (id) => print(id))
  */
 export function generate(
   model: GPT,
@@ -96,21 +113,38 @@ export function generate(
   o: SampleOptions,
   rng: Rng,
   onToken: (id: number) => void | boolean,
+  g: GenerateOptions = {},
 ): number[] {
+  if (prompt.length === 0) throw new TsgptError('generate: the prompt has no tokens');
   const tokens = [...prompt];
   const T = model.config.blockSize;
-  noGrad(() => {
-    for (let i = 0; i < maxNewTokens; i++) {
-      const ctx = tokens.slice(-T);
-      const idx = new Tensor(model.backend, [1, ctx.length], 'int32');
-      idx.data.set(ctx);
-      const { logits } = model.forward(idx, null); // (1, 1, V)
-      const next = pickToken(logits.data, ctx, o, rng);
-      logits.dispose();
-      idx.dispose();
-      tokens.push(next);
-      if (onToken(next) === false) break;
-    }
-  });
+  const cache = (g.cache ?? true) ? model.newCache(1) : null;
+  let start = Math.max(0, tokens.length - T);
+  let fed = start; // tokens[start, fed) are in the cache
+  try {
+    noGrad(() => {
+      for (let i = 0; i < maxNewTokens; i++) {
+        const s = windowStart(tokens.length, start, T);
+        if (s !== start) {
+          start = s;
+          fed = s;
+          cache?.reset();
+        }
+        const logits = tidy(() => {
+          const from = cache ? fed : start;
+          const idx = new Tensor(model.backend, [1, tokens.length - from], 'int32');
+          idx.data.set(tokens.slice(from));
+          return cache ? model.forwardCached(idx, cache) : model.forward(idx, null).logits; // (1, 1, V)
+        });
+        fed = tokens.length;
+        const next = pickToken(logits.data, tokens.slice(start), o, rng);
+        logits.dispose();
+        tokens.push(next);
+        if (onToken(next) === false) break;
+      }
+    });
+  } finally {
+    cache?.dispose();
+  }
   return tokens.slice(prompt.length);
 }

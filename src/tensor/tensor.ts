@@ -20,6 +20,39 @@ export interface GradNode {
 
 let nextId = 0;
 
+/** Open tidy() scopes: each collects the tensors that allocate memory while it is open. */
+const scopes: Tensor[][] = [];
+
+/**
+ * Runs fn and frees every tensor it allocated except those in what it returns (TensorFlow.js's
+ * tidy). Inference and evaluation use it so a backend with its own memory (wasm) does not
+ * fill up with intermediate activations.
+ * @example const logits = tidy(() => model.forward(idx, null).logits)
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope: Tensor[] = [];
+  scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    scopes.pop();
+  }
+  const keep = new Set<Tensor>();
+  const collect = (v: unknown) => {
+    if (v instanceof Tensor) keep.add(v);
+    else if (Array.isArray(v)) for (const x of v) collect(x);
+    else if (v && typeof v === 'object') for (const x of Object.values(v)) collect(x);
+  };
+  collect(result);
+  const outer = scopes[scopes.length - 1];
+  for (const t of scope) {
+    if (keep.has(t)) outer?.push(t);
+    else if (!t.requiresGrad || t.node) t.dispose(); // never a parameter
+  }
+  return result;
+}
+
 export class Tensor {
   readonly id = nextId++;
   readonly shape: readonly number[];
@@ -50,6 +83,7 @@ export class Tensor {
     this.isView = data !== undefined;
     this.data = data ?? backend.alloc(dtype, size);
     this.requiresGrad = requiresGrad;
+    if (!data) scopes[scopes.length - 1]?.push(this);
   }
 
   get size(): number {

@@ -4,7 +4,7 @@
 
 import { noGrad } from '../autograd/engine.js';
 import type { GPT } from '../model/gpt.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, tidy } from '../tensor/tensor.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import type { TokenArray } from './trainer.js';
 
@@ -48,11 +48,8 @@ export function evaluateTokens(
         chars += Array.from(text).length;
         bytes += utf8.encode(text).length;
       }
-      const { logits, loss } = model.forward(x, y);
-      nats += loss!.item() * b * T;
+      nats += tidy(() => model.forward(x, y).loss!.item()) * b * T;
       count += b * T;
-      logits.dispose();
-      loss!.dispose();
       x.dispose();
       y.dispose();
       o.onProgress?.(Math.min(w0 + b, windows), windows);

@@ -11,7 +11,7 @@ import { DataError, TrainingError } from '../errors.js';
 import type { TrainConfig } from '../model/config.js';
 import type { GPT } from '../model/gpt.js';
 import { type ForwardContext, trainContext } from '../nn/module.js';
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, tidy } from '../tensor/tensor.js';
 import type { TokenizerJSON } from '../tokenizer/tokenizer.js';
 import { Rng } from '../util/rng.js';
 import { type Checkpoint, encodeCheckpoint } from './checkpoint.js';
@@ -191,10 +191,7 @@ export class Trainer {
     noGrad(() => {
       for (let i = 0; i < this.cfg.evalIters; i++) {
         fillBatch(x, y, tokens, this.cfg.batchSize, T, rng);
-        const { logits, loss } = this.model.forward(this.x, this.y);
-        sum += loss!.item();
-        logits.dispose();
-        loss!.dispose();
+        sum += tidy(() => this.model.forward(this.x, this.y).loss!.item());
       }
     });
     return sum / this.cfg.evalIters;

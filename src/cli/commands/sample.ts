@@ -28,7 +28,7 @@ export const flags: readonly FlagSpec[] = [
     default: join('out', 'baby', 'ckpt.safetensors'),
     help: 'checkpoint to sample from',
   },
-  { name: 'prompt', type: 'string', default: '\n', help: 'text to start from (default: a newline)' },
+  { name: 'prompt', type: 'string', default: '\n', help: 'text to start from' },
   { name: 'max-new-tokens', type: 'int', min: 1, default: 500, help: 'tokens to generate per sample' },
   {
     name: 'temperature',
@@ -62,6 +62,18 @@ export const flags: readonly FlagSpec[] = [
   { name: 'greedy', type: 'bool', help: 'always take the most likely token' },
   { name: 'seed', type: 'int', min: 0, default: 1337, help: 'random seed' },
   { name: 'num-samples', type: 'int', min: 1, default: 1, help: 'independent samples to draw' },
+  {
+    name: 'stop',
+    type: 'string',
+    metavar: 'TEXT',
+    help: 'stop a sample when it produces this text (\\n for a newline)',
+  },
+  {
+    name: 'cache',
+    type: 'bool',
+    default: true,
+    help: 'reuse keys/values of earlier tokens (--no-cache recomputes them, for comparison)',
+  },
   ...BACKEND_FLAGS,
 ];
 export const examples = [
@@ -91,21 +103,36 @@ export async function run(args: Args): Promise<void> {
     const model = modelFromCheckpoint(ck, backend);
     const rng = new Rng(args.int('seed')!);
     const n = args.int('num-samples')!;
+    const stopFlag = args.string('stop');
+    const stop = stopFlag === undefined || stopFlag === '' ? null : stopFlag.replace(/\\n/g, '\n');
     for (let s = 0; s < n; s++) {
       process.stdout.write(prompt);
       const ids: number[] = [];
       let shown = 0;
-      generate(model, promptIds, args.int('max-new-tokens')!, opts, rng, (id) => {
+      let stopped = false;
+      const onToken = (id: number): boolean => {
         ids.push(id);
         // decode everything so far and print what is new; hold back a partial UTF-8 character
-        const text = tok.decode(ids);
-        const end = text.endsWith('\uFFFD') ? text.length - 1 : text.length;
+        let text = tok.decode(ids);
+        const at = stop ? text.indexOf(stop) : -1;
+        if (at >= 0) {
+          text = text.slice(0, at + stop!.length);
+          stopped = true;
+        }
+        // hold back a partial UTF-8 character, and text that may be the start of the stop sequence
+        let end = text.endsWith('\uFFFD') ? text.length - 1 : text.length;
+        if (stop && !stopped) end = Math.min(end, Math.max(shown, text.length - stop.length + 1));
         if (end > shown) {
           process.stdout.write(text.slice(shown, end));
           shown = end;
         }
+        return !stopped;
+      };
+      generate(model, promptIds, args.int('max-new-tokens')!, opts, rng, onToken, {
+        cache: args.bool('cache'),
       });
-      const text = tok.decode(ids);
+      let text = tok.decode(ids);
+      if (stop && text.includes(stop)) text = text.slice(0, text.indexOf(stop) + stop.length);
       if (text.length > shown) process.stdout.write(text.slice(shown));
       process.stdout.write(s < n - 1 ? '\n---------------\n' : '\n');
     }
