@@ -69,11 +69,37 @@ const GELU_C: f32 = 0.044715;
   return v128.bitselect(f32x4.sub(f32x4.splat(2), ans), ans, neg);
 }
 
+/**
+ * erf(x) as a rational function x P(x^2) / Q(x^2) on [-4, 4] (Eigen's fast float erf; outside
+ * that range erf is +-1 in float32). ~2e-7 absolute error, no exp: half the cost of erfc4,
+ * so the GELU pair uses it; its relative accuracy fades only where GELU is ~1e-8 anyway.
+ */
+// @ts-ignore: decorator
+@inline function erf4(x: v128): v128 {
+  x = f32x4.pmax(f32x4.pmin(x, f32x4.splat(4)), f32x4.splat(-4));
+  const x2 = f32x4.mul(x, x);
+  let p = madd(x2, f32x4.splat(-2.72614225801306e-10), f32x4.splat(2.77068142495902e-08));
+  p = madd(x2, p, f32x4.splat(-2.10102402082508e-06));
+  p = madd(x2, p, f32x4.splat(-5.69250639462346e-05));
+  p = madd(x2, p, f32x4.splat(-7.34990630326855e-04));
+  p = madd(x2, p, f32x4.splat(-2.95459980854025e-03));
+  p = madd(x2, p, f32x4.splat(-1.60960333262415e-02));
+  p = f32x4.mul(x, p);
+  let q = madd(x2, f32x4.splat(-1.45660718464996e-05), f32x4.splat(-2.13374055278905e-04));
+  q = madd(x2, q, f32x4.splat(-1.68282697438203e-03));
+  q = madd(x2, q, f32x4.splat(-7.37332916720468e-03));
+  q = madd(x2, q, f32x4.splat(-1.42647390514189e-02));
+  return f32x4.div(p, q);
+}
+
 // @ts-ignore: decorator
 @inline function unaryVec(op: i32, x: v128): v128 {
   switch (op) {
-    case U_GELU: // x * Phi(x) = 0.5 x erfc(-x / sqrt 2)
-      return f32x4.mul(f32x4.mul(f32x4.splat(0.5), x), erfc4(f32x4.mul(x, f32x4.splat(-INV_SQRT2))));
+    case U_GELU: {
+      // x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2))
+      const hx = f32x4.mul(f32x4.splat(0.5), x);
+      return madd(hx, erf4(f32x4.mul(x, f32x4.splat(INV_SQRT2))), hx);
+    }
     case U_GELU_TANH: {
       // 0.5 x (1 + tanh u) = x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3)
       const u = f32x4.mul(f32x4.splat(GELU_K), madd(f32x4.mul(f32x4.splat(GELU_C), x), f32x4.mul(x, x), x));
@@ -81,7 +107,7 @@ const GELU_C: f32 = 0.044715;
       return f32x4.div(x, f32x4.add(f32x4.splat(1), e));
     }
     case U_RELU:
-      return f32x4.max(x, f32x4.splat(0));
+      return f32x4.pmax(x, f32x4.splat(0));
     case U_EXP:
       return exp4(x);
     case U_NEG:
@@ -114,7 +140,8 @@ const GELU_C: f32 = 0.044715;
   switch (op) {
     case U_GELU: {
       // Phi(x) + x phi(x)
-      const cdf = f32x4.mul(f32x4.splat(0.5), erfc4(f32x4.mul(x, f32x4.splat(-INV_SQRT2))));
+      const half = f32x4.splat(0.5);
+      const cdf = madd(half, erf4(f32x4.mul(x, f32x4.splat(INV_SQRT2))), half);
       const pdf = f32x4.mul(f32x4.splat(INV_SQRT_2PI), exp4(f32x4.mul(f32x4.mul(x, x), f32x4.splat(-0.5))));
       return madd(x, pdf, cdf);
     }

@@ -44,7 +44,7 @@ function rowMax(x: usize, n: i32): f32 {
   let j = 0;
   if (n >= 4) {
     let acc = v128.load(x);
-    for (j = 4; j + 4 <= n; j += 4) acc = f32x4.max(acc, v128.load(x + (<usize>j << 2)));
+    for (j = 4; j + 4 <= n; j += 4) acc = f32x4.pmax(acc, v128.load(x + (<usize>j << 2)));
     m = hmax(acc);
   }
   for (; j < n; j++) m = max(m, load<f32>(x + (<usize>j << 2)));

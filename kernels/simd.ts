@@ -18,11 +18,11 @@
   return f32x4.extract_lane(t, 0);
 }
 
-/** Max of the four lanes. */
+/** Max of the four lanes (pmax: one maxps; wasm max would add NaN/-0 fix-ups). */
 // @ts-ignore: decorator
 @inline export function hmax(v: v128): f32 {
-  const s = f32x4.max(v, i32x4.shuffle(v, v, 2, 3, 0, 1));
-  const t = f32x4.max(s, i32x4.shuffle(s, s, 1, 0, 3, 2));
+  const s = f32x4.pmax(v, i32x4.shuffle(v, v, 2, 3, 0, 1));
+  const t = f32x4.pmax(s, i32x4.shuffle(s, s, 1, 0, 3, 2));
   return f32x4.extract_lane(t, 0);
 }
 
@@ -33,9 +33,13 @@
  */
 // @ts-ignore: decorator
 @inline export function exp4(x: v128): v128 {
-  x = f32x4.min(x, f32x4.splat(88.3762626647949));
-  x = f32x4.max(x, f32x4.splat(-87.3365447504));
-  const fx = f32x4.nearest(f32x4.mul(x, f32x4.splat(1.44269504088896341)));
+  x = f32x4.pmin(x, f32x4.splat(88.3762626647949));
+  x = f32x4.pmax(x, f32x4.splat(-87.3365447504));
+  // n = round(x log2e) by the 1.5 * 2^23 trick: adding it leaves n in the low mantissa bits,
+  // which also gives 2^n by integer ops (cheaper than nearest + trunc_sat in V8)
+  const magic = f32x4.splat(12582912.0);
+  const t = madd(x, f32x4.splat(1.44269504088896341), magic);
+  const fx = f32x4.sub(t, magic);
   let r = f32x4.sub(x, f32x4.mul(fx, f32x4.splat(0.693359375)));
   r = f32x4.sub(r, f32x4.mul(fx, f32x4.splat(-2.12194440e-4)));
   let y = f32x4.splat(1.9875691500e-4);
@@ -45,7 +49,7 @@
   y = madd(y, r, f32x4.splat(1.6666665459e-1));
   y = madd(y, r, f32x4.splat(5.0000001201e-1));
   y = madd(y, f32x4.mul(r, r), f32x4.add(r, f32x4.splat(1.0)));
-  const n = i32x4.trunc_sat_f32x4_s(fx);
-  const pow2n = i32x4.shl(i32x4.add(n, i32x4.splat(127)), 23);
+  // bits of t = bits of magic + n, and (magic bits << 23) wraps to 0: 2^n = (t + 127) << 23
+  const pow2n = i32x4.shl(i32x4.add(t, i32x4.splat(127)), 23);
   return f32x4.mul(y, pow2n);
 }
