@@ -229,6 +229,57 @@ export function matmul_rows(c: usize, a: usize, bp: usize, m: i32, k: i32, n: i3
 }
 
 /**
+ * Few rows (m < 4) against a Linear weight (transB: B stored (N, K)): each output is a dot of two
+ * contiguous K-vectors, so no packing - the weight streams once (sampling with a KV cache).
+ * Four weight rows at a time keep four independent FMA chains in flight.
+ */
+export function gemv_nt(c: usize, a: usize, b: usize, m: i32, k: i32, n: i32, accumulate: bool): void {
+  const rowB: usize = <usize>k << 2;
+  const k4 = k & ~3;
+  for (let i = 0; i < m; i++) {
+    const ai = a + <usize>i * rowB;
+    const ci = c + ((<usize>i * <usize>n) << 2);
+    let j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const b0 = b + <usize>j * rowB;
+      const b1 = b0 + rowB, b2 = b1 + rowB, b3 = b2 + rowB;
+      let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+      for (let kk = 0; kk < k4; kk += 4) {
+        const o = <usize>kk << 2;
+        const av = v128.load(ai + o);
+        s0 = madd(av, v128.load(b0 + o), s0);
+        s1 = madd(av, v128.load(b1 + o), s1);
+        s2 = madd(av, v128.load(b2 + o), s2);
+        s3 = madd(av, v128.load(b3 + o), s3);
+      }
+      // transpose-add: lanes of the result are the four dot products
+      const t0 = f32x4.add(i32x4.shuffle(s0, s1, 0, 1, 4, 5), i32x4.shuffle(s0, s1, 2, 3, 6, 7));
+      const t1 = f32x4.add(i32x4.shuffle(s2, s3, 0, 1, 4, 5), i32x4.shuffle(s2, s3, 2, 3, 6, 7));
+      let r = f32x4.add(i32x4.shuffle(t0, t1, 0, 2, 4, 6), i32x4.shuffle(t0, t1, 1, 3, 5, 7));
+      for (let kk = k4; kk < k; kk++) {
+        const o = <usize>kk << 2;
+        const x = load<f32>(ai + o);
+        let t = f32x4.splat(0);
+        t = f32x4.replace_lane(t, 0, x * load<f32>(b0 + o));
+        t = f32x4.replace_lane(t, 1, x * load<f32>(b1 + o));
+        t = f32x4.replace_lane(t, 2, x * load<f32>(b2 + o));
+        t = f32x4.replace_lane(t, 3, x * load<f32>(b3 + o));
+        r = f32x4.add(r, t);
+      }
+      const cp = ci + (<usize>j << 2);
+      v128.store(cp, accumulate ? f32x4.add(r, v128.load(cp)) : r);
+    }
+    for (; j < n; j++) {
+      const bj = b + <usize>j * rowB;
+      let s: f32 = 0;
+      for (let kk = 0; kk < k; kk++) s += load<f32>(ai + (<usize>kk << 2)) * load<f32>(bj + (<usize>kk << 2));
+      const cp = ci + (<usize>j << 2);
+      store<f32>(cp, accumulate ? load<f32>(cp) + s : s);
+    }
+  }
+}
+
+/**
  * The scalar twin and definition: C (+)= op(A) @ op(B) for one product, naive i-j-k loops in
  * f32 with element strides. Used by the tests and as a reference for the tiled path.
  */

@@ -30,6 +30,7 @@ export interface KernelExports {
     transB: number,
     accumulate: number,
   ): void;
+  gemv_nt(c: number, a: number, b: number, m: number, k: number, n: number, accumulate: number): void;
   pack_b_panel(dst: number, b: number, k: number, n: number, sk: number, sn: number, p: number): void;
   sum_squares(x: number, i0: number, i1: number): number;
   bias_backward(dbias: number, dout: number, n: number, oc: number): void;

@@ -466,6 +466,22 @@ export class WasmBackend implements Backend {
       if (!p.accumulate) out.fill(0, 0, batch * m * n);
       return;
     }
+    if (m < 4 && p.transB && !p.transA) {
+      // a few rows against a Linear weight (sampling): dot products, no packing
+      const acc = p.accumulate ? 1 : 0;
+      for (let i = 0; i < batch; i++) {
+        this.kernels.gemv_nt(
+          pc + i * m * n * 4,
+          pa + i * p.aBatchStride * 4,
+          pb + i * p.bBatchStride * 4,
+          m,
+          k,
+          n,
+          acc,
+        );
+      }
+      return;
+    }
     const threads = this.pool.threads;
     // 1. pack B into 8-column panels (kernels/matmul.ts), once per distinct B
     const panels = (n + 7) >> 3;
