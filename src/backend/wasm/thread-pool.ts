@@ -27,6 +27,7 @@ export class ThreadPool {
   /** the same slots as float64 (index i = slots 2i, 2i+1) */
   readonly argF64: Float64Array;
   private disposed = false;
+  private readonly canWait: boolean;
   /** parallel jobs left to run on the caller alone (see adapt) */
   private backoff = 0;
   private strikes = 0;
@@ -47,6 +48,14 @@ export class ThreadPool {
     this.argI32 = new Int32Array(memory.buffer, ctrl + CTRL_ARGS * 4, 32);
     this.argF32 = new Float32Array(memory.buffer, ctrl + CTRL_ARGS * 4, 32);
     this.argF64 = new Float64Array(memory.buffer, ctrl + CTRL_ARGS * 4, 16);
+    // a browser's main thread may not block: Atomics.wait throws there (even on a value that
+    // does not match), so the caller only spins; waits are bounded by one chunk anyway
+    try {
+      Atomics.wait(this.ctrlI32, CTRL_QUIT, -1, 0);
+      this.canWait = true;
+    } catch {
+      this.canWait = false;
+    }
   }
 
   /** Threads that take part in a job: the workers plus the caller. */
@@ -84,8 +93,9 @@ export class ThreadPool {
     for (;;) {
       const done = Atomics.load(c, CTRL_DONE);
       if (done === total) break;
-      if ((++spins & 255) === 0 && performance.now() - t1 > this.spinMs)
+      if ((++spins & 255) === 0 && this.canWait && performance.now() - t1 > this.spinMs) {
         Atomics.wait(c, CTRL_DONE, done, 100);
+      }
     }
     if (wake) this.adapt(t1 - t0, performance.now() - t1);
   }
