@@ -1,0 +1,137 @@
+// The whole model against PyTorch: tsgpt writes its weights (safetensors) and a token batch,
+// test/pytorch/reference.py runs nanoGPT's GPT in PyTorch on them, and the logits, the loss,
+// every gradient and the parameters after AdamW steps must agree, for each architecture variant.
+// Needs /usr/bin/python3 with torch (Debian's python3-torch; .ci/run installs it).
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { backward } from '../src/autograd/engine.js';
+import type { Backend } from '../src/backend/backend.js';
+import { refBackend } from '../src/backend/index.js';
+import { createWasmBackend, type WasmBackend } from '../src/backend/wasm/index.js';
+import { DEFAULT_CONFIG, type GPTConfig, modelConfig } from '../src/model/config.js';
+import { GPT } from '../src/model/gpt.js';
+import { tensor } from '../src/tensor/tensor.js';
+import { AdamW } from '../src/train/optimizer.js';
+import { Rng } from '../src/util/rng.js';
+import { decodeSafetensors, encodeSafetensors } from '../src/util/safetensors.js';
+
+const PY = '/usr/bin/python3';
+const torchMissing = spawnSync(PY, ['-c', 'import torch'], { encoding: 'utf8' }).status !== 0;
+const skip = torchMissing
+  ? `PyTorch is not importable by ${PY} (install python3-torch; .ci/run does)`
+  : false;
+
+const dir = mkdtempSync(join(tmpdir(), 'tsgpt-parity-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const V = 37;
+const base = modelConfig({
+  ...DEFAULT_CONFIG,
+  vocabSize: V,
+  blockSize: 16,
+  nLayer: 2,
+  nHead: 4,
+  nEmbd: 32,
+  dropout: 0,
+});
+const VARIANTS: Partial<GPTConfig>[] = [
+  {},
+  { bias: false },
+  { norm: 'post', positional: 'sinusoidal', activation: 'relu' },
+  { activation: 'gelu_tanh', positional: 'sinusoidal' },
+  { norm: 'post', bias: false, activation: 'gelu_tanh' },
+];
+const ADAMW = { lr: 3e-3, beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, gradClip: 1.0, steps: 2 };
+
+/** Runs PyTorch on this model's weights and batch. */
+function torchReference(model: GPT, idx: number[][], targets: number[][]) {
+  const weights = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+  for (const [name, p] of model.stateDict())
+    weights.set(name, { shape: p.shape, data: Float32Array.from(p.data) });
+  const tag = Math.random().toString(36).slice(2);
+  const w = join(dir, `w-${tag}.safetensors`);
+  const spec = join(dir, `spec-${tag}.json`);
+  const out = join(dir, `out-${tag}.safetensors`);
+  writeFileSync(w, encodeSafetensors(weights));
+  writeFileSync(spec, JSON.stringify({ config: model.config, idx, targets, adamw: ADAMW }));
+  const r = spawnSync(PY, ['test/pytorch/reference.py', w, spec, out], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `reference.py failed: ${r.stderr}`);
+  return decodeSafetensors(readFileSync(out)).tensors;
+}
+
+function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i]! - b[i]!));
+  return m;
+}
+const maxAbs = (a: ArrayLike<number>) => maxAbsDiff(a, new Float32Array(a.length));
+
+function checkAgainstTorch(be: Backend, variant: Partial<GPTConfig>, tol: { logits: number; loss: number }) {
+  const cfg = { ...base, ...variant };
+  const model = new GPT(cfg, be, { seed: 7 });
+  const rng = new Rng(21);
+  const B = 3;
+  const T = cfg.blockSize;
+  const idx = Array.from({ length: B }, () => Array.from({ length: T }, () => rng.int(V)));
+  const targets = Array.from({ length: B }, () => Array.from({ length: T }, () => rng.int(V)));
+  targets[1]![3] = -1; // an ignored position
+  const ref = torchReference(model, idx, targets);
+
+  const x = tensor(be, idx.flat(), [B, T], 'int32');
+  const y = tensor(be, targets.flat(), [B, T], 'int32');
+  const opt = new AdamW(be, model.store, {
+    beta1: ADAMW.beta1,
+    beta2: ADAMW.beta2,
+    eps: ADAMW.eps,
+    weightDecay: ADAMW.weightDecay,
+  });
+  for (let step = 0; step < ADAMW.steps; step++) {
+    model.store.zeroGrad(be);
+    const { logits, loss } = model.forward(x, y);
+    backward(loss!);
+    if (step === 0) {
+      const dl = maxAbsDiff(logits.data, ref.get('logits')!.data);
+      assert.ok(dl <= tol.logits, `logits differ by ${dl}`);
+      const dloss = Math.abs(loss!.item() - ref.get('loss')!.data[0]!);
+      assert.ok(
+        dloss <= tol.loss,
+        `loss ${loss!.item()} vs torch ${ref.get('loss')!.data[0]} (diff ${dloss})`,
+      );
+      for (const [name, p] of model.store.params) {
+        const g = ref.get(`grad/${name}`);
+        assert.ok(g, `torch has no gradient for ${name}`);
+        const rel = maxAbsDiff(p.grad!.data, g.data) / Math.max(maxAbs(g.data), 1e-8);
+        assert.ok(rel <= 1e-3, `gradient of ${name}: relative difference ${rel}`);
+      }
+    }
+    opt.update(ADAMW.lr, ADAMW.gradClip);
+  }
+  for (const [name, p] of model.store.params) {
+    const d = maxAbsDiff(p.data, ref.get(`param/${name}`)!.data);
+    assert.ok(d <= 1e-5, `${name} after ${ADAMW.steps} AdamW steps differs by ${d}`);
+  }
+}
+
+describe('parity with PyTorch (ref backend, float32)', { skip }, () => {
+  for (const v of VARIANTS)
+    test(`logits 1e-4, loss 1e-5, grads 1e-3 relative, AdamW steps 1e-5: ${JSON.stringify(v)}`, () =>
+      checkAgainstTorch(refBackend, v, { logits: 1e-4, loss: 1e-5 }));
+});
+
+describe('parity with PyTorch (wasm backend)', { skip }, () => {
+  let wasm: WasmBackend | null = null;
+  after(async () => {
+    await wasm?.dispose();
+  });
+  for (const v of [VARIANTS[0]!, VARIANTS[2]!])
+    test(`wasm, 2 threads: ${JSON.stringify(v)}`, async () => {
+      wasm ??= await createWasmBackend({ threads: 2 });
+      checkAgainstTorch(wasm, v, { logits: 1e-4, loss: 1e-5 });
+    });
+});
