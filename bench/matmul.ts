@@ -1,7 +1,8 @@
 // Matmul GFLOP/s micro-benchmark of the wasm backend at the shapes a GPT of width C uses
 // (B*T = 768 rows): qkv (C -> 3C), attention proj (C -> C), MLP up (C -> 4C), MLP down (4C -> C),
 // lm head (C -> 65, a char vocabulary); forward NT plus the two backward products.
-// Not a test: run `node dist/bench/matmul.js [--quick] [--threads 1,2]`. Best of N after warm-up.
+// Not a test: run `node dist/bench/matmul.js [--quick] [--threads 1,2] [--c 128,256,384]
+// [--kernels simd,relaxed]`. Best of N after warm-up.
 
 import type { MatmulParams } from '../src/backend/backend.js';
 import { createWasmBackend, type KernelFlavor, type WasmBackend } from '../src/backend/wasm/index.js';
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
   const threadList = (arg('--threads') ?? '1,2').split(',').map(Number);
   const widths = (arg('--c') ?? '128,256,384').split(',').map(Number);
-  const flavors: KernelFlavor[] = ['simd', 'relaxed'];
+  const flavors = (arg('--kernels') ?? 'simd,relaxed').split(',') as KernelFlavor[];
   const reps = quick ? 5 : 9;
   // every configuration is alive at once and they take turns per repetition, so a burst of
   // load from another process hits them all alike (idle workers sleep in Atomics.wait)

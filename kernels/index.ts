@@ -11,7 +11,7 @@ export {
   attention_bwd, attention_fwd, crossentropy_bwd, crossentropy_fwd, embedding_bwd, embedding_fwd,
   layernorm_bwd, layernorm_fwd, softmax_bwd, softmax_fwd,
 } from './layers';
-export { gemv_nt, matmul_rows, matmul_scalar, pack_b_panel, packed_width, panel_count } from './matmul';
+export { gemv_nt, matmul_rows, matmul_scalar, pack_a_tile, pack_b_panel, packed_width, panel_count } from './matmul';
 
 /** First free byte after the module's static data: the JavaScript allocator starts above it. */
 export function heap_base(): usize {

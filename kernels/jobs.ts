@@ -15,7 +15,7 @@ import {
   attention_bwd, attention_fwd, crossentropy_bwd, crossentropy_fwd, embedding_fwd, layernorm_fwd,
   softmax_bwd, softmax_fwd,
 } from './layers';
-import { matmul_rows, pack_b_panel } from './matmul';
+import { matmul_rows, pack_a_tile, pack_b_panel } from './matmul';
 
 export const CTRL_BYTES = 64 + 32 * 4;
 
@@ -37,6 +37,7 @@ export const OP_ADAMW = 15;
 export const OP_ATTENTION_FWD = 16;
 export const OP_ATTENTION_BWD = 17;
 export const OP_ADD_BIAS = 18;
+export const OP_PACK_A = 19;
 
 // @ts-ignore: decorator
 @inline function ai(ctrl: usize, i: i32): i32 {
@@ -105,14 +106,21 @@ function run_chunk(x: usize, op: i32, ch: i32): void {
       break;
     }
     case OP_MATMUL: {
-      // c, a, bp, m, k, n, transA, accumulate, aStrideBytes, bpStrideBytes, rowsPerChunk, chunksPerBatch
+      // c, a, bp, m, k, n, aLayout, accumulate, aStrideBytes, bpStrideBytes, rowsPerChunk, chunksPerBatch
       const m = ai(x, 3), k = ai(x, 4), n = ai(x, 5);
       const cpb = ai(x, 11), rpc = ai(x, 10);
       const bi = ch / cpb;
       const r0 = (ch % cpb) * rpc;
       const r1 = r0 + rpc < m ? r0 + rpc : m;
       const c = au(x, 0) + ((<usize>bi * <usize>m * <usize>n) << 2);
-      matmul_rows(c, au(x, 1) + <usize>bi * au(x, 8), au(x, 2) + <usize>bi * au(x, 9), m, k, n, ai(x, 6) != 0, ai(x, 7) != 0, r0, r1);
+      matmul_rows(c, au(x, 1) + <usize>bi * au(x, 8), au(x, 2) + <usize>bi * au(x, 9), m, k, n, ai(x, 6), ai(x, 7) != 0, r0, r1);
+      break;
+    }
+    case OP_PACK_A: {
+      // dst, a, m, k, aStrideBytes, packedStrideBytes, tiles
+      const nt = ai(x, 6);
+      const bi = ch / nt;
+      pack_a_tile(au(x, 0) + <usize>bi * au(x, 5), au(x, 1) + <usize>bi * au(x, 4), ai(x, 2), ai(x, 3), ch % nt);
       break;
     }
     case OP_UNARY_FWD: // op, out, x, n, per

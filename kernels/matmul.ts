@@ -1,6 +1,7 @@
 // Matrix multiply, XNNPACK style: B is packed into panels of NR = 8 columns (a narrow panel of
 // 4 for an odd last few columns, e.g. N = 65), and a 4x8 register tile of C (8 f32x4
-// accumulators) walks K. A is read in place through two strides, so transA costs no copy.
+// accumulators) walks K. A is read in place through two strides; a transposed A (the
+// weight-gradient case) is first packed into 4-row tiles (pack_a_tile) so each k reads 16 bytes.
 // Not here: threading policy (jobs.ts splits the work) or any JavaScript-side allocation.
 //
 // Why 4x8: V8 keeps ~15 SIMD registers; 8 accumulators + 2 B vectors + 1 A broadcast (+1
@@ -23,6 +24,37 @@ export function packed_width(n: i32): i32 {
 /** Number of panels (8-wide, plus one narrow or wide tail panel) of an N-column B. */
 export function panel_count(n: i32): i32 {
   return (n + 7) >> 3;
+}
+
+/** Layouts of A for matmul_rows. */
+export const A_ROWS = 0;
+export const A_TRANS = 1;
+export const A_PACKED = 2;
+
+/**
+ * Packs 4-row tile `it` of a transposed A (stored (K, M): row i of op(A) is column i) into dst,
+ * k-major, 4 floats per k, zero padded past M. Read in place, a transposed A costs the 4x8
+ * kernel one cache line per k (4 floats used); packed, the tile is one contiguous 16*K bytes.
+ */
+export function pack_a_tile(dst: usize, a: usize, m: i32, k: i32, it: i32): void {
+  const i0 = it << 2;
+  const rows = m - i0 < 4 ? m - i0 : 4;
+  let d = dst + <usize>it * (<usize>k << 4);
+  let s = a + (<usize>i0 << 2);
+  const step = <usize>m << 2;
+  if (rows == 4) {
+    for (let kk = 0; kk < k; kk++) {
+      v128.store(d, v128.load(s));
+      d += 16;
+      s += step;
+    }
+    return;
+  }
+  for (let kk = 0; kk < k; kk++) {
+    for (let r = 0; r < 4; r++) store<f32>(d + (<usize>r << 2), r < rows ? load<f32>(s + (<usize>r << 2)) : 0);
+    d += 16;
+    s += step;
+  }
 }
 
 /**
@@ -180,11 +212,15 @@ function kernel_1x4(a: usize, aks: usize, bp: usize, kc: i32, c: usize, nr: i32,
 
 /**
  * Rows [r0, r1) of one product: C (M x N) (+)= op(A) (M x K) @ Bp, Bp packed by pack_b_panel.
- * A is (M, K) row-major, or (K, M) when transA. accumulate: add into C instead of overwriting.
+ * aLayout: A_ROWS (M, K) row-major; A_TRANS (K, M) read in place; A_PACKED 4-row tiles from
+ * pack_a_tile. r0 is a multiple of 4. accumulate: add into C instead of overwriting.
  */
-export function matmul_rows(c: usize, a: usize, bp: usize, m: i32, k: i32, n: i32, transA: bool, accumulate: bool, r0: i32, r1: i32): void {
-  const ars: usize = transA ? 4 : <usize>k << 2;
-  const aks: usize = transA ? <usize>m << 2 : 4;
+export function matmul_rows(c: usize, a: usize, bp: usize, m: i32, k: i32, n: i32, aLayout: i32, accumulate: bool, r0: i32, r1: i32): void {
+  const packed = aLayout == A_PACKED;
+  const ars: usize = aLayout == A_ROWS ? <usize>k << 2 : 4;
+  const aks: usize = aLayout == A_ROWS ? 4 : packed ? 16 : <usize>m << 2;
+  // byte offset of row i in a K block: 4-row tiles of k*4 floats when packed
+  const tileBytes: usize = <usize>k << 4;
   const ldc: usize = <usize>n << 2;
   const nfull = n >> 3;
   const rem = n & 7;
@@ -199,7 +235,7 @@ export function matmul_rows(c: usize, a: usize, bp: usize, m: i32, k: i32, n: i3
       const p1 = p0 + (NC >> 3) < npanels ? p0 + (NC >> 3) : npanels;
       let i = r0;
       for (; i + 4 <= r1; i += 4) {
-        const ai = aK + <usize>i * ars;
+        const ai = aK + (packed ? <usize>(i >> 2) * tileBytes : <usize>i * ars);
         const ci = c + <usize>i * ldc;
         for (let p = p0; p < p1; p++) {
           const j0 = p << 3;
@@ -212,7 +248,7 @@ export function matmul_rows(c: usize, a: usize, bp: usize, m: i32, k: i32, n: i3
         }
       }
       for (; i < r1; i++) {
-        const ai = aK + <usize>i * ars;
+        const ai = aK + (packed ? <usize>(i >> 2) * tileBytes + (<usize>(i & 3) << 2) : <usize>i * ars);
         const ci = c + <usize>i * ldc;
         for (let p = p0; p < p1; p++) {
           const j0 = p << 3;

@@ -77,6 +77,12 @@ export const OP_ADAMW = 15;
 export const OP_ATTENTION_FWD = 16;
 export const OP_ATTENTION_BWD = 17;
 export const OP_ADD_BIAS = 18;
+export const OP_PACK_A = 19;
+
+/** Layouts of A for matmul_rows (kernels/matmul.ts). */
+export const A_ROWS = 0;
+export const A_TRANS = 1;
+export const A_PACKED = 2;
 
 /** Which build of the kernels: plain SIMD128, or SIMD128 + relaxed SIMD (fused multiply-add). */
 export type KernelFlavor = 'simd' | 'relaxed';

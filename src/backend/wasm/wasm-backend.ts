@@ -16,6 +16,8 @@ import {
 } from '../backend.js';
 import { FreeListAllocator } from './allocator.js';
 import {
+  A_PACKED,
+  A_ROWS,
   CTRL_BYTES,
   type KernelExports,
   type KernelFlavor,
@@ -32,6 +34,7 @@ import {
   OP_EMBEDDING_FWD,
   OP_LAYERNORM_FWD,
   OP_MATMUL,
+  OP_PACK_A,
   OP_PACK_B,
   OP_SCALE,
   OP_SOFTMAX_BWD,
@@ -141,6 +144,8 @@ export class WasmBackend implements Backend {
   private readonly buffers: ArrayBufferLike[];
   private scratch = 0;
   private scratchBytes = 0;
+  private scratchA = 0;
+  private scratchABytes = 0;
   private readonly ai: Int32Array;
   private readonly af: Float32Array;
   private readonly af64: Float64Array;
@@ -250,6 +255,16 @@ export class WasmBackend implements Backend {
       this.scratch = this.allocator.alloc(this.scratchBytes);
     }
     return this.scratch;
+  }
+
+  /** A second scratch block, for packed A tiles. */
+  private scratchAFor(bytes: number): number {
+    if (bytes > this.scratchABytes) {
+      if (this.scratchABytes > 0) this.allocator.release(this.scratchA);
+      this.scratchABytes = Math.max(bytes, this.scratchABytes * 2);
+      this.scratchA = this.allocator.alloc(this.scratchABytes);
+    }
+    return this.scratchA;
   }
 
   /** Elements per chunk when n elements are split over the threads (multiple of 16). */
@@ -501,7 +516,25 @@ export class WasmBackend implements Backend {
     A[8] = panels;
     // packing is a copy: worth a second thread only when large
     this.pool.run(OP_PACK_B, nb * panels, threads > 1 && nb * k * n >= 8 * PAR_MIN_ELEMENTS);
-    // 2. row blocks of C; whole products per chunk when there are enough of them
+    // 2. a transposed A (weight gradients) into 4-row tiles, so each k step reads 16 bytes
+    let aPtr = pa;
+    let aStride = p.aBatchStride * 4;
+    if (p.transA) {
+      const tiles = (m + 3) >> 2;
+      const tileBytes = tiles * k * 16;
+      const na = p.aBatchStride === 0 ? 1 : batch;
+      aPtr = this.scratchAFor(na * tileBytes);
+      A[0] = aPtr;
+      A[1] = pa;
+      A[2] = m;
+      A[3] = k;
+      A[4] = p.aBatchStride * 4;
+      A[5] = tileBytes;
+      A[6] = tiles;
+      this.pool.run(OP_PACK_A, na * tiles, threads > 1 && na * m * k >= 8 * PAR_MIN_ELEMENTS);
+      aStride = na === 1 ? 0 : tileBytes;
+    }
+    // 3. row blocks of C; whole products per chunk when there are enough of them
     const macs = batch * m * k * n;
     const parallel = threads > 1 && macs >= PAR_MIN_MACS;
     let rpc = m;
@@ -509,14 +542,14 @@ export class WasmBackend implements Backend {
       rpc = Math.max(4, Math.ceil(m / Math.ceil((threads * 4) / batch) / 4) * 4);
     const cpb = Math.ceil(m / rpc);
     A[0] = pc;
-    A[1] = pa;
+    A[1] = aPtr;
     A[2] = bp;
     A[3] = m;
     A[4] = k;
     A[5] = n;
-    A[6] = p.transA ? 1 : 0;
+    A[6] = p.transA ? A_PACKED : A_ROWS;
     A[7] = p.accumulate ? 1 : 0;
-    A[8] = p.aBatchStride * 4;
+    A[8] = aStride;
     A[9] = nb === 1 ? 0 : packedBytes;
     A[10] = rpc;
     A[11] = cpb;
