@@ -1,0 +1,73 @@
+// `tsgpt export`: a checkpoint's weights in another project's layout, as safetensors + JSON:
+// nanoGPT (its state-dict names and model_args) or Hugging Face GPT2LMHeadModel (Conv1D weights
+// transposed, tied head, a config.json that `from_pretrained` reads).
+
+import { join } from 'node:path';
+import { UsageError } from '../../errors.js';
+import { HF_SAFETENSORS_METADATA, hfConfigJson, toHF, toNanoGPT } from '../../model/interop.js';
+import { ensureDir, writeFilesAtomic } from '../../util/atomic-write.js';
+import { encodeSafetensors } from '../../util/safetensors.js';
+import type { Args, FlagSpec, PositionalSpec } from '../args.js';
+import { readCheckpoint } from '../common.js';
+
+export const name = 'export';
+export const summary = 'Write a checkpoint in nanoGPT or Hugging Face GPT-2 layout (safetensors + config)';
+export const description =
+  'Writes OUT/model.safetensors and OUT/config.json, plus OUT/tsgpt-tokenizer.json (the tokenizer, ' +
+  "so that `tsgpt import` can read the export back). --format nanogpt keeps nanoGPT's state-dict " +
+  "names (with lm_head.weight) and writes its model_args; --format hf writes GPT2LMHeadModel's " +
+  "layout, loadable with transformers' GPT2LMHeadModel.from_pretrained(OUT). Post-norm models have " +
+  'no GPT-2 equivalent and are refused for hf.';
+export const positionals: readonly PositionalSpec[] = [{ name: 'out', help: 'output directory' }];
+export const flags: readonly FlagSpec[] = [
+  {
+    name: 'ckpt',
+    type: 'string',
+    metavar: 'FILE',
+    default: join('out', 'baby', 'ckpt.safetensors'),
+    help: 'checkpoint to export',
+  },
+  { name: 'format', type: 'string', choices: ['nanogpt', 'hf'], required: true, help: 'target layout' },
+];
+export const examples = [
+  'tsgpt export --format hf exported/hf',
+  'tsgpt export --ckpt out/big/ckpt.safetensors --format nanogpt exported/nano',
+];
+
+export async function run(args: Args): Promise<void> {
+  const out = args.positional('out');
+  if (!out) throw new UsageError('export: give the output directory (see tsgpt export --help)');
+  const ck = await readCheckpoint(args.string('ckpt')!);
+  const cfg = ck.meta.config;
+  const params = new Map([...ck.weights].map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
+  let weights: Uint8Array;
+  let config: Record<string, unknown>;
+  if (args.string('format') === 'hf') {
+    weights = encodeSafetensors(toHF(params, cfg), HF_SAFETENSORS_METADATA);
+    config = hfConfigJson(cfg);
+  } else {
+    weights = encodeSafetensors(toNanoGPT(params), { format: 'pt' });
+    // nanoGPT's model_args, plus tsgpt's variant fields (nanoGPT itself is learned/pre/gelu)
+    config = {
+      n_layer: cfg.nLayer,
+      n_head: cfg.nHead,
+      n_embd: cfg.nEmbd,
+      block_size: cfg.blockSize,
+      bias: cfg.bias,
+      vocab_size: cfg.vocabSize,
+      dropout: cfg.dropout,
+      positional: cfg.positional,
+      norm: cfg.norm,
+      activation: cfg.activation,
+    };
+  }
+  await ensureDir(out);
+  await writeFilesAtomic([
+    { path: join(out, 'model.safetensors'), data: weights },
+    { path: join(out, 'config.json'), data: `${JSON.stringify(config, null, 2)}\n` },
+    { path: join(out, 'tsgpt-tokenizer.json'), data: `${JSON.stringify(ck.meta.tokenizer)}\n` },
+  ]);
+  process.stderr.write(
+    `exported ${args.string('ckpt')} (${args.string('format')}) to ${out}/: model.safetensors, config.json, tsgpt-tokenizer.json\n`,
+  );
+}
