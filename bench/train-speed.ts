@@ -1,0 +1,185 @@
+// Training throughput of one configuration (preset x backend x threads), measured in a process
+// of its own so that its peak RSS belongs to it alone: warm-up steps, then timed steps of the
+// real Trainer on char-level Tiny Shakespeare. `bench/run.ts` starts one of these per
+// configuration and reads the JSON line it prints. Not a test, not a trainer (no evals, no
+// checkpoints).
+//
+//   node dist/bench/train-speed.js --preset baby --backend wasm --threads 1 --iters 20 --json
+
+import { existsSync, readFileSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import type { Backend } from '../src/backend/backend.js';
+import { refBackend } from '../src/backend/index.js';
+import {
+  type FullConfig,
+  type GPTConfig,
+  modelConfig,
+  PRESETS,
+  validateConfig,
+} from '../src/model/config.js';
+import { GPT } from '../src/model/gpt.js';
+import { CharTokenizer } from '../src/tokenizer/char.js';
+import { Trainer } from '../src/train/trainer.js';
+
+/** What one train-speed run reports (the JSON line on stdout). */
+export interface TrainSpeedResult {
+  preset: string;
+  backend: 'ref' | 'wasm';
+  threads: number;
+  /** wasm kernel build: 'relaxed' (FMA) or 'simd'; null for ref */
+  kernels: string | null;
+  params: number;
+  tokensPerStep: number;
+  flopsPerStep: number;
+  warmup: number;
+  /** each timed step's wall time, ms */
+  stepMs: number[];
+  msPerIter: number;
+  msPerIterMin: number;
+  tokensPerSec: number;
+  gflops: number;
+  lastLoss: number;
+  /** process.resourceUsage().maxRSS, MiB: the whole process, startup and data included */
+  peakRssMiB: number;
+  /** wasm memory in use at the end (params, grads, optimizer state, activations), MiB */
+  wasmMiB: number | null;
+  /** thread-pool back-offs to one thread during the run (wasm, threads > 1) */
+  backoffs: number | null;
+}
+
+/**
+ * Training FLOPs of one optimizer step, counted analytically the way nanoGPT's estimate_mfu
+ * (after the PaLM paper, appendix B) does:
+ *   6 * N * tokens                      every weight takes part in one multiply-add (2 FLOPs)
+ *                                       per token forward, and two more backward (dX and dW)
+ *   + 12 * nLayer * B * T^2 * C         attention: Q K^T and att V are 2*T*C each per token and
+ *                                       layer forward, times 3 for forward + backward
+ * N counts the weights that multiply activations: all parameters minus the position embedding
+ * (wte counts once: it is also the output layer). The causal mask is ignored (full T^2), as in
+ * nanoGPT, so GFLOP/s compare across implementations, not as a count of work actually done.
+ * Norms, GELU, softmax and AdamW are not counted.
+ */
+export function trainFlopsPerStep(cfg: GPTConfig, batchSize: number, params: number): number {
+  const { blockSize: T, nLayer, nEmbd: C, positional } = cfg;
+  const n = params - (positional === 'learned' ? T * C : 0);
+  const tokens = batchSize * T;
+  return 6 * n * tokens + 12 * nLayer * batchSize * T * T * C;
+}
+
+/** Char-level token ids of a text, split 90/10 as nanoGPT's prepare.py does. */
+export function charData(text: string): {
+  tokenizer: CharTokenizer;
+  train: Uint16Array;
+  val: Uint16Array;
+} {
+  const tokenizer = CharTokenizer.fromText(text);
+  const ids = Uint16Array.from(tokenizer.encode(text));
+  const n = Math.floor(0.9 * ids.length);
+  return { tokenizer, train: ids.subarray(0, n), val: ids.subarray(n) };
+}
+
+/** A preset's full config for a char vocabulary (the preset's keys over DEFAULT_CONFIG). */
+export function presetConfig(preset: string, vocabSize: number): FullConfig {
+  const p = PRESETS[preset as keyof typeof PRESETS];
+  if (!p) throw new Error(`unknown preset ${preset} (known: ${Object.keys(PRESETS).join(', ')})`);
+  return validateConfig({ ...p.config, vocabSize });
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** `--name value` from argv, or undefined. */
+export function argValue(argv: readonly string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i >= 0 ? argv[i + 1] : undefined;
+}
+
+export interface TrainSpeedOptions {
+  preset: string;
+  backend: 'ref' | 'wasm';
+  threads: number;
+  iters: number;
+  warmup: number;
+  text: string;
+}
+
+export async function measureTraining(o: TrainSpeedOptions): Promise<TrainSpeedResult> {
+  const { tokenizer, train, val } = charData(readFileSync(o.text, 'utf8'));
+  const cfg = presetConfig(o.preset, tokenizer.vocabSize);
+  let backend: Backend = refBackend;
+  let wasm: import('../src/backend/wasm/index.js').WasmBackend | null = null;
+  if (o.backend === 'wasm') {
+    const { createWasmBackend } = await import('../src/backend/wasm/index.js');
+    wasm = await createWasmBackend({ threads: o.threads });
+    backend = wasm;
+  }
+  try {
+    const model = new GPT(modelConfig(cfg), backend, { seed: cfg.seed });
+    const trainer = new Trainer({ model, config: cfg, train, val, tokenizer: tokenizer.toJSON() });
+    // the first step captures the tape (slow); later ones replay it: the steady state
+    for (let i = 0; i < o.warmup; i++) trainer.trainStep();
+    const stepMs: number[] = [];
+    let lastLoss = Number.NaN;
+    for (let i = 0; i < o.iters; i++) {
+      const s = trainer.trainStep();
+      stepMs.push(s.ms);
+      lastLoss = s.loss;
+    }
+    const params = model.numParams();
+    const flopsPerStep = trainFlopsPerStep(model.config, cfg.batchSize, params);
+    const ms = median(stepMs);
+    return {
+      preset: o.preset,
+      backend: o.backend,
+      threads: wasm ? wasm.threads : 1,
+      kernels: wasm ? wasm.flavor : null,
+      params,
+      tokensPerStep: trainer.tokensPerStep,
+      flopsPerStep,
+      warmup: o.warmup,
+      stepMs: stepMs.map((x) => Math.round(x * 1000) / 1000),
+      msPerIter: ms,
+      msPerIterMin: Math.min(...stepMs),
+      tokensPerSec: (trainer.tokensPerStep / ms) * 1000,
+      gflops: flopsPerStep / (ms * 1e6),
+      lastLoss,
+      peakRssMiB: process.resourceUsage().maxRSS / 1024,
+      wasmMiB: wasm ? wasm.peakBytes / 1048576 : null,
+      backoffs: wasm && wasm.threads > 1 ? wasm.threadBackoffs : null,
+    };
+  } finally {
+    await wasm?.dispose();
+  }
+}
+
+async function main(argv: readonly string[]): Promise<void> {
+  const preset = argValue(argv, '--preset') ?? 'baby';
+  const backend = argValue(argv, '--backend') ?? 'wasm';
+  if (backend !== 'ref' && backend !== 'wasm') throw new Error(`--backend ${backend}: ref or wasm`);
+  const text = argValue(argv, '--text') ?? 'data/tinyshakespeare.txt';
+  if (!existsSync(text)) throw new Error(`text not found: ${text}`);
+  const r = await measureTraining({
+    preset,
+    backend,
+    threads: Number(argValue(argv, '--threads') ?? 1),
+    iters: Number(argValue(argv, '--iters') ?? 10),
+    warmup: Number(argValue(argv, '--warmup') ?? 3),
+    text,
+  });
+  if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(r)}\n`);
+  else
+    process.stdout.write(
+      `${r.preset} ${r.backend} ${r.threads}t: ${r.msPerIter.toFixed(1)} ms/iter, ${r.tokensPerSec.toFixed(0)} tok/s, ` +
+        `${r.gflops.toFixed(2)} GFLOP/s, peak RSS ${r.peakRssMiB.toFixed(0)} MiB\n`,
+    );
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).catch((e: unknown) => {
+    process.stderr.write(`train-speed: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  });
+}
