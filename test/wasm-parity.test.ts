@@ -8,7 +8,12 @@ import { after, before, describe, test } from 'node:test';
 import type { BinaryOp, FloatArray, MatmulParams, UnaryOp } from '../src/backend/backend.js';
 import { contiguousStrides } from '../src/backend/backend.js';
 import { RefBackend } from '../src/backend/ref/ref-backend.js';
-import { createWasmBackend, FreeListAllocator, type WasmBackend } from '../src/backend/wasm/index.js';
+import {
+  createWasmBackend,
+  FreeListAllocator,
+  type KernelFlavor,
+  type WasmBackend,
+} from '../src/backend/wasm/index.js';
 import { Rng } from '../src/util/rng.js';
 
 const TOL = 1e-4;
@@ -24,12 +29,19 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, wha
   }
 }
 
-for (const threads of [1, 2]) {
-  describe(`wasm backend vs ref, ${threads} thread(s)`, () => {
+// the plain SIMD build on one thread, then the build the engine prefers (relaxed SIMD where it
+// can run) on one and two threads
+const configs: { threads: number; kernels: KernelFlavor | 'auto' }[] = [
+  { threads: 1, kernels: 'simd' },
+  { threads: 1, kernels: 'auto' },
+  { threads: 2, kernels: 'auto' },
+];
+for (const { threads, kernels } of configs) {
+  describe(`wasm backend (${kernels} kernels) vs ref, ${threads} thread(s)`, () => {
     let be: WasmBackend;
     const rng = new Rng(1234 + threads);
     before(async () => {
-      be = await createWasmBackend({ threads });
+      be = await createWasmBackend({ threads, kernels });
     });
     after(async () => {
       await be.dispose();
@@ -477,4 +489,46 @@ test('allocator: first fit, coalescing, growth through the callback', () => {
   assert.equal(a.bytesInUse, 192 + 2048);
   assert.equal(a.peakBytes, 128 + 64 + 2048);
   assert.equal(contiguousStrides([2, 3]).length, 2);
+});
+
+test('two threads give the same bits as one (work is split, never reordered)', async () => {
+  const one = await createWasmBackend({ threads: 1 });
+  const two = await createWasmBackend({ threads: 2 });
+  try {
+    const rng = new Rng(99);
+    const vals = (n: number) => Array.from({ length: n }, () => rng.normal());
+    const [m, k, n] = [256, 96, 200];
+    const av = vals(m * k);
+    const bv = vals(n * k);
+    const qv = vals(4 * 32 * 3 * 64);
+    const outs = [one, two].map((be) => {
+      const a = be.alloc('float32', m * k);
+      const b = be.alloc('float32', n * k);
+      const c = be.alloc('float32', m * n);
+      a.set(av);
+      b.set(bv);
+      be.matmul(c, a, b, {
+        batch: 1,
+        m,
+        k,
+        n,
+        transA: false,
+        transB: true,
+        accumulate: false,
+        aBatchStride: 0,
+        bBatchStride: 0,
+      });
+      const qkv = be.alloc('float32', qv.length);
+      qkv.set(qv);
+      const y = be.alloc('float32', 4 * 32 * 64);
+      const att = be.alloc('float32', 4 * 4 * 32 * 32);
+      be.attentionForward(y, att, qkv, 4, 32, 64, 4, 0.25);
+      return [Array.from(c), Array.from(y)];
+    });
+    assert.deepEqual(outs[1], outs[0]);
+    assert.ok(two.threadStats.parallelJobs > 0, 'the two-thread backend ran parallel jobs');
+  } finally {
+    await one.dispose();
+    await two.dispose();
+  }
 });
