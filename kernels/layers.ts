@@ -310,17 +310,18 @@ function scores(dst: usize, q: usize, kbase: usize, rowBytes: usize, count: i32,
 }
 
 /**
- * dst (+)= scale * sum_j w[j] v_j over j < count (v_j = vbase + j * rowBytes, hs floats),
- * 16 columns at a time held in registers across j instead of re-loading dst per j.
+ * dst (+)= scale * sum_j w_j v_j over j < count (w_j at w + j * wStride bytes, v_j = vbase +
+ * j * rowBytes, hs floats), 16 columns at a time held in registers across j instead of
+ * re-loading dst per j.
  */
-function weightedSum(dst: usize, w: usize, vbase: usize, rowBytes: usize, count: i32, hs: i32, scale: f32, accumulate: bool): void {
+function weightedSum(dst: usize, w: usize, wStride: usize, vbase: usize, rowBytes: usize, count: i32, hs: i32, scale: f32, accumulate: bool): void {
   let c = 0;
   for (; c + 16 <= hs; c += 16) {
     const co = <usize>c << 2;
     let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
     let v = vbase + co;
     for (let j = 0; j < count; j++) {
-      const wj = v128.load32_splat(w + (<usize>j << 2));
+      const wj = v128.load32_splat(w + <usize>j * wStride);
       a0 = madd(wj, v128.load(v), a0);
       a1 = madd(wj, v128.load(v, 16), a1);
       a2 = madd(wj, v128.load(v, 32), a2);
@@ -346,7 +347,7 @@ function weightedSum(dst: usize, w: usize, vbase: usize, rowBytes: usize, count:
     let a0 = f32x4.splat(0);
     let v = vbase + co;
     for (let j = 0; j < count; j++) {
-      a0 = madd(v128.load32_splat(w + (<usize>j << 2)), v128.load(v), a0);
+      a0 = madd(v128.load32_splat(w + <usize>j * wStride), v128.load(v), a0);
       v += rowBytes;
     }
     const d = dst + co;
@@ -356,7 +357,7 @@ function weightedSum(dst: usize, w: usize, vbase: usize, rowBytes: usize, count:
   for (; c < hs; c++) {
     const co = <usize>c << 2;
     let a: f32 = 0;
-    for (let j = 0; j < count; j++) a += load<f32>(w + (<usize>j << 2)) * load<f32>(vbase + <usize>j * rowBytes + co);
+    for (let j = 0; j < count; j++) a += load<f32>(w + <usize>j * wStride) * load<f32>(vbase + <usize>j * rowBytes + co);
     store<f32>(dst + co, a * scale + (accumulate ? load<f32>(dst + co) : 0));
   }
 }
@@ -382,13 +383,15 @@ export function attention_fwd(out: usize, att: usize, qkv: usize, t: i32, c: i32
     rowScale(arow, arow, i + 1, 1 / sum);
     for (let j = i + 1; j < t; j++) store<f32>(arow + (<usize>j << 2), 0);
     // out_i = sum_j att_ij v_j
-    weightedSum(out + (((<usize>b * t + i) * c + <usize>h * hs) << 2), arow, base + vOff, rowQKV, i + 1, hs, 1, false);
+    weightedSum(out + (((<usize>b * t + i) * c + <usize>h * hs) << 2), arow, 4, base + vOff, rowQKV, i + 1, hs, 1, false);
   }
 }
 
 /**
  * Backward of attention_fwd for one (batch, head); accumulates into dqkv (B, T, 3C).
  * datt (B, NH, T, T) is scratch: it ends holding d(scores) before the scale.
+ * Two passes so every gradient row is summed in registers: by query row (da, ds, dq), then by
+ * key row (dk, dv: column j of att / ds weights rows i >= j).
  */
 export function attention_bwd(dqkv: usize, datt: usize, dout: usize, qkv: usize, att: usize, t: i32, c: i32, nh: i32, scale: f32, bh: i32): void {
   const b = bh / nh, h = bh % nh;
@@ -398,13 +401,17 @@ export function attention_bwd(dqkv: usize, datt: usize, dout: usize, qkv: usize,
   const base = qkv + off, dbase = dqkv + off;
   const kOff = <usize>c << 2, vOff = <usize>c << 3;
   const rowQKV = c3 << 2;
+  const rowOut = <usize>c << 2;
+  const dbaseOut = dout + (((<usize>b * t) * c + <usize>h * hs) << 2);
+  const attBase = att + ((<usize>bh * t * <usize>t) << 2);
+  const dattBase = datt + ((<usize>bh * t * <usize>t) << 2);
+  const rowAtt = <usize>t << 2;
   for (let i = 0; i < t; i++) {
-    const arow = att + ((<usize>bh * t + i) * <usize>t << 2);
-    const drow = datt + ((<usize>bh * t + i) * <usize>t << 2);
-    const d = dout + (((<usize>b * t + i) * c + <usize>h * hs) << 2);
-    // out_i = sum_j a_ij v_j  =>  da_ij = dout_i . v_j,  dv_j += a_ij dout_i
+    const arow = attBase + <usize>i * rowAtt;
+    const drow = dattBase + <usize>i * rowAtt;
+    const d = dbaseOut + <usize>i * rowOut;
+    // out_i = sum_j a_ij v_j  =>  da_ij = dout_i . v_j
     scores(drow, d, base + vOff, rowQKV, i + 1, hs, 1);
-    for (let j = 0; j <= i; j++) axpy(dbase + <usize>j * rowQKV + vOff, load<f32>(arow + (<usize>j << 2)), d, hs);
     // softmax backward: ds_ij = a_ij (da_ij - sum_k a_ik da_ik)
     const s = dot(arow, drow, i + 1);
     let j = 0;
@@ -418,9 +425,14 @@ export function attention_bwd(dqkv: usize, datt: usize, dout: usize, qkv: usize,
       store<f32>(drow + o, load<f32>(arow + o) * (load<f32>(drow + o) - s));
     }
     for (j = i + 1; j < t; j++) store<f32>(drow + (<usize>j << 2), 0);
-    // s_ij = scale q_i . k_j  =>  dq_i += scale sum_j ds_ij k_j,  dk_j += scale ds_ij q_i
-    const q = base + <usize>i * rowQKV;
-    weightedSum(dbase + <usize>i * rowQKV, drow, base + kOff, rowQKV, i + 1, hs, scale, true);
-    for (j = 0; j <= i; j++) axpy(dbase + <usize>j * rowQKV + kOff, load<f32>(drow + (<usize>j << 2)) * scale, q, hs);
+    // s_ij = scale q_i . k_j  =>  dq_i += scale sum_j ds_ij k_j
+    weightedSum(dbase + <usize>i * rowQKV, drow, 4, base + kOff, rowQKV, i + 1, hs, scale, true);
+  }
+  for (let j = 0; j < t; j++) {
+    const count = t - j;
+    // dv_j += sum_{i >= j} a_ij dout_i;  dk_j += scale sum_{i >= j} ds_ij q_i
+    const col = <usize>j * rowAtt + (<usize>j << 2);
+    weightedSum(dbase + <usize>j * rowQKV + vOff, attBase + col, rowAtt, dbaseOut + <usize>j * rowOut, rowOut, count, hs, 1, true);
+    weightedSum(dbase + <usize>j * rowQKV + kOff, dattBase + col, rowAtt, base + <usize>j * rowQKV, rowQKV, count, hs, scale, true);
   }
 }
