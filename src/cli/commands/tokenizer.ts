@@ -84,7 +84,7 @@ export const examples = [
   'tsgpt tokenizer train --type word --vocab-size 5000 --data my-novel.txt --out novel-words.json',
   'tsgpt tokenizer encode --tokenizer bpe:shakespeare-bpe.json --text "To be, or not to be"',
   'tsgpt tokenizer encode --tokenizer gpt2 --data input.txt --json > ids.json',
-  'tsgpt tokenizer decode --tokenizer bpe:shakespeare-bpe.json 1026 391 11',
+  'tsgpt tokenizer decode --tokenizer bpe:shakespeare-bpe.json 398 304 44 522 321 287 304',
   'tsgpt tokenizer encode --tokenizer gpt2 --text "hello" | tsgpt tokenizer decode --tokenizer gpt2',
   'tsgpt prepare --data data/tinyshakespeare.txt --tokenizer bpe:shakespeare-bpe.json',
 ];
