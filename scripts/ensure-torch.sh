@@ -17,8 +17,11 @@ fail() {
 have_torch() { "$PY" -c 'import torch' >/dev/null 2>&1; }
 blas_is_openblas() { readlink -f "$LIBBLAS" 2>/dev/null | grep -q openblas; }
 
-if have_torch && blas_is_openblas; then
-  echo "ensure-torch: ok ($("$PY" -c 'import torch; print("torch", torch.__version__)'), libblas.so.3 -> $(readlink -f "$LIBBLAS"))"
+# one interpreter start (importing torch takes a second or two): version, or nothing
+torch_version() { "$PY" -c 'import torch; print(torch.__version__)' 2>/dev/null; }
+
+if blas_is_openblas && v=$(torch_version) && [ -n "$v" ]; then
+  echo "ensure-torch: ok (torch $v, libblas.so.3 -> $(readlink -f "$LIBBLAS"))"
   exit 0
 fi
 
@@ -44,5 +47,5 @@ if ! blas_is_openblas; then
   blas_is_openblas || fail "libblas.so.3 resolves to $(readlink -f "$LIBBLAS"), not OpenBLAS, and update-alternatives could not change it"
 fi
 
-have_torch || fail "python3-torch is installed but '$PY -c \"import torch\"' still fails"
-echo "ensure-torch: ok ($("$PY" -c 'import torch; print("torch", torch.__version__)'), libblas.so.3 -> $(readlink -f "$LIBBLAS"))"
+v=$(torch_version) && [ -n "$v" ] || fail "python3-torch is installed but '$PY -c \"import torch\"' still fails"
+echo "ensure-torch: ok (torch $v, libblas.so.3 -> $(readlink -f "$LIBBLAS"))"

@@ -93,7 +93,8 @@ export function checkParams(
 /**
  * tsgpt parameters → nanoGPT `GPT.state_dict()` names: the same names plus `lm_head.weight`,
  * which nanoGPT's strict `load_state_dict` requires (it is the same tensor as wte). Data is
- * shared, not copied.
+ * shared, not copied. Stock nanoGPT runs only the pre-norm / learned-position / exact-GELU
+ * variant; test/pytorch/gpt_torch.py runs them all under the same names.
  * @example encodeSafetensors(toNanoGPT(params))
  */
 export function toNanoGPT(params: ReadonlyMap<string, NamedTensor>): TensorMap {
