@@ -25,7 +25,6 @@ if blas_is_openblas && v=$(torch_version) && [ -n "$v" ]; then
   exit 0
 fi
 
-[ -x "$PY" ] || fail "$PY not found; install Debian's python3 first"
 [ "$(id -u)" = 0 ] || fail "torch or OpenBLAS missing and not root: run as root, or: apt-get install -y python3-torch libopenblas0-pthread"
 command -v apt-get >/dev/null 2>&1 || fail "torch or OpenBLAS missing and apt-get not available (not a Debian/Ubuntu system?)"
 
