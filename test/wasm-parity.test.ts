@@ -178,7 +178,12 @@ for (const { threads, kernels } of configs) {
           [0, k * n],
           [m * k, 0],
         ] as const) {
-          for (const transB of [false, true]) {
+          for (const [transA, transB] of [
+            [false, false],
+            [false, true],
+            [true, false],
+            [true, true],
+          ] as const) {
             const [aw, ar] = pair(aS === 0 ? m * k : batch * m * k);
             const [bw, br] = pair(bS === 0 ? k * n : batch * k * n);
             const [cw, cr] = pair(batch * m * n);
@@ -187,7 +192,7 @@ for (const { threads, kernels } of configs) {
               m,
               k,
               n,
-              transA: false,
+              transA,
               transB,
               accumulate: true,
               aBatchStride: aS,
@@ -195,7 +200,11 @@ for (const { threads, kernels } of configs) {
             };
             ref.matmul(cr, ar, br, p);
             be.matmul(cw, aw, bw, p);
-            assertClose(cw, cr, `batched matmul ${batch}x${m}x${k}x${n} strides ${aS},${bS} tB${transB}`);
+            assertClose(
+              cw,
+              cr,
+              `batched matmul ${batch}x${m}x${k}x${n} strides ${aS},${bS} tA${transA} tB${transB}`,
+            );
             free(aw, bw, cw);
           }
         }
