@@ -1,0 +1,843 @@
+// `npm run bench` / `tsgpt bench`: one run that measures tsgpt beside PyTorch on this machine and
+// prints one table (or, with json, one object). Sections: training throughput of the presets
+// (each configuration in a child process of its own, so peak RSS is per configuration, and
+// configurations taking turns round by round, so a burst of load from elsewhere hits them all),
+// matmul GFLOP/s at the presets' shapes, generation speed (KV cache, GPT-2-124M-sized), and the
+// tokenizers. It prints nothing itself: progress goes to `o.log`, the caller prints the report.
+// Never part of `npm test`.
+
+import { type SpawnOptions, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { MatmulParams } from '../src/backend/backend.js';
+import { modelConfig } from '../src/model/config.js';
+import type { BabyGenerateResult, Gpt2GenerateResult } from './generate-speed.js';
+import { charData, median, presetConfig, type TrainSpeedResult, trainFlopsPerStep } from './train-speed.js';
+
+export type Section = 'train' | 'matmul' | 'generate' | 'tokenizer';
+export const SECTIONS: readonly Section[] = ['train', 'matmul', 'generate', 'tokenizer'];
+export const BENCH_PRESETS = ['baby', 'plan', 'mini'] as const;
+
+export interface BenchOptions {
+  sections: readonly Section[];
+  presets: readonly string[];
+  /** fewer steps, tokens and repeats: a smoke test, not figures to quote */
+  quick: boolean;
+  /** timed training steps per round for wasm and PyTorch (default: per preset) */
+  iters?: number;
+  /** "all threads": the thread count of the multi-threaded columns */
+  threads: number;
+  /** char-level training text (Tiny Shakespeare) */
+  text: string;
+  /** run the PyTorch side (false: --no-torch) */
+  torch: boolean;
+  /** time the ref backend on mini too (minutes per step) */
+  withRefMini: boolean;
+  /** a checkpoint for the baby generation figure instead of random weights */
+  ckpt?: string;
+  /** progress lines (what is being measured now) */
+  log: (line: string) => void;
+}
+
+/** One training configuration's figures, as the table shows them. */
+export interface TrainRow {
+  preset: string;
+  /** 'ref', 'wasm', 'torch-default', 'torch-SkylakeX' */
+  engine: string;
+  threads: number;
+  msPerIter: number | null;
+  tokensPerSec: number | null;
+  gflops: number | null;
+  peakRssMiB: number | null;
+  /** timed steps, all rounds together */
+  steps: number;
+  /** ms/iter of each round (its median step) */
+  rounds: number[];
+  /** why there are no figures (skipped, failed, unavailable) */
+  note?: string;
+  /** OpenBLAS's kernel set as reported by the library (torch rows) */
+  blasCore?: string;
+}
+
+export interface TrainSummary {
+  preset: string;
+  params: number;
+  tokensPerStep: number;
+  flopsPerStep: number;
+  /** PyTorch ms / tsgpt (wasm, all threads) ms: > 1 means tsgpt is faster */
+  ratioVsTorchDefault: number | null;
+  ratioVsTorchSkylakeX: number | null;
+  wasmThreadSpeedup: number | null;
+  torchDefaultThreadSpeedup: number | null;
+  torchSkylakeXThreadSpeedup: number | null;
+}
+
+export interface MatmulRow {
+  preset: string;
+  layer: string;
+  pass: 'fwd' | 'dX' | 'dW';
+  m: number;
+  k: number;
+  n: number;
+  /** GFLOP/s (2*M*K*N per product), best of reps, by thread count */
+  gflops: Record<string, number>;
+}
+
+export interface TorchGenerate {
+  coretype: string;
+  tokensPerSec: number | null;
+  loadS: number | null;
+  prefillMs: number | null;
+  peakRssMiB: number | null;
+  blasCore?: string;
+  note?: string;
+}
+
+export interface BenchReport {
+  date: string;
+  machine: Record<string, string | number | null>;
+  options: Record<string, unknown>;
+  train?: { rows: TrainRow[]; summary: TrainSummary[]; notes: string[] };
+  matmul?: { rows: MatmulRow[]; threads: number[]; reps: number };
+  generate?: {
+    baby: BabyGenerateResult | { error: string };
+    gpt2: (Gpt2GenerateResult & { torch: TorchGenerate[] }) | { error: string };
+  };
+  tokenizer?: Record<string, number> | { error: string };
+  torch: { available: boolean; detail: string };
+}
+
+// ---------------------------------------------------------------------------------------------
+// paths and child processes
+
+const HERE = new URL('.', import.meta.url); // dist/bench/
+const REPO = fileURLToPath(new URL('../../', import.meta.url));
+const PYTHON = '/usr/bin/python3';
+const TRAIN_REF = join(REPO, 'bench', 'pytorch', 'train_ref.py');
+
+interface ChildResult {
+  json: Record<string, unknown> | null;
+  /** one line saying why there is no JSON */
+  error: string | null;
+}
+
+/** Runs a command, returns the last JSON line of its stdout (or the last stderr line as error). */
+function runChild(cmd: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<ChildResult> {
+  return new Promise((resolve) => {
+    const opts: SpawnOptions = { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] };
+    if (env) opts.env = env;
+    const child = spawn(cmd, args, opts);
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    child.stderr!.on('data', (d: Buffer) => {
+      err = (err + d.toString()).slice(-4000);
+    });
+    child.on('error', (e) => resolve({ json: null, error: `${cmd}: ${e.message}` }));
+    child.on('close', (code, signal) => {
+      const line = out
+        .trim()
+        .split('\n')
+        .reverse()
+        .find((l) => l.startsWith('{'));
+      if (code === 0 && line) {
+        try {
+          resolve({ json: JSON.parse(line) as Record<string, unknown>, error: null });
+          return;
+        } catch {
+          // fall through: report as a failure
+        }
+      }
+      const last = err.trim().split('\n').filter(Boolean).pop() ?? '';
+      const why = signal ? `killed by ${signal}` : `exit ${code}`;
+      resolve({ json: null, error: `${why}${last ? `: ${last}` : ''}` });
+    });
+  });
+}
+
+const node = (script: string, args: readonly string[]) =>
+  runChild(process.execPath, [fileURLToPath(new URL(script, HERE)), ...args]);
+
+/** Whether /usr/bin/python3 has torch (installed by scripts/ensure-torch.sh when it can). */
+async function checkTorch(): Promise<{ available: boolean; detail: string }> {
+  const script = join(REPO, 'scripts', 'ensure-torch.sh');
+  if (!existsSync(PYTHON)) return { available: false, detail: `${PYTHON} not found` };
+  return new Promise((resolve) => {
+    const child = spawn('bash', [script], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
+    let text = '';
+    child.stdout.on('data', (d: Buffer) => {
+      text += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => {
+      text += d.toString();
+    });
+    child.on('error', (e) => resolve({ available: false, detail: `ensure-torch.sh: ${e.message}` }));
+    child.on('close', (code) => {
+      const last = text.trim().split('\n').filter(Boolean).pop() ?? `exit ${code}`;
+      resolve({ available: code === 0, detail: last.replace(/^ensure-torch: /, '') });
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// machine
+
+function machineInfo(threads: number): Record<string, string | number | null> {
+  let cpu = os.cpus()[0]?.model ?? 'unknown';
+  let flags = '';
+  try {
+    const info = readFileSync('/proc/cpuinfo', 'utf8');
+    const field = (k: string) => new RegExp(`^${k}\\s*:\\s*(.*)$`, 'm').exec(info)?.[1]?.trim();
+    cpu = field('model name') ?? cpu;
+    const fam = field('cpu family');
+    const model = field('model');
+    if (fam) cpu += ` (family ${fam}, model ${model})`;
+    flags = field('flags') ?? '';
+  } catch {
+    // not Linux: os.cpus() it is
+  }
+  const simd = /\bavx512f\b/.test(flags) ? 'AVX-512' : /\bavx2\b/.test(flags) ? 'AVX2' : 'no AVX2';
+  const [l1, l5] = os.loadavg();
+  return {
+    cpu,
+    cpuSimd: simd,
+    cores: os.availableParallelism(),
+    threads,
+    node: process.version,
+    platform: `${os.platform()} ${os.arch()}`,
+    memGiB: Math.round(os.totalmem() / 2 ** 30),
+    loadAvgStart: `${l1!.toFixed(2)} (1 min), ${l5!.toFixed(2)} (5 min)`,
+    envOpenblasCoretype: process.env['OPENBLAS_CORETYPE'] ?? null,
+    wasmKernels: null,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 1. training throughput
+
+interface ConfigSpec {
+  engine: 'wasm' | 'torch-default' | 'torch-SkylakeX';
+  threads: number;
+}
+
+function defaultIters(preset: string, quick: boolean): number {
+  const full: Record<string, number> = { baby: 20, plan: 8, mini: 4 };
+  const fast: Record<string, number> = { baby: 5, plan: 2, mini: 1 };
+  return (quick ? fast : full)[preset] ?? (quick ? 2 : 8);
+}
+
+function refIters(preset: string, o: BenchOptions): { iters: number; skip?: string } {
+  if (preset === 'mini' && !o.withRefMini)
+    return { iters: 0, skip: 'skipped: minutes per step (--with-ref-mini to include)' };
+  if (o.quick && preset !== 'baby') return { iters: 0, skip: 'skipped in --quick' };
+  const n = o.quick ? 1 : ({ baby: 3, plan: 2, mini: 1 } as Record<string, number>)[preset]!;
+  return { iters: o.iters !== undefined ? Math.min(n, o.iters) : n };
+}
+
+async function benchTraining(
+  o: BenchOptions,
+  torch: boolean,
+  vocabSize: number,
+): Promise<NonNullable<BenchReport['train']>> {
+  const rows: TrainRow[] = [];
+  const summary: TrainSummary[] = [];
+  const notes: string[] = [];
+  const rounds = o.quick ? 1 : 2;
+  const N = o.threads;
+  const t0 = performance.now();
+  const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(0)}s`;
+  for (const preset of o.presets) {
+    const cfg = presetConfig(preset, vocabSize);
+    const iters = o.iters ?? defaultIters(preset, o.quick);
+    const wasmWarmup = o.quick ? 2 : 3;
+    const torchWarmup = o.quick ? 2 : 5;
+    let meta: { params: number; tokensPerStep: number; flopsPerStep: number } | null = null;
+
+    // ref: a few steps, once (it is 30-100x slower than wasm; alternating buys nothing)
+    const ref = refIters(preset, o);
+    if (ref.skip) rows.push(emptyRow(preset, 'ref', 1, ref.skip));
+    else {
+      o.log(`[train ${elapsed()}] ${preset}: ref, 1 warm-up + ${ref.iters} timed steps (seconds each)`);
+      const r = await node('./train-speed.js', [
+        ...['--preset', preset, '--backend', 'ref', '--threads', '1'],
+        ...['--iters', String(ref.iters), '--warmup', '1', '--text', o.text, '--json'],
+      ]);
+      if (r.json) {
+        const t = r.json as unknown as TrainSpeedResult;
+        meta = { params: t.params, tokensPerStep: t.tokensPerStep, flopsPerStep: t.flopsPerStep };
+        rows.push(fromTsgpt(t, [t.msPerIter]));
+      } else rows.push(emptyRow(preset, 'ref', 1, `failed: ${r.error}`));
+    }
+
+    const specs: ConfigSpec[] = [{ engine: 'wasm', threads: 1 }];
+    if (N > 1) specs.push({ engine: 'wasm', threads: N });
+    if (torch) {
+      specs.push({ engine: 'torch-default', threads: N }, { engine: 'torch-SkylakeX', threads: N });
+      if (preset === 'baby' && N > 1)
+        specs.push({ engine: 'torch-default', threads: 1 }, { engine: 'torch-SkylakeX', threads: 1 });
+    }
+    const got = specs.map(() => ({ ms: [] as number[], steps: 0, rss: 0, core: '', err: '' }));
+    for (let round = 0; round < rounds; round++) {
+      for (const [i, s] of specs.entries()) {
+        const g = got[i]!;
+        if (g.err) continue;
+        o.log(
+          `[train ${elapsed()}] ${preset}: ${s.engine} ${s.threads}t, round ${round + 1}/${rounds}, ${iters} timed steps`,
+        );
+        if (s.engine === 'wasm') {
+          const r = await node('./train-speed.js', [
+            ...['--preset', preset, '--backend', 'wasm', '--threads', String(s.threads)],
+            ...['--iters', String(iters), '--warmup', String(wasmWarmup), '--text', o.text, '--json'],
+          ]);
+          if (!r.json) {
+            g.err = `failed: ${r.error}`;
+            continue;
+          }
+          const t = r.json as unknown as TrainSpeedResult;
+          meta ??= { params: t.params, tokensPerStep: t.tokensPerStep, flopsPerStep: t.flopsPerStep };
+          g.ms.push(t.msPerIter);
+          g.steps += t.stepMs.length;
+          g.rss = Math.max(g.rss, t.peakRssMiB);
+          g.core = t.kernels ?? '';
+        } else {
+          // the same config as tsgpt's preset, keys in tsgpt's spelling (gradAccum is always 1 here)
+          const { gradAccum: _, ...torchCfg } = cfg;
+          const r = await runChild(PYTHON, [
+            TRAIN_REF,
+            ...['--preset', 'baby', '--preset-json', JSON.stringify(torchCfg), '--text', o.text],
+            ...['--speed', String(iters), '--bench-warmup', String(torchWarmup)],
+            ...['--threads', String(s.threads), '--openblas-coretype', s.engine.slice(6), '--json'],
+          ]);
+          if (!r.json) {
+            g.err = `failed: ${r.error}`;
+            continue;
+          }
+          const j = r.json;
+          g.ms.push(Number(j['ms_per_iter']));
+          g.steps += Number(j['timed_iters']);
+          g.rss = Math.max(g.rss, Number(j['peak_rss_mb']));
+          g.core = String(j['openblas_core'] ?? '');
+          if (!meta) {
+            const params = Number(j['params']);
+            meta = {
+              params,
+              tokensPerStep: cfg.batchSize * cfg.blockSize,
+              flopsPerStep: trainFlopsPerStep(modelConfig(cfg), cfg.batchSize, params),
+            };
+          }
+        }
+      }
+    }
+    for (const [i, s] of specs.entries()) {
+      const g = got[i]!;
+      if (g.ms.length === 0 || !meta) {
+        rows.push(emptyRow(preset, s.engine, s.threads, g.err || 'no result'));
+        continue;
+      }
+      const ms = median(g.ms);
+      const row: TrainRow = {
+        preset,
+        engine: s.engine,
+        threads: s.threads,
+        msPerIter: ms,
+        tokensPerSec: (meta.tokensPerStep / ms) * 1000,
+        gflops: meta.flopsPerStep / (ms * 1e6),
+        peakRssMiB: g.rss,
+        steps: g.steps,
+        rounds: g.ms,
+      };
+      if (s.engine !== 'wasm') row.blasCore = g.core;
+      if (g.err) row.note = `a later round ${g.err}`;
+      rows.push(row);
+    }
+    const ms = (engine: string, threads: number) =>
+      rows.find((r) => r.preset === preset && r.engine === engine && r.threads === threads)?.msPerIter ??
+      null;
+    const div = (a: number | null, b: number | null) => (a !== null && b !== null ? a / b : null);
+    const wasmAll = ms('wasm', N);
+    summary.push({
+      preset,
+      params: meta?.params ?? 0,
+      tokensPerStep: meta?.tokensPerStep ?? cfg.batchSize * cfg.blockSize,
+      flopsPerStep: meta?.flopsPerStep ?? 0,
+      ratioVsTorchDefault: div(ms('torch-default', N), wasmAll),
+      ratioVsTorchSkylakeX: div(ms('torch-SkylakeX', N), wasmAll),
+      wasmThreadSpeedup: N > 1 ? div(ms('wasm', 1), wasmAll) : null,
+      torchDefaultThreadSpeedup: N > 1 ? div(ms('torch-default', 1), ms('torch-default', N)) : null,
+      torchSkylakeXThreadSpeedup: N > 1 ? div(ms('torch-SkylakeX', 1), ms('torch-SkylakeX', N)) : null,
+    });
+  }
+  notes.push(
+    'GFLOP/s = (6*N*B*T + 12*nLayer*B*T^2*C) / step time: N = parameters less the position embedding ' +
+      '(nanoGPT estimate_mfu, PaLM appendix B; causal mask not discounted; norms, GELU, softmax, AdamW not counted)',
+    `ms/iter: median of each round's median timed step, ${rounds} round(s) with the configurations taking turns; ` +
+      'warm-up steps untimed (tsgpt: the first step records the tape, later ones replay it)',
+    'peak RSS: the whole process (maxRSS) of that configuration: runtime, data, model, optimizer, activations',
+  );
+  if (N === 1) notes.push('one thread available: no multi-thread columns, no thread scaling');
+  return { rows, summary, notes };
+}
+
+function emptyRow(preset: string, engine: string, threads: number, note: string): TrainRow {
+  return {
+    preset,
+    engine,
+    threads,
+    msPerIter: null,
+    tokensPerSec: null,
+    gflops: null,
+    peakRssMiB: null,
+    steps: 0,
+    rounds: [],
+    note,
+  };
+}
+
+function fromTsgpt(t: TrainSpeedResult, rounds: number[]): TrainRow {
+  return {
+    preset: t.preset,
+    engine: t.backend,
+    threads: t.threads,
+    msPerIter: t.msPerIter,
+    tokensPerSec: t.tokensPerSec,
+    gflops: t.gflops,
+    peakRssMiB: t.peakRssMiB,
+    steps: t.stepMs.length,
+    rounds,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. matmul
+
+/** The products of one training step, per Linear: forward (NT), input grad dX (NN), weight grad dW (TN). */
+function matmulShapes(o: BenchOptions, vocabSize: number): Omit<MatmulRow, 'gflops'>[] {
+  const out: Omit<MatmulRow, 'gflops'>[] = [];
+  for (const preset of o.presets) {
+    const cfg = presetConfig(preset, vocabSize);
+    const rows = cfg.batchSize * cfg.blockSize; // B*T
+    const c = cfg.nEmbd;
+    const layers: [string, number, number][] = [
+      ['qkv C→3C', c, 3 * c],
+      ['proj C→C', c, c],
+      ['fc C→4C', c, 4 * c],
+      ['fcproj 4C→C', 4 * c, c],
+      [`head C→V`, c, vocabSize],
+    ];
+    for (const [layer, ic, oc] of layers) {
+      out.push({ preset, layer, pass: 'fwd', m: rows, k: ic, n: oc });
+      if (o.quick) continue;
+      out.push({ preset, layer, pass: 'dX', m: rows, k: oc, n: ic });
+      out.push({ preset, layer, pass: 'dW', m: oc, k: rows, n: ic });
+    }
+  }
+  return out;
+}
+
+async function benchMatmul(o: BenchOptions, vocabSize: number): Promise<NonNullable<BenchReport['matmul']>> {
+  const { createWasmBackend } = await import('../src/backend/wasm/index.js');
+  const threadCounts = o.threads > 1 ? [1, o.threads] : [1];
+  const reps = o.quick ? 3 : 7;
+  const backends = await Promise.all(threadCounts.map((threads) => createWasmBackend({ threads })));
+  const rows: MatmulRow[] = [];
+  try {
+    const shapes = matmulShapes(o, vocabSize);
+    o.log(`[matmul] ${shapes.length} shapes x ${threadCounts.join(', ')} thread(s), best of ${reps}`);
+    for (const s of shapes) {
+      const p: MatmulParams = {
+        batch: 1,
+        m: s.m,
+        k: s.k,
+        n: s.n,
+        transA: s.pass === 'dW',
+        transB: s.pass === 'fwd',
+        accumulate: false,
+        aBatchStride: 0,
+        bBatchStride: 0,
+      };
+      const flop = 2 * s.m * s.k * s.n;
+      const inner = Math.max(1, Math.ceil((o.quick ? 1e8 : 3e8) / flop)); // ~5-10 ms per timing
+      const arrays = backends.map((be) => {
+        const a = be.alloc('float32', s.m * s.k);
+        const b = be.alloc('float32', s.k * s.n);
+        const out = be.alloc('float32', s.m * s.n);
+        for (let i = 0; i < a.length; i++) a[i] = ((i * 7919) % 101) / 101 - 0.5;
+        for (let i = 0; i < b.length; i++) b[i] = ((i * 104729) % 103) / 103 - 0.5;
+        for (let i = 0; i < 2 * inner; i++) be.matmul(out, a, b, p); // past the baseline compiler
+        return { a, b, out };
+      });
+      const best = backends.map(() => Number.POSITIVE_INFINITY);
+      for (let r = 0; r < reps; r++) {
+        for (const [i, be] of backends.entries()) {
+          const { a, b, out } = arrays[i]!;
+          const t = performance.now();
+          for (let j = 0; j < inner; j++) be.matmul(out, a, b, p);
+          best[i] = Math.min(best[i]!, (performance.now() - t) / inner);
+        }
+      }
+      const gflops: Record<string, number> = {};
+      for (const [i, be] of backends.entries()) {
+        gflops[`${threadCounts[i]}t`] = flop / (best[i]! * 1e6);
+        const { a, b, out } = arrays[i]!;
+        be.free(a);
+        be.free(b);
+        be.free(out);
+      }
+      rows.push({ ...s, gflops });
+    }
+  } finally {
+    for (const be of backends) await be.dispose();
+  }
+  return { rows, threads: threadCounts, reps };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 3. generation
+
+async function benchGenerate(o: BenchOptions, torch: boolean): Promise<NonNullable<BenchReport['generate']>> {
+  const tokens = o.quick ? 200 : 500;
+  o.log(`[generate] baby: ${tokens} greedy tokens with and without the KV cache`);
+  const b = await node('./generate-speed.js', [
+    ...['--model', 'baby', '--tokens', String(tokens), '--repeats', o.quick ? '1' : '3'],
+    ...['--threads', String(o.threads), '--text', o.text, '--json'],
+    ...(o.ckpt ? ['--ckpt', o.ckpt] : []),
+  ]);
+  const baby = b.json ? (b.json as unknown as BabyGenerateResult) : { error: b.error! };
+
+  const newTokens = o.quick ? 16 : 100;
+  const promptLen = 64;
+  const dir = mkdtempSync(join(os.tmpdir(), 'tsgpt-bench-'));
+  const weights = join(dir, 'gpt2-124m-random.safetensors');
+  let gpt2: NonNullable<BenchReport['generate']>['gpt2'];
+  try {
+    o.log('[generate] GPT-2-124M-sized: writing random weights (seeded) as safetensors for both sides');
+    const w = await node('./generate-speed.js', ['--model', 'gpt2', '--write-weights', weights, '--json']);
+    if (!w.json) gpt2 = { error: `writing weights failed: ${w.error}` };
+    else {
+      o.log(`[generate] GPT-2-124M-sized on wasm: load, ${promptLen}-token prompt, ${newTokens} new tokens`);
+      const g = await node('./generate-speed.js', [
+        ...['--model', 'gpt2', '--weights', weights, '--threads', String(o.threads)],
+        ...['--prompt-len', String(promptLen), '--tokens', String(newTokens), '--json'],
+      ]);
+      if (!g.json) gpt2 = { error: `tsgpt failed: ${g.error}` };
+      else {
+        const runs: TorchGenerate[] = [];
+        for (const coretype of ['default', 'SkylakeX']) {
+          if (!torch) break;
+          o.log(`[generate] GPT-2-124M-sized on PyTorch (OpenBLAS ${coretype}), same weights`);
+          const r = await runChild(PYTHON, [
+            TRAIN_REF,
+            ...['--generate', String(newTokens), '--prompt-len', String(promptLen), '--weights', weights],
+            ...['--threads', String(o.threads), '--openblas-coretype', coretype, '--json'],
+          ]);
+          if (!r.json) {
+            runs.push(noTorchGen(coretype, `failed: ${r.error}`));
+            continue;
+          }
+          runs.push({
+            coretype,
+            tokensPerSec: Number(r.json['tokens_per_s']),
+            loadS: Number(r.json['model_load_s']),
+            prefillMs: Number(r.json['prefill_ms']),
+            peakRssMiB: Number(r.json['peak_rss_mb']),
+            blasCore: String(r.json['openblas_core'] ?? ''),
+          });
+        }
+        gpt2 = { ...(g.json as unknown as Gpt2GenerateResult), torch: runs };
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return { baby, gpt2 };
+}
+
+function noTorchGen(coretype: string, note: string): TorchGenerate {
+  return { coretype, tokensPerSec: null, loadS: null, prefillMs: null, peakRssMiB: null, note };
+}
+
+// ---------------------------------------------------------------------------------------------
+// the run
+
+/** Runs the selected sections and returns every figure; prints nothing (see formatReport). */
+export async function runBench(o: BenchOptions): Promise<BenchReport> {
+  const machine = machineInfo(o.threads);
+  const report: BenchReport = {
+    date: new Date().toISOString(),
+    machine,
+    options: {
+      sections: o.sections,
+      presets: o.presets,
+      quick: o.quick,
+      iters: o.iters ?? null,
+      threads: o.threads,
+      text: o.text,
+      torch: o.torch,
+      withRefMini: o.withRefMini,
+      ckpt: o.ckpt ?? null,
+    },
+    torch: { available: false, detail: 'skipped (--no-torch)' },
+  };
+  {
+    const { createWasmBackend } = await import('../src/backend/wasm/index.js');
+    const be = await createWasmBackend({ threads: 1 });
+    machine['wasmKernels'] =
+      be.flavor === 'relaxed' ? 'relaxed SIMD (f32x4 FMA)' : 'plain SIMD128 (no relaxed SIMD: mul + add)';
+    await be.dispose();
+  }
+  const needsTorch = o.sections.includes('train') || o.sections.includes('generate');
+  if (!needsTorch) report.torch.detail = 'not needed by these sections';
+  else if (o.torch) {
+    o.log('[setup] checking PyTorch (scripts/ensure-torch.sh)');
+    report.torch = await checkTorch();
+  }
+  const torch = report.torch.available;
+  const vocabSize = charData(readFileSync(o.text, 'utf8')).tokenizer.vocabSize;
+
+  if (o.sections.includes('train')) report.train = await benchTraining(o, torch, vocabSize);
+  if (o.sections.includes('matmul')) report.matmul = await benchMatmul(o, vocabSize);
+  if (o.sections.includes('generate')) report.generate = await benchGenerate(o, torch);
+  if (o.sections.includes('tokenizer')) {
+    o.log('[tokenizer] BPE training to 1024, GPT-2 encode/decode vs js-tiktoken');
+    try {
+      const { runTokenizerBench } = await import('./tokenizer.js');
+      report.tokenizer = await runTokenizerBench({
+        text: readFileSync(o.text, 'utf8'),
+        repeats: o.quick ? 1 : 3,
+      });
+    } catch (e) {
+      report.tokenizer = { error: e instanceof Error ? e.message : String(e) };
+    }
+  }
+  const [l1, l5] = os.loadavg();
+  machine['loadAvgEnd'] = `${l1!.toFixed(2)} (1 min), ${l5!.toFixed(2)} (5 min)`;
+  return report;
+}
+
+// ---------------------------------------------------------------------------------------------
+// the table
+
+function table(head: readonly string[], body: readonly (readonly string[])[], left = 1): string[] {
+  const w = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
+  const fmt = (r: readonly string[]) =>
+    r
+      .map((c, i) => (i < left ? c.padEnd(w[i]!) : c.padStart(w[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [fmt(head), w.map((x) => '-'.repeat(x)).join('  '), ...body.map(fmt)];
+}
+
+const f = (x: number | null | undefined, d = 1) => (x === null || x === undefined ? '-' : x.toFixed(d));
+const ratio = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${x.toFixed(2)}x`);
+
+function engineLabel(r: TrainRow): string {
+  if (r.engine === 'ref') return 'tsgpt ref';
+  if (r.engine === 'wasm') return 'tsgpt wasm';
+  const core = r.blasCore ? ` (${r.blasCore})` : '';
+  return r.engine === 'torch-default'
+    ? `PyTorch OpenBLAS default${core}`
+    : `PyTorch OPENBLAS_CORETYPE=SkylakeX${core}`;
+}
+
+/** The report as the text table `tsgpt bench` prints. */
+export function formatReport(r: BenchReport): string {
+  const m = r.machine;
+  const L: string[] = [];
+  L.push(
+    `tsgpt bench, ${r.date.slice(0, 16).replace('T', ' ')} UTC${r.options['quick'] ? ' (--quick: smoke test)' : ''}`,
+  );
+  L.push(
+    `machine: ${m['cpu']}, ${m['cores']} cores (${m['cpuSimd']}), ${m['memGiB']} GiB, ${m['platform']}, Node ${m['node']}`,
+  );
+  L.push(`wasm kernels: ${m['wasmKernels']}; all threads = ${m['threads']}`);
+  if (r.train || r.generate)
+    L.push(
+      `PyTorch: ${r.torch.available ? r.torch.detail : `not measured: ${r.torch.detail}`}` +
+        (m['envOpenblasCoretype']
+          ? `; environment OPENBLAS_CORETYPE=${m['envOpenblasCoretype']} (each column sets its own)`
+          : ''),
+    );
+  L.push(
+    `load average: ${m['loadAvgStart']} at start, ${m['loadAvgEnd']} at end (other processes share these cores)`,
+  );
+
+  if (r.train) {
+    const t = r.train;
+    L.push('', '1. Training throughput (char-level Tiny Shakespeare, same config on both sides)');
+    for (const s of t.summary) {
+      const cfg = presetConfig(s.preset, 65);
+      L.push(
+        '',
+        `${s.preset}: ${cfg.nLayer} layers, ${cfg.nHead} heads, ${cfg.nEmbd} wide, context ${cfg.blockSize}, batch ${cfg.batchSize}, ` +
+          `dropout ${cfg.dropout}, bias ${cfg.bias}; ${s.params.toLocaleString('en-US')} params, ` +
+          `${s.tokensPerStep} tokens/step, ${f(s.flopsPerStep / 1e9, 2)} GFLOP/step`,
+      );
+      const body = t.rows
+        .filter((x) => x.preset === s.preset)
+        .map((x) => [
+          engineLabel(x),
+          String(x.threads),
+          f(x.msPerIter),
+          f(x.tokensPerSec, 0),
+          f(x.gflops),
+          x.peakRssMiB === null ? '-' : `${x.peakRssMiB.toFixed(0)} MiB`,
+          x.steps ? String(x.steps) : '-',
+          x.note ?? (x.rounds.length > 1 ? `rounds ${x.rounds.map((v) => v.toFixed(1)).join(' / ')}` : ''),
+        ]);
+      L.push(
+        ...table(
+          ['engine', 'threads', 'ms/iter', 'tokens/s', 'GFLOP/s', 'peak RSS', 'steps', 'notes'],
+          body,
+        ).map((l) => `  ${l}`),
+      );
+      const n = m['threads'];
+      L.push(
+        `  tsgpt wasm ${n}t vs PyTorch ${n}t (throughput ratio, > 1: tsgpt faster): ` +
+          `${ratio(s.ratioVsTorchDefault)} vs OpenBLAS default, ${ratio(s.ratioVsTorchSkylakeX)} vs SkylakeX`,
+      );
+      if (s.wasmThreadSpeedup !== null) {
+        let line = `  1 -> ${n} threads: tsgpt wasm ${ratio(s.wasmThreadSpeedup)}`;
+        if (s.torchDefaultThreadSpeedup !== null || s.torchSkylakeXThreadSpeedup !== null)
+          line += `, PyTorch ${ratio(s.torchDefaultThreadSpeedup)} (default), ${ratio(s.torchSkylakeXThreadSpeedup)} (SkylakeX)`;
+        L.push(line);
+      }
+    }
+    const rss = t.summary
+      .map((s) => {
+        const w = t.rows.find(
+          (x) => x.preset === s.preset && x.engine === 'wasm' && x.threads === m['threads'],
+        );
+        return `${s.preset} ${w?.peakRssMiB ? `${w.peakRssMiB.toFixed(0)} MiB` : '-'}`;
+      })
+      .join(', ');
+    L.push('', `  peak RSS, tsgpt wasm ${m['threads']}t: ${rss}`);
+    for (const n of t.notes) L.push(`  * ${n}`);
+  }
+
+  if (r.matmul) {
+    const mm = r.matmul;
+    const cols = mm.threads.map((x) => `${x}t GFLOP/s`);
+    L.push('', `2. Matmul on wasm at the presets' shapes (rows = B*T; best of ${mm.reps}; 2*M*K*N FLOPs)`);
+    const body = mm.rows.map((x) => [
+      x.preset,
+      x.layer,
+      x.pass,
+      `${x.m}x${x.k}x${x.n}`,
+      ...mm.threads.map((th) => f(x.gflops[`${th}t`])),
+      ...(mm.threads.length > 1 ? [ratio(x.gflops[`${mm.threads[1]}t`]! / x.gflops['1t']!)] : []),
+    ]);
+    L.push(
+      ...table(
+        ['preset', 'layer', 'pass', 'MxKxN', ...cols, ...(mm.threads.length > 1 ? ['scaling'] : [])],
+        body,
+        4,
+      ).map((l) => `  ${l}`),
+    );
+    L.push('  * fwd: X W^T (weights stored (OC, C)); dX: dY W; dW: dY^T X');
+  }
+
+  if (r.generate) {
+    const g = r.generate;
+    L.push('', '3. Generation (greedy)');
+    if ('error' in g.baby) L.push(`  baby: failed: ${g.baby.error}`);
+    else {
+      const b = g.baby;
+      L.push(
+        `  baby (${b.weights === 'random' ? 'random weights' : b.weights}, ${b.backend} ${b.threads}t, context ${b.blockSize}), ` +
+          `${b.newTokens} tokens, median of ${b.repeats}:`,
+      );
+      L.push(
+        `    KV cache ${f(b.cachedTokensPerSec, 0)} tokens/s, no cache ${f(b.uncachedTokensPerSec, 0)} tokens/s: ` +
+          `speedup ${ratio(b.speedup)} (target >= 5x); same tokens: ${b.identical ? 'yes' : 'NO'}; ` +
+          `peak RSS ${f(b.peakRssMiB, 0)} MiB`,
+      );
+    }
+    if ('error' in g.gpt2) L.push(`  GPT-2-124M-sized: ${g.gpt2.error}`);
+    else {
+      const x = g.gpt2;
+      L.push(
+        `  GPT-2-124M-sized (12 layers, 12 heads, 768 wide, V 50257, context 1024, gelu_tanh; random weights, ` +
+          `the same file on both sides): ${x.promptLen}-token prompt, ${x.newTokens} new tokens with the KV cache`,
+      );
+      const body: string[][] = [
+        [
+          `tsgpt wasm (${x.kernels})`,
+          String(x.threads),
+          f(x.loadS, 2),
+          f(x.prefillMs, 0),
+          f(x.tokensPerSec, 2),
+          f(x.msPerToken, 1),
+          `${f(x.peakRssMiB, 0)} MiB`,
+          '',
+        ],
+      ];
+      for (const p of x.torch)
+        body.push([
+          `PyTorch OpenBLAS ${p.coretype}${p.blasCore ? ` (${p.blasCore})` : ''}`,
+          String(x.threads),
+          f(p.loadS, 2),
+          f(p.prefillMs, 0),
+          f(p.tokensPerSec, 2),
+          p.tokensPerSec ? f(1000 / p.tokensPerSec, 1) : '-',
+          p.peakRssMiB === null ? '-' : `${f(p.peakRssMiB, 0)} MiB`,
+          p.note ?? (p.tokensPerSec ? `tsgpt/PyTorch ${ratio(x.tokensPerSec / p.tokensPerSec)}` : ''),
+        ]);
+      if (x.torch.length === 0)
+        body.push(['PyTorch', '-', '-', '-', '-', '-', '-', `not measured: ${r.torch.detail}`]);
+      L.push(
+        ...table(
+          ['engine', 'threads', 'load s', 'prefill ms', 'tokens/s', 'ms/token', 'peak RSS', 'notes'],
+          body,
+        ).map((l) => `    ${l}`),
+      );
+      L.push(
+        `    * tsgpt load = read + decode the file ${f(x.loadParts.readS, 2)} s, build the model (random init) ` +
+          `${f(x.loadParts.buildS, 2)} s, copy weights ${f(x.loadParts.copyS, 2)} s; wasm memory ${f(x.wasmMiB, 0)} MiB. ` +
+          'Target: tsgpt/PyTorch >= 0.5x',
+      );
+    }
+  }
+
+  if (r.tokenizer) {
+    const t = r.tokenizer;
+    L.push('', '4. Tokenizers (Tiny Shakespeare; MB = 10^6 bytes of UTF-8; best of runs)');
+    if ('error' in t) L.push(`  failed: ${t['error']}`);
+    else {
+      const n = t as Record<string, number>;
+      L.push(
+        ...table(
+          ['figure', 'tsgpt', 'js-tiktoken', 'tsgpt/tiktoken'],
+          [
+            ['BPE training to 1024 tokens (s, target < 30)', f(n['bpe_train_1024_s'], 2), '', ''],
+            ['BPE (1024) encode MB/s', f(n['bpe_encode_mb_s'], 2), '', ''],
+            ['GPT-2 tokenizer load (s)', f(n['gpt2_load_s'], 3), '', ''],
+            [
+              'GPT-2 encode MB/s, cold cache',
+              f(n['gpt2_encode_cold_mb_s'], 2),
+              f(n['tiktoken_encode_mb_s'], 2),
+              ratio(n['gpt2_encode_cold_mb_s']! / n['tiktoken_encode_mb_s']!),
+            ],
+            [
+              'GPT-2 encode MB/s, warm cache',
+              f(n['gpt2_encode_warm_mb_s'], 2),
+              f(n['tiktoken_encode_mb_s'], 2),
+              ratio(n['gpt2_encode_warm_mb_s']! / n['tiktoken_encode_mb_s']!),
+            ],
+            [
+              'GPT-2 decode MB/s',
+              f(n['gpt2_decode_mb_s'], 2),
+              f(n['tiktoken_decode_mb_s'], 2),
+              ratio(n['gpt2_decode_mb_s']! / n['tiktoken_decode_mb_s']!),
+            ],
+          ],
+        ).map((l) => `  ${l}`),
+      );
+      L.push(`  * ${f(n['text_mb'], 2)} MB of text; GPT-2 ids checked identical to js-tiktoken's`);
+    }
+  }
+  return `${L.join('\n')}\n`;
+}
