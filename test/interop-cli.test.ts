@@ -143,3 +143,58 @@ test('post-norm models cannot be exported to GPT-2 layout, and say so', () => {
   assert.notEqual(r.status, 0);
   assert.match(r.stderr, /post.*GPT2LMHeadModel|GPT-2 is pre-norm/);
 });
+
+test('train --init-from fine-tunes imported weights (architecture from the checkpoint, context cropped)', () => {
+  makeCheckpoint('base.safetensors', {});
+  writeFileSync(
+    join(dir, 'ft.txt'),
+    'the quick brown fox jumps over the lazy dog\nabcdefghij klmnopqrstuvwxyz\n'.repeat(20),
+  );
+  let r = tsgpt(
+    ...['train', '--data', 'ft.txt', '--init-from', 'base.safetensors', '--backend', 'ref', '--out', 'ft'],
+    ...[
+      '--block-size',
+      '4',
+      '--batch-size',
+      '2',
+      '--max-iters',
+      '2',
+      '--eval-interval',
+      '2',
+      '--eval-iters',
+      '1',
+    ],
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const tuned = loadModel('ft/ckpt.safetensors');
+  assert.equal(tuned.config.nLayer, 2, 'the architecture comes from the checkpoint, not the preset');
+  assert.equal(tuned.config.blockSize, 4);
+  writeFileSync(join(dir, 'other.txt'), 'completely different characters: 0123456789!?\n'.repeat(20));
+  r = tsgpt(
+    'train',
+    '--data',
+    'other.txt',
+    '--init-from',
+    'base.safetensors',
+    '--backend',
+    'ref',
+    '--out',
+    'ft2',
+  );
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /uses another tokenizer/);
+  r = tsgpt(
+    'train',
+    '--data',
+    'ft.txt',
+    '--init-from',
+    'base.safetensors',
+    '--backend',
+    'ref',
+    '--out',
+    'ft3',
+    '--n-layer',
+    '3',
+  );
+  assert.match(r.stderr, /nLayer = 3 differs from the checkpoint's 2/);
+});

@@ -85,6 +85,12 @@ export const flags: readonly FlagSpec[] = [
   },
   { name: 'out', type: 'string', metavar: 'DIR', help: 'output directory (default: out/<preset>)' },
   { name: 'resume', type: 'bool', help: 'continue from the checkpoint in --out' },
+  {
+    name: 'init-from',
+    type: 'string',
+    metavar: 'CKPT',
+    help: 'start from these weights (fine-tuning; e.g. an imported GPT-2), with a fresh optimizer',
+  },
   { name: 'force', type: 'bool', help: 'start over even if --out already holds a checkpoint' },
   { name: 'max-time', type: 'float', min: 0, help: 'stop (with a checkpoint) after this many minutes' },
   ...BACKEND_FLAGS,
@@ -97,6 +103,7 @@ export const examples = [
   'tsgpt train --config my.json --max-iters 500 --learning-rate 3e-4',
   'tsgpt train --data input.txt --tokenizer bpe:tok.json --out out/bpe',
   'tsgpt train --out out/baby --resume --max-iters 4000',
+  'tsgpt train --init-from gpt2.safetensors --data data/mine-gpt2 --block-size 256 --learning-rate 3e-5 --out out/ft',
 ];
 
 export const handlesInterrupt = true;
@@ -188,6 +195,44 @@ export async function run(args: Args, ctx: CommandContext): Promise<void> {
         val: data.val,
         tokenizer: data.meta.tokenizer,
         resume: ck,
+      });
+    } else if (args.string('init-from') !== undefined) {
+      const from = args.string('init-from')!;
+      const ck = await readCheckpoint(from);
+      if (JSON.stringify(ck.meta.tokenizer) !== JSON.stringify(data.meta.tokenizer))
+        throw new ConfigError(
+          `${from} uses another tokenizer than ${data.dir}: prepare the text with the checkpoint's tokenizer`,
+        );
+      // the architecture is the checkpoint's; only dropout and a shorter context may change
+      for (const k of MODEL_KEYS)
+        if (k in given && k !== 'dropout' && k !== 'blockSize' && given[k] !== ck.meta.config[k])
+          throw new ConfigError(
+            `--init-from: ${k} = ${String(given[k])} differs from the checkpoint's ${String(ck.meta.config[k])}`,
+          );
+      const blockSize = (given['blockSize'] as number | undefined) ?? ck.meta.config.blockSize;
+      if (blockSize > ck.meta.config.blockSize)
+        throw new ConfigError(
+          `--init-from: blockSize ${blockSize} exceeds the checkpoint's ${ck.meta.config.blockSize}`,
+        );
+      const dropout = (given['dropout'] as number | undefined) ?? cfg.dropout;
+      cfg = validateConfig({ ...cfg, ...ck.meta.config, blockSize, dropout }, 'config');
+      model = new GPT(modelConfig(cfg), backend, { seed: cfg.seed });
+      // a shorter context keeps the first blockSize learned positions (nanoGPT's crop_block_size)
+      const weights = new Map(ck.weights);
+      const wpe = weights.get('transformer.wpe.weight');
+      if (wpe && blockSize < wpe.shape[0]!)
+        weights.set('transformer.wpe.weight', {
+          ...wpe,
+          shape: [blockSize, wpe.shape[1]!],
+          data: wpe.data.subarray(0, blockSize * wpe.shape[1]!),
+        });
+      model.loadStateDict(weights);
+      trainer = new Trainer({
+        model,
+        config: cfg,
+        train: data.train,
+        val: data.val,
+        tokenizer: data.meta.tokenizer,
       });
     } else {
       model = new GPT(modelConfig(cfg), backend, { seed: cfg.seed });
