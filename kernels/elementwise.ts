@@ -122,16 +122,28 @@ const GELU_C: f32 = 0.044715;
         Mathf.log(f32x4.extract_lane(x, 3)),
       );
     }
-    default: {
-      // U_TANH: scalar for full relative accuracy near 0
-      const r = f32x4.splat(Mathf.tanh(f32x4.extract_lane(x, 0)));
-      return f32x4.replace_lane(
-        f32x4.replace_lane(f32x4.replace_lane(r, 1, Mathf.tanh(f32x4.extract_lane(x, 1))), 2, Mathf.tanh(f32x4.extract_lane(x, 2))),
-        3,
-        Mathf.tanh(f32x4.extract_lane(x, 3)),
-      );
-    }
+    default:
+      return tanh4(x);
   }
+}
+
+/**
+ * tanh on four lanes (Cephes tanhf): an odd polynomial below |x| = 0.625, where 1 - 2/(e^2x + 1)
+ * would cancel, and that formula (with the sign put back) above.
+ */
+// @ts-ignore: decorator
+@inline function tanh4(x: v128): v128 {
+  const ax = f32x4.abs(x);
+  const e = exp4(f32x4.add(ax, ax));
+  let big = f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(e, f32x4.splat(1))));
+  big = v128.or(big, v128.and(x, f32x4.splat(-0.0))); // copy the sign of x
+  const s = f32x4.mul(x, x);
+  let p = madd(f32x4.splat(-5.70498872745e-3), s, f32x4.splat(2.06390887954e-2));
+  p = madd(p, s, f32x4.splat(-5.37397155531e-2));
+  p = madd(p, s, f32x4.splat(1.33314422036e-1));
+  p = madd(p, s, f32x4.splat(-3.33332819422e-1));
+  const small = madd(f32x4.mul(p, s), x, x);
+  return v128.bitselect(big, small, f32x4.gt(ax, f32x4.splat(0.625)));
 }
 
 /** f'(x) (y = f(x) given for exp, tanh, sqrt). */
