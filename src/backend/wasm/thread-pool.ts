@@ -30,7 +30,8 @@ export class ThreadPool {
   private readonly canWait: boolean;
   /** parallel jobs left to run on the caller alone (see adapt) */
   private backoff = 0;
-  private strikes = 0;
+  /** moving average of (one-thread estimate - elapsed) / one-thread estimate, parallel jobs */
+  private gain = 0;
   /** how many times the pool backed off to one thread (for benchmarks and tests) */
   backoffs = 0;
   /** parallel jobs run, their chunks, and how many of those the calling thread ran itself */
@@ -81,14 +82,8 @@ export class ThreadPool {
     }
     const t0 = wake ? performance.now() : 0;
     const mine = this.kernels.run_job(this.ctrl);
-    if (wake) {
-      this.stats.parallelJobs++;
-      this.stats.chunks += total;
-      this.stats.callerChunks += mine;
-    }
-    if (Atomics.load(c, CTRL_DONE) === total) return;
+    const t1 = wake ? performance.now() : 0;
     // wait for chunks that workers claimed but have not finished
-    const t1 = performance.now();
     let spins = 0;
     for (;;) {
       const done = Atomics.load(c, CTRL_DONE);
@@ -97,24 +92,29 @@ export class ThreadPool {
         Atomics.wait(c, CTRL_DONE, done, 100);
       }
     }
-    if (wake) this.adapt(t1 - t0, performance.now() - t1);
+    if (wake) this.adapt(t1 - t0, performance.now() - t0, mine, total);
   }
 
   /**
-   * Adapts to a busy machine: if the caller waited for a worker's chunk longer than it worked
-   * itself (the worker was descheduled mid-chunk, e.g. another process holds its core), a few
-   * times in a row, the next BACKOFF_JOBS parallel jobs run on the caller alone, then workers
-   * are tried again. Two threads thus never fall far below one thread's speed.
+   * Adapts to a busy machine. The caller's own pace estimates what the job would have taken on
+   * one thread (worked * total / mine); the gain of sharing is that minus the real time. A
+   * worker descheduled mid-chunk (another process holds its core) makes the caller wait and the
+   * gain negative. While a moving average of the relative gain is below zero, the next
+   * BACKOFF_JOBS parallel jobs run on the caller alone, then workers are tried again, so two
+   * threads do not fall below one thread's speed for long.
    */
-  private adapt(worked: number, waited: number): void {
-    // a stall is a wait longer than the caller's own work and than wake-up jitter (~0.5 ms)
-    if (waited > worked && waited > 0.5) {
-      if (++this.strikes >= 3) {
-        this.backoff = BACKOFF_JOBS;
-        this.strikes = 0;
-        this.backoffs++;
-      }
-    } else this.strikes = 0;
+  private adapt(worked: number, elapsed: number, mine: number, total: number): void {
+    this.stats.parallelJobs++;
+    this.stats.chunks += total;
+    this.stats.callerChunks += mine;
+    if (mine === 0 || worked <= 0) return;
+    const alone = (worked * total) / mine;
+    this.gain = 0.8 * this.gain + (0.2 * (alone - elapsed)) / alone;
+    if (this.gain < -0.05) {
+      this.backoff = BACKOFF_JOBS;
+      this.gain = 0;
+      this.backoffs++;
+    }
   }
 
   async dispose(): Promise<void> {
