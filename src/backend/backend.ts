@@ -231,7 +231,8 @@ export function contiguousStrides(shape: readonly number[]): number[] {
 }
 
 export function sizeOf(shape: readonly number[]): number {
+  // an index loop: for-of would allocate an iterator in kernels' hot paths
   let n = 1;
-  for (const d of shape) n *= d;
+  for (let i = 0; i < shape.length; i++) n *= shape[i]!;
   return n;
 }

@@ -65,9 +65,21 @@ export class AdamW {
     const gradScale = clip > 0 && norm > clip ? clip / (norm + 1e-6) : 1;
     this.step++;
     const { beta1, beta2, eps, weightDecay } = this.cfg;
-    for (const { views, decay } of this.segments) {
-      const [p, g, m, v] = views;
-      this.backend.adamw(p, g, m, v, lr, beta1, beta2, eps, decay ? weightDecay : 0, this.step, gradScale);
+    for (let i = 0; i < this.segments.length; i++) {
+      const { views, decay } = this.segments[i]!;
+      this.backend.adamw(
+        views[0],
+        views[1],
+        views[2],
+        views[3],
+        lr,
+        beta1,
+        beta2,
+        eps,
+        decay ? weightDecay : 0,
+        this.step,
+        gradScale,
+      );
     }
     return norm;
   }

@@ -119,7 +119,12 @@ export class Trainer {
     return this.cfg.batchSize * this.model.config.blockSize * this.cfg.gradAccum;
   }
 
-  /** One optimizer step (gradAccum micro-batches). Throws TrainingError on a NaN/Inf loss. */
+  private readonly info: StepInfo = { step: 0, loss: 0, lr: 0, gradNorm: 0, ms: 0, tokensPerSec: 0 };
+
+  /**
+   * One optimizer step (gradAccum micro-batches). Throws TrainingError on a NaN/Inf loss.
+   * Returns the same StepInfo object every time, updated (copy what you keep).
+   */
   trainStep(): StepInfo {
     const t0 = performance.now();
     const { gradAccum, gradClip } = this.cfg;
@@ -130,14 +135,15 @@ export class Trainer {
     const gradNorm = this.optimizer.update(lr, gradClip);
     this.step++;
     const ms = performance.now() - t0;
-    return {
-      step: this.step,
-      loss: lossSum / gradAccum,
-      lr,
-      gradNorm,
-      ms,
-      tokensPerSec: (this.tokensPerStep / ms) * 1000,
-    };
+    // one StepInfo object, refilled each step: the steady-state step allocates nothing
+    const info = this.info;
+    info.step = this.step;
+    info.loss = lossSum / gradAccum;
+    info.lr = lr;
+    info.gradNorm = gradNorm;
+    info.ms = ms;
+    info.tokensPerSec = (this.tokensPerStep / ms) * 1000;
+    return info;
   }
 
   /** Forward + backward of one random batch, accumulating into the grads; returns the loss. */
