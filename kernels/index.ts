@@ -2,7 +2,7 @@
 // Exports plain functions over byte pointers into the shared memory that the JavaScript side
 // allocates; there is no AssemblyScript-managed heap (runtime stub, nothing allocated here).
 
-export { CTRL_BYTES, job_publish, run_job } from './jobs';
+export { CTRL_BYTES, job_close, job_publish, run_job } from './jobs';
 export {
   add_bias, adamw_f32, bias_backward, binary_row, binary_same, copy_bytes, dropout_fwd, fill_u32,
   scale_f32, sum_squares, unary_bwd, unary_fwd,

@@ -59,6 +59,17 @@ export function job_publish(ctrl: usize): void {
   atomic.store<i64>(ctrl, ((w >>> 32) + 1) << 32);
 }
 
+/**
+ * Ends the current job once every chunk is done: `next` jumps past any total, so a thread that
+ * is still looking for work (it read the job word before the job finished) cannot claim a chunk
+ * of the *next* job while the caller is still writing that job's op, args and total. Without
+ * this, such a late claim could run a chunk with half-written arguments and count it twice.
+ */
+export function job_close(ctrl: usize): void {
+  const w = atomic.load<i64>(ctrl);
+  atomic.store<i64>(ctrl, (w & 0xffffffff00000000) | 0x7fffffff);
+}
+
 /** Claims the next chunk of the current job, or -1 when none is left. */
 function claim(ctrl: usize): i32 {
   while (true) {

@@ -58,6 +58,22 @@ export function pack_a_tile(dst: usize, a: usize, m: i32, k: i32, it: i32): void
 }
 
 /**
+ * Stores the transpose of the 4x4 block with rows a, b, c, d as four packed rows 32 bytes apart
+ * (column q of the block = row q of the output).
+ */
+// @ts-ignore: decorator
+@inline function transpose4Store(d: usize, a: v128, b: v128, c: v128, e: v128): void {
+  const t0 = i32x4.shuffle(a, b, 0, 4, 1, 5); // a0 b0 a1 b1
+  const t1 = i32x4.shuffle(a, b, 2, 6, 3, 7); // a2 b2 a3 b3
+  const t2 = i32x4.shuffle(c, e, 0, 4, 1, 5); // c0 e0 c1 e1
+  const t3 = i32x4.shuffle(c, e, 2, 6, 3, 7); // c2 e2 c3 e3
+  v128.store(d, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
+  v128.store(d, i32x4.shuffle(t0, t2, 2, 3, 6, 7), 32);
+  v128.store(d, i32x4.shuffle(t1, t3, 0, 1, 4, 5), 64);
+  v128.store(d, i32x4.shuffle(t1, t3, 2, 3, 6, 7), 96);
+}
+
+/**
  * Packs panel p of B (K x N, element (k, j) at b[k*sk + j*sn]) into dst, which is the start of
  * the packed matrix: panel p lives at column offset 8p, rows k-major, `w` (8 or 4) floats per
  * row, zero padded past N.
@@ -80,7 +96,26 @@ export function pack_b_panel(dst: usize, b: usize, k: i32, n: i32, sk: i32, sn: 
     }
     return;
   }
-  // general gather (NT: the columns of B^T are rows of the stored weight)
+  if (sk == 1 && cols == 8) {
+    // NT (a Linear weight (N, K)): 8 weight rows, 4 k at a time, two 4x4 transposes
+    const rb = <usize>sn << 2;
+    const r0 = b + ((<usize>j0 * <usize>sn) << 2);
+    let kk = 0;
+    for (; kk + 4 <= k; kk += 4) {
+      const s = r0 + (<usize>kk << 2);
+      transpose4Store(d, v128.load(s), v128.load(s + rb), v128.load(s + rb * 2), v128.load(s + rb * 3));
+      const s4 = s + rb * 4;
+      transpose4Store(d + 16, v128.load(s4), v128.load(s4 + rb), v128.load(s4 + rb * 2), v128.load(s4 + rb * 3));
+      d += 128;
+    }
+    for (; kk < k; kk++) {
+      const s = r0 + (<usize>kk << 2);
+      for (let j = 0; j < 8; j++) store<f32>(d + (<usize>j << 2), load<f32>(s + <usize>j * rb));
+      d += 32;
+    }
+    return;
+  }
+  // general gather (the narrow tail panel of NT, odd layouts)
   for (let kk = 0; kk < k; kk++) {
     const s = b + ((<usize>kk * <usize>sk + <usize>j0 * <usize>sn) << 2);
     let j = 0;

@@ -5,6 +5,7 @@
 export interface KernelExports {
   heap_base(): number;
   job_publish(ctrl: number): void;
+  job_close(ctrl: number): void;
   /** runs chunks of the current job; returns how many this thread ran */
   run_job(ctrl: number): number;
   matmul_rows(

@@ -92,6 +92,7 @@ export class ThreadPool {
         Atomics.wait(c, CTRL_DONE, done, 100);
       }
     }
+    this.kernels.job_close(this.ctrl); // late claimers must not see the next job half-written
     if (wake) this.adapt(t1 - t0, performance.now() - t0, mine, total);
   }
 

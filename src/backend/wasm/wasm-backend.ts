@@ -515,7 +515,7 @@ export class WasmBackend implements Backend {
     A[7] = packedBytes;
     A[8] = panels;
     // packing is a copy: worth a second thread only when large
-    this.pool.run(OP_PACK_B, nb * panels, threads > 1 && nb * k * n >= 8 * PAR_MIN_ELEMENTS);
+    this.pool.run(OP_PACK_B, nb * panels, threads > 1 && nb * k * n >= PAR_MIN_ELEMENTS);
     // 2. a transposed A (weight gradients) into 4-row tiles, so each k step reads 16 bytes
     let aPtr = pa;
     let aStride = p.aBatchStride * 4;
