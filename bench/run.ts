@@ -44,7 +44,7 @@ export interface BenchOptions {
 /** One training configuration's figures, as the table shows them. */
 export interface TrainRow {
   preset: string;
-  /** 'ref', 'wasm', 'torch-default', 'torch-SkylakeX' */
+  /** 'ref', 'wasm', or 'torch-' + an OpenBLAS kernel choice (see torchCoretypes) */
   engine: string;
   threads: number;
   msPerIter: number | null;
@@ -59,6 +59,8 @@ export interface TrainRow {
   note?: string;
   /** OpenBLAS's kernel set as reported by the library (torch rows) */
   blasCore?: string;
+  /** times the wasm thread pool fell back to one thread because a worker stalled (busy machine) */
+  backoffs?: number;
 }
 
 export interface TrainSummary {
@@ -66,12 +68,10 @@ export interface TrainSummary {
   params: number;
   tokensPerStep: number;
   flopsPerStep: number;
-  /** PyTorch ms / tsgpt (wasm, all threads) ms: > 1 means tsgpt is faster */
-  ratioVsTorchDefault: number | null;
-  ratioVsTorchSkylakeX: number | null;
-  wasmThreadSpeedup: number | null;
-  torchDefaultThreadSpeedup: number | null;
-  torchSkylakeXThreadSpeedup: number | null;
+  /** by PyTorch kernel choice: PyTorch ms / tsgpt (wasm, all threads) ms; > 1: tsgpt is faster */
+  ratioVsTorch: Record<string, number | null>;
+  /** ms/iter on 1 thread / ms/iter on all threads, by engine ('wasm', 'torch-default', ...) */
+  threadSpeedup: Record<string, number | null>;
 }
 
 export interface MatmulRow {
@@ -220,8 +220,22 @@ function machineInfo(threads: number): Record<string, string | number | null> {
 // 1. training throughput
 
 interface ConfigSpec {
-  engine: 'wasm' | 'torch-default' | 'torch-SkylakeX';
+  /** 'wasm' or 'torch-' + coretype */
+  engine: string;
   threads: number;
+}
+
+/**
+ * The OpenBLAS kernel choices PyTorch runs with: 'default' (OPENBLAS_CORETYPE unset: OpenBLAS
+ * detects the CPU; on the issue's Xeon it picks SSE kernels), the environment's own setting if it
+ * has one, and 'SkylakeX' (AVX-512: the best this PyTorch gets).
+ */
+export function torchCoretypes(): string[] {
+  const env = process.env['OPENBLAS_CORETYPE'];
+  const out = ['default'];
+  if (env && env !== 'default' && env.toLowerCase() !== 'skylakex') out.push(env);
+  out.push('SkylakeX');
+  return out;
 }
 
 function defaultIters(preset: string, quick: boolean): number {
@@ -276,11 +290,12 @@ async function benchTraining(
     const specs: ConfigSpec[] = [{ engine: 'wasm', threads: 1 }];
     if (N > 1) specs.push({ engine: 'wasm', threads: N });
     if (torch) {
-      specs.push({ engine: 'torch-default', threads: N }, { engine: 'torch-SkylakeX', threads: N });
+      for (const c of torchCoretypes()) specs.push({ engine: `torch-${c}`, threads: N });
+      // one thread too on baby: the 1 -> N scaling of PyTorch beside tsgpt's
       if (preset === 'baby' && N > 1)
-        specs.push({ engine: 'torch-default', threads: 1 }, { engine: 'torch-SkylakeX', threads: 1 });
+        for (const c of torchCoretypes()) specs.push({ engine: `torch-${c}`, threads: 1 });
     }
-    const got = specs.map(() => ({ ms: [] as number[], steps: 0, rss: 0, core: '', err: '' }));
+    const got = specs.map(() => ({ ms: [] as number[], steps: 0, rss: 0, core: '', err: '', backoffs: 0 }));
     for (let round = 0; round < rounds; round++) {
       for (const [i, s] of specs.entries()) {
         const g = got[i]!;
@@ -303,6 +318,7 @@ async function benchTraining(
           g.steps += t.stepMs.length;
           g.rss = Math.max(g.rss, t.peakRssMiB);
           g.core = t.kernels ?? '';
+          g.backoffs += t.backoffs ?? 0;
         } else {
           // the same config as tsgpt's preset, keys in tsgpt's spelling (gradAccum is always 1 here)
           const { gradAccum: _, ...torchCfg } = cfg;
@@ -351,6 +367,7 @@ async function benchTraining(
         rounds: g.ms,
       };
       if (s.engine !== 'wasm') row.blasCore = g.core;
+      if (s.engine === 'wasm' && s.threads > 1) row.backoffs = g.backoffs;
       if (g.err) row.note = `a later round ${g.err}`;
       rows.push(row);
     }
@@ -359,16 +376,22 @@ async function benchTraining(
       null;
     const div = (a: number | null, b: number | null) => (a !== null && b !== null ? a / b : null);
     const wasmAll = ms('wasm', N);
+    const ratioVsTorch: Record<string, number | null> = {};
+    const threadSpeedup: Record<string, number | null> = {};
+    if (N > 1) threadSpeedup['wasm'] = div(ms('wasm', 1), wasmAll);
+    if (torch)
+      for (const c of torchCoretypes()) {
+        ratioVsTorch[c] = div(ms(`torch-${c}`, N), wasmAll);
+        if (preset === 'baby' && N > 1)
+          threadSpeedup[`torch-${c}`] = div(ms(`torch-${c}`, 1), ms(`torch-${c}`, N));
+      }
     summary.push({
       preset,
       params: meta?.params ?? 0,
       tokensPerStep: meta?.tokensPerStep ?? cfg.batchSize * cfg.blockSize,
       flopsPerStep: meta?.flopsPerStep ?? 0,
-      ratioVsTorchDefault: div(ms('torch-default', N), wasmAll),
-      ratioVsTorchSkylakeX: div(ms('torch-SkylakeX', N), wasmAll),
-      wasmThreadSpeedup: N > 1 ? div(ms('wasm', 1), wasmAll) : null,
-      torchDefaultThreadSpeedup: N > 1 ? div(ms('torch-default', 1), ms('torch-default', N)) : null,
-      torchSkylakeXThreadSpeedup: N > 1 ? div(ms('torch-SkylakeX', 1), ms('torch-SkylakeX', N)) : null,
+      ratioVsTorch,
+      threadSpeedup,
     });
   }
   notes.push(
@@ -526,7 +549,7 @@ async function benchGenerate(o: BenchOptions, torch: boolean): Promise<NonNullab
       if (!g.json) gpt2 = { error: `tsgpt failed: ${g.error}` };
       else {
         const runs: TorchGenerate[] = [];
-        for (const coretype of ['default', 'SkylakeX']) {
+        for (const coretype of torchCoretypes()) {
           if (!torch) break;
           o.log(`[generate] GPT-2-124M-sized on PyTorch (OpenBLAS ${coretype}), same weights`);
           const r = await runChild(PYTHON, [
@@ -621,11 +644,12 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
 // ---------------------------------------------------------------------------------------------
 // the table
 
+/** Columns padded to width: the first `left` and a 'notes' column left-aligned, the rest right. */
 function table(head: readonly string[], body: readonly (readonly string[])[], left = 1): string[] {
   const w = head.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
   const fmt = (r: readonly string[]) =>
     r
-      .map((c, i) => (i < left ? c.padEnd(w[i]!) : c.padStart(w[i]!)))
+      .map((c, i) => (i < left || head[i] === 'notes' ? c.padEnd(w[i]!) : c.padStart(w[i]!)))
       .join('  ')
       .trimEnd();
   return [fmt(head), w.map((x) => '-'.repeat(x)).join('  '), ...body.map(fmt)];
@@ -634,13 +658,18 @@ function table(head: readonly string[], body: readonly (readonly string[])[], le
 const f = (x: number | null | undefined, d = 1) => (x === null || x === undefined ? '-' : x.toFixed(d));
 const ratio = (x: number | null | undefined) => (x === null || x === undefined ? '-' : `${x.toFixed(2)}x`);
 
+/** 'PyTorch, OpenBLAS auto-detect -> Cooperlake', 'PyTorch, OPENBLAS_CORETYPE=SkylakeX'. */
+function torchLabel(coretype: string, blasCore: string | undefined): string {
+  const core = blasCore && blasCore.toLowerCase() !== coretype.toLowerCase() ? ` -> ${blasCore}` : '';
+  if (coretype === 'default') return `PyTorch, OpenBLAS auto-detect${core}`;
+  const env = process.env['OPENBLAS_CORETYPE'] === coretype ? ' (env)' : '';
+  return `PyTorch, OPENBLAS_CORETYPE=${coretype}${env}${core}`;
+}
+
 function engineLabel(r: TrainRow): string {
   if (r.engine === 'ref') return 'tsgpt ref';
   if (r.engine === 'wasm') return 'tsgpt wasm';
-  const core = r.blasCore ? ` (${r.blasCore})` : '';
-  return r.engine === 'torch-default'
-    ? `PyTorch OpenBLAS default${core}`
-    : `PyTorch OPENBLAS_CORETYPE=SkylakeX${core}`;
+  return torchLabel(r.engine.slice('torch-'.length), r.blasCore);
 }
 
 /** The report as the text table `tsgpt bench` prints. */
@@ -686,8 +715,16 @@ export function formatReport(r: BenchReport): string {
           f(x.gflops),
           x.peakRssMiB === null ? '-' : `${x.peakRssMiB.toFixed(0)} MiB`,
           x.steps ? String(x.steps) : '-',
-          x.note ?? (x.rounds.length > 1 ? `rounds ${x.rounds.map((v) => v.toFixed(1)).join(' / ')}` : ''),
+          x.note ??
+            [
+              x.rounds.length > 1 ? `rounds ${x.rounds.map((v) => v.toFixed(1)).join(' / ')}` : '',
+              x.backoffs ? `${x.backoffs} pool back-offs to 1 thread` : '',
+            ]
+              .filter(Boolean)
+              .join('; '),
         ]);
+      if (!r.torch.available)
+        body.push(['PyTorch', '-', '-', '-', '-', '-', '-', `not measured: ${r.torch.detail}`]);
       L.push(
         ...table(
           ['engine', 'threads', 'ms/iter', 'tokens/s', 'GFLOP/s', 'peak RSS', 'steps', 'notes'],
@@ -695,16 +732,23 @@ export function formatReport(r: BenchReport): string {
         ).map((l) => `  ${l}`),
       );
       const n = m['threads'];
-      L.push(
-        `  tsgpt wasm ${n}t vs PyTorch ${n}t (throughput ratio, > 1: tsgpt faster): ` +
-          `${ratio(s.ratioVsTorchDefault)} vs OpenBLAS default, ${ratio(s.ratioVsTorchSkylakeX)} vs SkylakeX`,
-      );
-      if (s.wasmThreadSpeedup !== null) {
-        let line = `  1 -> ${n} threads: tsgpt wasm ${ratio(s.wasmThreadSpeedup)}`;
-        if (s.torchDefaultThreadSpeedup !== null || s.torchSkylakeXThreadSpeedup !== null)
-          line += `, PyTorch ${ratio(s.torchDefaultThreadSpeedup)} (default), ${ratio(s.torchSkylakeXThreadSpeedup)} (SkylakeX)`;
-        L.push(line);
-      }
+      const vs = Object.entries(s.ratioVsTorch);
+      if (vs.length > 0)
+        L.push(
+          `  tsgpt wasm ${n}t / PyTorch ${n}t, throughput (> 1: tsgpt faster): ` +
+            vs.map(([c, x]) => `${ratio(x)} vs ${c === 'default' ? 'auto-detect' : c}`).join(', '),
+        );
+      const sp = Object.entries(s.threadSpeedup);
+      if (sp.length > 0)
+        L.push(
+          `  1 -> ${n} threads: ` +
+            sp
+              .map(
+                ([e, x]) =>
+                  `${e === 'wasm' ? 'tsgpt wasm' : `PyTorch ${e === 'torch-default' ? 'auto-detect' : e.slice(6)}`} ${ratio(x)}`,
+              )
+              .join(', '),
+        );
     }
     const rss = t.summary
       .map((s) => {
@@ -777,7 +821,7 @@ export function formatReport(r: BenchReport): string {
       ];
       for (const p of x.torch)
         body.push([
-          `PyTorch OpenBLAS ${p.coretype}${p.blasCore ? ` (${p.blasCore})` : ''}`,
+          torchLabel(p.coretype, p.blasCore),
           String(x.threads),
           f(p.loadS, 2),
           f(p.prefillMs, 0),
