@@ -1,5 +1,3 @@
-// Compiles the AssemblyScript kernels in kernels/ to WebAssembly (dist/kernels/*.wasm).
-// Placeholder until the wasm backend lands: succeeds when there is nothing to build.
-import { existsSync } from 'node:fs';
-if (!existsSync(new URL('../kernels/build.mjs', import.meta.url))) process.exit(0);
+// Compiles the AssemblyScript kernels in kernels/ to WebAssembly (dist/kernels/*.wasm): the plain
+// SIMD build and the relaxed-SIMD (fused multiply-add) build. Run by `npm run build`.
 await import('../kernels/build.mjs');

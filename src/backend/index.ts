@@ -1,5 +1,5 @@
-// The backend registry: pick a Backend by name. Only `ref` (plain TypeScript) exists so far;
-// `wasm` (WebAssembly SIMD kernels) registers here when it lands.
+// The backend registry: pick a Backend by name: `ref` (plain TypeScript, the definition) or
+// `wasm` (WebAssembly SIMD kernels on worker threads, loaded on demand).
 // Kernel code lives in ref/ and wasm/, never here.
 
 import type { Backend, BackendName } from './backend.js';
@@ -27,14 +27,12 @@ export function createRefBackend(): RefBackend {
 export const refBackend: RefBackend = createRefBackend();
 
 /**
- * The backend called `name`.
- * @example const be = getBackend('ref'); const x = be.alloc('float32', 6);
+ * The backend called `name`, ready to use. `wasm` compiles its kernels and starts its worker
+ * threads (dispose() it when done); `ref` is the shared plain-TypeScript instance.
+ * @example const be = await createBackend('wasm', { threads: 2 });
  */
-export function getBackend(name: BackendName): Backend {
-  switch (name) {
-    case 'ref':
-      return refBackend;
-    case 'wasm':
-      throw new Error("getBackend: the 'wasm' backend is not available yet");
-  }
+export async function createBackend(name: BackendName, opts: { threads?: number } = {}): Promise<Backend> {
+  if (name === 'ref') return refBackend;
+  const { createWasmBackend } = await import('./wasm/index.js');
+  return createWasmBackend(opts.threads === undefined ? {} : { threads: opts.threads });
 }

@@ -2,8 +2,8 @@
 // reading a checkpoint file into a model and its tokenizer. Node-side glue only.
 
 import { readFile } from 'node:fs/promises';
-import type { Backend, BackendName } from '../backend/backend.js';
-import { refBackend } from '../backend/index.js';
+import type { Backend } from '../backend/backend.js';
+import { createBackend } from '../backend/index.js';
 import { CheckpointError, UsageError } from '../errors.js';
 import { GPT } from '../model/gpt.js';
 import { tokenizerFromJSON } from '../tokenizer/index.js';
@@ -31,19 +31,8 @@ export const BACKEND_FLAGS: readonly FlagSpec[] = [
 
 /** The backend a command asked for. The wasm backend loads its kernels on first use. */
 export async function openBackend(name: string, threads: number | undefined): Promise<Backend> {
-  if (name === 'ref') return refBackend;
-  if (name === 'wasm') {
-    try {
-      const mod = (await import('../backend/wasm/index.js')) as {
-        createWasmBackend: (o: { threads?: number }) => Promise<Backend>;
-      };
-      return await mod.createWasmBackend(threads === undefined ? {} : { threads });
-    } catch (e) {
-      if ((e as { code?: string }).code === 'ERR_MODULE_NOT_FOUND') return refBackend;
-      throw e;
-    }
-  }
-  throw new UsageError(`unknown backend ${name as BackendName}`);
+  if (name !== 'ref' && name !== 'wasm') throw new UsageError(`unknown backend ${name}`);
+  return createBackend(name, threads === undefined ? {} : { threads });
 }
 
 /** Releases a backend's workers (the wasm backend's threads), if it has any. */
