@@ -49,6 +49,8 @@ export interface Backend {
   alloc(dtype: DType, size: number): AnyArray;
   /** Returns an array's memory to the backend; the array must not be used afterwards. */
   free(arr: AnyArray): void;
+  /** Releases what the backend holds beyond memory (the wasm backend's worker threads). */
+  dispose?(): Promise<void>;
 
   // ---- elementwise ----
   /** out[i] = value */

@@ -37,7 +37,7 @@ export async function openBackend(name: string, threads: number | undefined): Pr
 
 /** Releases a backend's workers (the wasm backend's threads), if it has any. */
 export function closeBackend(be: Backend): void {
-  (be as { dispose?: () => void }).dispose?.();
+  void be.dispose?.();
 }
 
 /** Reads and validates a checkpoint file (one line naming the problem if it cannot). */
