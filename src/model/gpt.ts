@@ -180,15 +180,19 @@ export class GPT extends Module {
 /**
  * The fixed position encoding of "Attention Is All You Need":
  * PE[pos, 2i] = sin(pos / 10000^(2i/C)), PE[pos, 2i+1] = cos(pos / 10000^(2i/C)).
- * Nothing to learn, and defined for any position.
+ * Nothing to learn, and defined for any position. Fills out (blockSize, C).
  */
-export function sinusoidTable(backend: Backend, dtype: DType, blockSize: number, c: number): Tensor {
-  const t = new Tensor(backend, [blockSize, c], dtype, backend.alloc(dtype, blockSize * c));
+export function fillSinusoid(out: Float32Array | Float64Array, blockSize: number, c: number): void {
   for (let pos = 0; pos < blockSize; pos++)
     for (let i = 0; i < c; i += 2) {
       const angle = pos / 10000 ** (i / c);
-      t.data[pos * c + i] = Math.sin(angle);
-      t.data[pos * c + i + 1] = Math.cos(angle);
+      out[pos * c + i] = Math.sin(angle);
+      if (i + 1 < c) out[pos * c + i + 1] = Math.cos(angle);
     }
+}
+
+function sinusoidTable(backend: Backend, dtype: DType, blockSize: number, c: number): Tensor {
+  const t = new Tensor(backend, [blockSize, c], dtype, backend.alloc(dtype, blockSize * c));
+  fillSinusoid(t.f, blockSize, c);
   return t;
 }

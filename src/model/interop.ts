@@ -5,6 +5,7 @@
 // GPT-2 stores its Linear layers as `Conv1D`, i.e. weights transposed to (in, out).
 
 import { CheckpointError, ConfigError, shapeStr } from '../errors.js';
+import { fillSinusoid } from './gpt.js';
 
 /** A float32 tensor with its shape, as stored in a checkpoint. */
 export interface NamedTensor {
@@ -316,14 +317,8 @@ function configFromHF(json: unknown): InteropConfig {
  * PE[pos, 2i] = sin(pos / 10000^(2i/C)), PE[pos, 2i+1] = cos(pos / 10000^(2i/C)).
  */
 export function sinusoidalTable(blockSize: number, C: number): Float32Array {
-  const pe = new Float32Array(blockSize * C); // (blockSize, C)
-  for (let pos = 0; pos < blockSize; pos++) {
-    for (let i = 0; 2 * i < C; i++) {
-      const angle = pos / 10000 ** ((2 * i) / C);
-      pe[pos * C + 2 * i] = Math.sin(angle);
-      if (2 * i + 1 < C) pe[pos * C + 2 * i + 1] = Math.cos(angle);
-    }
-  }
+  const pe = new Float32Array(blockSize * C); // (blockSize, C): exactly the table the model adds
+  fillSinusoid(pe, blockSize, C);
   return pe;
 }
 
