@@ -162,6 +162,15 @@ function runChild(cmd: string, args: readonly string[], env?: NodeJS.ProcessEnv)
 const node = (script: string, args: readonly string[]) =>
   runChild(process.execPath, [fileURLToPath(new URL(script, HERE)), ...args]);
 
+/** Once more after a pause when a measurement fails (e.g. dist/ was being rebuilt meanwhile). */
+async function retried(run: () => Promise<ChildResult>, log: (line: string) => void): Promise<ChildResult> {
+  const first = await run();
+  if (first.json) return first;
+  log(`  failed (${first.error}); trying once more`);
+  await new Promise((r) => setTimeout(r, 3000));
+  return run();
+}
+
 /** Whether /usr/bin/python3 has torch (installed by scripts/ensure-torch.sh when it can). */
 async function checkTorch(): Promise<{ available: boolean; detail: string }> {
   const script = join(REPO, 'scripts', 'ensure-torch.sh');
@@ -276,10 +285,14 @@ async function benchTraining(
     if (ref.skip) rows.push(emptyRow(preset, 'ref', 1, ref.skip));
     else {
       o.log(`[train ${elapsed()}] ${preset}: ref, 1 warm-up + ${ref.iters} timed steps (seconds each)`);
-      const r = await node('./train-speed.js', [
-        ...['--preset', preset, '--backend', 'ref', '--threads', '1'],
-        ...['--iters', String(ref.iters), '--warmup', '1', '--text', o.text, '--json'],
-      ]);
+      const r = await retried(
+        () =>
+          node('./train-speed.js', [
+            ...['--preset', preset, '--backend', 'ref', '--threads', '1'],
+            ...['--iters', String(ref.iters), '--warmup', '1', '--text', o.text, '--json'],
+          ]),
+        o.log,
+      );
       if (r.json) {
         const t = r.json as unknown as TrainSpeedResult;
         meta = { params: t.params, tokensPerStep: t.tokensPerStep, flopsPerStep: t.flopsPerStep };
@@ -304,10 +317,14 @@ async function benchTraining(
           `[train ${elapsed()}] ${preset}: ${s.engine} ${s.threads}t, round ${round + 1}/${rounds}, ${iters} timed steps`,
         );
         if (s.engine === 'wasm') {
-          const r = await node('./train-speed.js', [
-            ...['--preset', preset, '--backend', 'wasm', '--threads', String(s.threads)],
-            ...['--iters', String(iters), '--warmup', String(wasmWarmup), '--text', o.text, '--json'],
-          ]);
+          const r = await retried(
+            () =>
+              node('./train-speed.js', [
+                ...['--preset', preset, '--backend', 'wasm', '--threads', String(s.threads)],
+                ...['--iters', String(iters), '--warmup', String(wasmWarmup), '--text', o.text, '--json'],
+              ]),
+            o.log,
+          );
           if (!r.json) {
             g.err = `failed: ${r.error}`;
             continue;
@@ -322,12 +339,16 @@ async function benchTraining(
         } else {
           // the same config as tsgpt's preset, keys in tsgpt's spelling (gradAccum is always 1 here)
           const { gradAccum: _, ...torchCfg } = cfg;
-          const r = await runChild(PYTHON, [
-            TRAIN_REF,
-            ...['--preset', 'baby', '--preset-json', JSON.stringify(torchCfg), '--text', o.text],
-            ...['--speed', String(iters), '--bench-warmup', String(torchWarmup)],
-            ...['--threads', String(s.threads), '--openblas-coretype', s.engine.slice(6), '--json'],
-          ]);
+          const r = await retried(
+            () =>
+              runChild(PYTHON, [
+                TRAIN_REF,
+                ...['--preset', 'baby', '--preset-json', JSON.stringify(torchCfg), '--text', o.text],
+                ...['--speed', String(iters), '--bench-warmup', String(torchWarmup)],
+                ...['--threads', String(s.threads), '--openblas-coretype', s.engine.slice(6), '--json'],
+              ]),
+            o.log,
+          );
           if (!r.json) {
             g.err = `failed: ${r.error}`;
             continue;
@@ -524,11 +545,15 @@ async function benchMatmul(o: BenchOptions, vocabSize: number): Promise<NonNulla
 async function benchGenerate(o: BenchOptions, torch: boolean): Promise<NonNullable<BenchReport['generate']>> {
   const tokens = o.quick ? 200 : 500;
   o.log(`[generate] baby: ${tokens} greedy tokens with and without the KV cache`);
-  const b = await node('./generate-speed.js', [
-    ...['--model', 'baby', '--tokens', String(tokens), '--repeats', o.quick ? '1' : '3'],
-    ...['--threads', String(o.threads), '--text', o.text, '--json'],
-    ...(o.ckpt ? ['--ckpt', o.ckpt] : []),
-  ]);
+  const b = await retried(
+    () =>
+      node('./generate-speed.js', [
+        ...['--model', 'baby', '--tokens', String(tokens), '--repeats', o.quick ? '1' : '3'],
+        ...['--threads', String(o.threads), '--text', o.text, '--json'],
+        ...(o.ckpt ? ['--ckpt', o.ckpt] : []),
+      ]),
+    o.log,
+  );
   const baby = b.json ? (b.json as unknown as BabyGenerateResult) : { error: b.error! };
 
   const newTokens = o.quick ? 16 : 100;
@@ -538,25 +563,36 @@ async function benchGenerate(o: BenchOptions, torch: boolean): Promise<NonNullab
   let gpt2: NonNullable<BenchReport['generate']>['gpt2'];
   try {
     o.log('[generate] GPT-2-124M-sized: writing random weights (seeded) as safetensors for both sides');
-    const w = await node('./generate-speed.js', ['--model', 'gpt2', '--write-weights', weights, '--json']);
+    const w = await retried(
+      () => node('./generate-speed.js', ['--model', 'gpt2', '--write-weights', weights, '--json']),
+      o.log,
+    );
     if (!w.json) gpt2 = { error: `writing weights failed: ${w.error}` };
     else {
       o.log(`[generate] GPT-2-124M-sized on wasm: load, ${promptLen}-token prompt, ${newTokens} new tokens`);
-      const g = await node('./generate-speed.js', [
-        ...['--model', 'gpt2', '--weights', weights, '--threads', String(o.threads)],
-        ...['--prompt-len', String(promptLen), '--tokens', String(newTokens), '--json'],
-      ]);
+      const g = await retried(
+        () =>
+          node('./generate-speed.js', [
+            ...['--model', 'gpt2', '--weights', weights, '--threads', String(o.threads)],
+            ...['--prompt-len', String(promptLen), '--tokens', String(newTokens), '--json'],
+          ]),
+        o.log,
+      );
       if (!g.json) gpt2 = { error: `tsgpt failed: ${g.error}` };
       else {
         const runs: TorchGenerate[] = [];
         for (const coretype of torchCoretypes()) {
           if (!torch) break;
           o.log(`[generate] GPT-2-124M-sized on PyTorch (OpenBLAS ${coretype}), same weights`);
-          const r = await runChild(PYTHON, [
-            TRAIN_REF,
-            ...['--generate', String(newTokens), '--prompt-len', String(promptLen), '--weights', weights],
-            ...['--threads', String(o.threads), '--openblas-coretype', coretype, '--json'],
-          ]);
+          const r = await retried(
+            () =>
+              runChild(PYTHON, [
+                TRAIN_REF,
+                ...['--generate', String(newTokens), '--prompt-len', String(promptLen), '--weights', weights],
+                ...['--threads', String(o.threads), '--openblas-coretype', coretype, '--json'],
+              ]),
+            o.log,
+          );
           if (!r.json) {
             runs.push(noTorchGen(coretype, `failed: ${r.error}`));
             continue;
