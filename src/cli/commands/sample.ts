@@ -19,7 +19,7 @@ export const summary = 'Generate text from a trained checkpoint, streaming it as
 export const description =
   'Feeds --prompt to the model and samples --max-new-tokens tokens, one at a time, printing each as it ' +
   'comes. Strategies compose: --temperature rescales the logits, --top-k and --top-p cut the candidates, ' +
-  '--greedy always takes the most likely token. The context slides once it exceeds the block size.';
+  '--greedy always takes the most likely token. The model sees at most its block size: once the text outgrows it, the window moves on to the newest half (the KV cache is refilled then, so cached and --no-cache runs give the same tokens).';
 export const flags: readonly FlagSpec[] = [
   {
     name: 'ckpt',
