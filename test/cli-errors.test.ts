@@ -200,4 +200,26 @@ test('sample and eval work on the trained checkpoint', () => {
     'char tokenizer on ASCII text: bits/char = bits/token',
   );
   assert.ok(Math.abs(r.bitsPerByte - r.bitsPerChar) < 1e-9);
+  // --text: the same numbers on the same text, read from a file and encoded by the checkpoint
+  writeFileSync(join(dir, 'held.txt'), 'To be, or not to be, that is the question:\n'.repeat(10));
+  const t = tsgpt(
+    'eval',
+    '--backend',
+    'ref',
+    '--ckpt',
+    'run/ckpt.safetensors',
+    '--text',
+    'held.txt',
+    '--json',
+  );
+  assert.equal(t.code, 0, t.stderr);
+  const rt = JSON.parse(t.stdout) as { tokens: number; bitsPerByte: number };
+  assert.equal(rt.tokens, Math.floor((430 - 1) / 16) * 16);
+  assert.ok(rt.bitsPerByte > 0);
+  writeFileSync(join(dir, 'alien.txt'), 'Zebras quack ¿');
+  fails(
+    tsgpt('eval', '--backend', 'ref', '--ckpt', 'run/ckpt.safetensors', '--text', 'alien.txt'),
+    1,
+    /not in the vocabulary/,
+  );
 });

@@ -3,9 +3,10 @@
 // BPE model can be compared on the same text.
 
 import { join } from 'node:path';
-import { loadPrepared } from '../../data/node-io.js';
+import { loadPrepared, readTextFile } from '../../data/node-io.js';
 import { ConfigError } from '../../errors.js';
 import { evaluateTokens } from '../../train/evaluate.js';
+import type { TokenArray } from '../../train/trainer.js';
 import type { Args, FlagSpec } from '../args.js';
 import {
   BACKEND_FLAGS,
@@ -39,6 +40,12 @@ export const flags: readonly FlagSpec[] = [
     help: 'prepared data (tsgpt prepare)',
   },
   { name: 'split', type: 'string', choices: ['val', 'train'], default: 'val', help: 'which split' },
+  {
+    name: 'text',
+    type: 'string',
+    metavar: 'FILE',
+    help: "evaluate on this UTF-8 text instead (encoded with the checkpoint's tokenizer): the same text for any tokenizer",
+  },
   { name: 'max-windows', type: 'int', min: 1, help: 'evaluate only the first N windows (default: all)' },
   { name: 'batch-size', type: 'int', min: 1, default: 16, help: 'windows per forward pass' },
   { name: 'json', type: 'bool', help: 'print the figures as one JSON object' },
@@ -47,21 +54,32 @@ export const flags: readonly FlagSpec[] = [
 export const examples = [
   'tsgpt eval',
   'tsgpt eval --ckpt out/big/ckpt.safetensors --data data/tinyshakespeare --json',
+  'tsgpt eval --ckpt out/bpe/ckpt.safetensors --text held-out.txt   # compare tokenizers on the same text',
 ];
 
 export async function run(args: Args): Promise<void> {
   const path = args.string('ckpt')!;
   const ck = await readCheckpoint(path);
   const tok = tokenizerFromCheckpoint(ck, path);
-  const data = await loadPrepared(args.string('data')!);
-  if (JSON.stringify(data.meta.tokenizer) !== JSON.stringify(ck.meta.tokenizer))
-    throw new ConfigError(
-      `${data.dir} was prepared with another tokenizer than ${path} uses: prepare the text with the model's tokenizer`,
-    );
+  const textFile = args.string('text');
+  let tokens: TokenArray;
+  let source: string;
+  if (textFile !== undefined) {
+    const { text } = await readTextFile(textFile);
+    tokens = Uint32Array.from(tok.encode(text));
+    source = textFile;
+  } else {
+    const data = await loadPrepared(args.string('data')!);
+    if (JSON.stringify(data.meta.tokenizer) !== JSON.stringify(ck.meta.tokenizer))
+      throw new ConfigError(
+        `${data.dir} was prepared with another tokenizer than ${path} uses: prepare the text with the model's tokenizer`,
+      );
+    tokens = args.string('split') === 'train' ? data.train : data.val;
+    source = `${data.dir} (${args.string('split')})`;
+  }
   const backend = await openBackend(args.string('backend')!, args.int('threads'));
   try {
     const model = modelFromCheckpoint(ck, backend);
-    const tokens = args.string('split') === 'train' ? data.train : data.val;
     const bar = new ProgressBar({ label: 'eval' });
     const r = evaluateTokens(model, tok, tokens, {
       batchSize: args.int('batch-size')!,
@@ -70,12 +88,12 @@ export async function run(args: Args): Promise<void> {
     });
     bar.clear();
     if (args.bool('json')) {
-      process.stdout.write(`${JSON.stringify({ checkpoint: path, split: args.string('split'), ...r })}\n`);
+      process.stdout.write(`${JSON.stringify({ checkpoint: path, on: source, ...r })}\n`);
       return;
     }
     process.stdout.write(
       [
-        `${path} on ${data.dir} (${args.string('split')}): ${r.tokens} tokens, ${r.chars} characters, ${r.bytes} bytes`,
+        `${path} on ${source}: ${r.tokens} tokens, ${r.chars} characters, ${r.bytes} bytes`,
         `loss          ${r.loss.toFixed(4)} nats/token`,
         `perplexity    ${r.perplexity.toFixed(3)}`,
         `bits/char     ${r.bitsPerChar.toFixed(4)}`,
