@@ -117,7 +117,8 @@ export function linear(x: Tensor, w: Tensor, bias: Tensor | null): Tensor {
   if (bias && (bias.ndim !== 1 || bias.dim(0) !== oc))
     throw new ShapeError(`linear: bias ${shapeStr(bias.shape)} does not match OC ${oc}`);
   const n = x.size / c;
-  const out = new Tensor(be, [...x.shape.slice(0, -1), oc], x.dtype); // out (N, OC) = x (N, C) @ w^T (C, OC) + bias
+  const out = new Tensor(be, [...x.shape.slice(0, -1), oc], x.dtype);
+  // out (N, OC) = x (N, C) @ w^T (C, OC) + bias
   const fwd = {
     batch: 1,
     m: n,
@@ -209,7 +210,8 @@ function binaryOp(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const reduceInto = (t: Tensor, padded: readonly number[], g: FloatArray) => {
     if (t.size === out.size) accumulate(gradOf(t), g);
     else be.sumTo(gradOf(t).f, g, shape, padded);
-  }; // scratch for the local gradients, allocated once (freed with the graph)
+  };
+  // scratch for the local gradients, allocated once (freed with the graph)
   const tmp = be.alloc(out.dtype, out.size) as FloatArray;
   return record(
     out,
