@@ -77,11 +77,14 @@ export interface TrainSummary {
   params: number;
   tokensPerStep: number;
   flopsPerStep: number;
-  /** by PyTorch kernel choice: PyTorch ms / tsgpt (wasm, all threads) ms; > 1: tsgpt is faster */
+  /**
+   * by PyTorch kernel choice: PyTorch ms on N threads (the faster of its two thread settings) /
+   * tsgpt (wasm, N threads) ms; > 1 means tsgpt is faster
+   */
   ratioVsTorch: Record<string, number | null>;
   /** the same against the fastest PyTorch row of this preset, whatever its threads or kernels */
   ratioVsBestTorch: { ratio: number; engine: string; threads: number; torchMode: string } | null;
-  /** ms/iter on 1 thread / ms/iter on all threads, by engine ('wasm', 'torch-default', ...) */
+  /** ms/iter on 1 thread / ms/iter on N threads, by engine ('wasm', 'torch-default', ...; PyTorch: its faster N-thread setting) */
   threadSpeedup: Record<string, number | null>;
 }
 
@@ -141,14 +144,26 @@ interface ChildResult {
   json: Record<string, unknown> | null;
   /** one line saying why there is no JSON */
   error: string | null;
+  /** killed for running past its time limit */
+  timedOut?: boolean;
 }
 
-/** Runs a command, returns the last JSON line of its stdout (or the last stderr line as error). */
-function runChild(cmd: string, args: readonly string[], env?: NodeJS.ProcessEnv): Promise<ChildResult> {
+/**
+ * Runs a command, returns the last JSON line of its stdout (or the last stderr line as error).
+ * With timeoutMs, a child still running then is killed and reported as timed out.
+ */
+function runChild(cmd: string, args: readonly string[], timeoutMs?: number): Promise<ChildResult> {
   return new Promise((resolve) => {
     const opts: SpawnOptions = { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] };
-    if (env) opts.env = env;
     const child = spawn(cmd, args, opts);
+    let timedOut = false;
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            timedOut = true;
+            child.kill('SIGKILL');
+          }, timeoutMs);
     let out = '';
     let err = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -159,6 +174,11 @@ function runChild(cmd: string, args: readonly string[], env?: NodeJS.ProcessEnv)
     });
     child.on('error', (e) => resolve({ json: null, error: `${cmd}: ${e.message}` }));
     child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      if (timedOut) {
+        resolve({ json: null, error: `killed after ${(timeoutMs! / 1000).toFixed(0)} s`, timedOut });
+        return;
+      }
       const line = out
         .trim()
         .split('\n')
@@ -179,13 +199,14 @@ function runChild(cmd: string, args: readonly string[], env?: NodeJS.ProcessEnv)
   });
 }
 
-const node = (script: string, args: readonly string[]) =>
-  runChild(process.execPath, [fileURLToPath(new URL(script, HERE)), ...args]);
+/** A tsgpt measuring script; killed after timeoutMs (default 20 min: nothing here should hang). */
+const node = (script: string, args: readonly string[], timeoutMs = 20 * 60_000) =>
+  runChild(process.execPath, [fileURLToPath(new URL(script, HERE)), ...args], timeoutMs);
 
 /** Once more after a pause when a measurement fails (e.g. dist/ was being rebuilt meanwhile). */
 async function retried(run: () => Promise<ChildResult>, log: (line: string) => void): Promise<ChildResult> {
   const first = await run();
-  if (first.json) return first;
+  if (first.json || first.timedOut) return first;
   log(`  failed (${first.error}); trying once more`);
   await new Promise((r) => setTimeout(r, 3000));
   return run();
@@ -324,12 +345,13 @@ async function benchTraining(
     const specs: ConfigSpec[] = [{ engine: 'wasm', threads: 1 }];
     if (N > 1) specs.push({ engine: 'wasm', threads: N });
     if (torch) {
-      for (const c of torchCoretypes()) specs.push({ engine: `torch-${c}`, threads: N, torchMode: 'all' });
-      // N OpenBLAS threads under one intra-op thread, as Debian's torch runs by default: torch's
-      // OpenMP threads spin, and can collapse when another process holds a core
-      if (N > 1)
-        for (const c of ['default', 'SkylakeX'])
-          specs.push({ engine: `torch-${c}`, threads: N, torchMode: 'blas' });
+      for (const c of torchCoretypes()) {
+        // N OpenBLAS threads under torch's own intra-op threads (1: Debian's torch as installed),
+        // then torch.set_num_threads(N) as well: its OpenMP threads spin, and collapse when
+        // another process holds a core, so that one runs second, with a time limit set by the first
+        if (N > 1) specs.push({ engine: `torch-${c}`, threads: N, torchMode: 'blas' });
+        specs.push({ engine: `torch-${c}`, threads: N, torchMode: 'all' });
+      }
       // one thread too on baby: the 1 -> N scaling of PyTorch beside tsgpt's
       if (preset === 'baby' && N > 1)
         for (const c of torchCoretypes()) specs.push({ engine: `torch-${c}`, threads: 1, torchMode: 'all' });
@@ -343,26 +365,38 @@ async function benchTraining(
       backoffs: 0,
       torchThreads: '',
       intraOp: 0,
+      fails: 0,
     }));
     for (let round = 0; round < rounds; round++) {
       for (const [i, s] of specs.entries()) {
         const g = got[i]!;
-        if (g.err) continue;
+        if (g.err && !g.err.startsWith('killed')) continue;
         o.log(
           `[train ${elapsed()}] ${preset}: ${s.engine} ${s.threads}t${s.torchMode === 'blas' ? ' (BLAS threads only)' : ''}, ` +
             `round ${round + 1}/${rounds}, ${iters} timed steps`,
         );
         if (s.engine === 'wasm') {
+          // N threads: limited to 10x the 1-thread run's time this round (a stalled pool must not
+          // stall the whole benchmark)
+          const oneMs = s.threads > 1 ? got[0]!.ms[round] : undefined;
+          const limitMs = oneMs === undefined ? undefined : 20_000 + 10 * (iters + wasmWarmup + 1) * oneMs;
           const r = await retried(
             () =>
-              node('./train-speed.js', [
-                ...['--preset', preset, '--backend', 'wasm', '--threads', String(s.threads)],
-                ...['--iters', String(iters), '--warmup', String(wasmWarmup), '--text', o.text, '--json'],
-              ]),
+              node(
+                './train-speed.js',
+                [
+                  ...['--preset', preset, '--backend', 'wasm', '--threads', String(s.threads)],
+                  ...['--iters', String(iters), '--warmup', String(wasmWarmup), '--text', o.text, '--json'],
+                ],
+                limitMs,
+              ),
             o.log,
           );
           if (!r.json) {
-            g.err = `failed: ${r.error}`;
+            g.err = r.timedOut
+              ? `killed after ${(limitMs! / 1000).toFixed(0)} s, over 10x the 1-thread time (thread pool stalled?)`
+              : `failed: ${r.error}`;
+            g.fails++;
             continue;
           }
           const t = r.json as unknown as TrainSpeedResult;
@@ -375,21 +409,34 @@ async function benchTraining(
         } else {
           // the same config as tsgpt's preset, keys in tsgpt's spelling (gradAccum is always 1 here)
           const { gradAccum: _, ...torchCfg } = cfg;
+          // limit: 5x the BLAS-only setting's time this round (+ 15 s to start), when there is one
+          const blas = specs.findIndex(
+            (x) => x.engine === s.engine && x.threads === s.threads && x.torchMode === 'blas',
+          );
+          const blasMs = s.torchMode === 'all' && blas >= 0 ? got[blas]!.ms[round] : undefined;
+          const limitMs = blasMs === undefined ? undefined : 15_000 + 5 * (iters + torchWarmup) * blasMs;
           const r = await retried(
             () =>
-              runChild(PYTHON, [
-                TRAIN_REF,
-                ...['--preset', 'baby', '--preset-json', JSON.stringify(torchCfg), '--text', o.text],
-                ...['--speed', String(iters), '--bench-warmup', String(torchWarmup)],
-                ...(s.torchMode === 'blas'
-                  ? ['--blas-threads', String(s.threads)]
-                  : ['--threads', String(s.threads)]),
-                ...['--openblas-coretype', s.engine.slice(6), '--json'],
-              ]),
+              runChild(
+                PYTHON,
+                [
+                  TRAIN_REF,
+                  ...['--preset', 'baby', '--preset-json', JSON.stringify(torchCfg), '--text', o.text],
+                  ...['--speed', String(iters), '--bench-warmup', String(torchWarmup)],
+                  ...(s.torchMode === 'blas'
+                    ? ['--blas-threads', String(s.threads)]
+                    : ['--threads', String(s.threads)]),
+                  ...['--openblas-coretype', s.engine.slice(6), '--json'],
+                ],
+                limitMs,
+              ),
             o.log,
           );
           if (!r.json) {
-            g.err = `failed: ${r.error}`;
+            g.err = r.timedOut
+              ? `killed after ${(limitMs! / 1000).toFixed(0)} s, over 5x the BLAS-only time (threads spinning on a busy core?)`
+              : `failed: ${r.error}`;
+            g.fails++;
             continue;
           }
           const j = r.json;
@@ -437,7 +484,7 @@ async function benchTraining(
         row.torchIntraOp = g.intraOp;
       }
       if (s.engine === 'wasm' && s.threads > 1) row.backoffs = g.backoffs;
-      if (g.err) row.note = `a later round ${g.err}`;
+      if (g.err) row.note = `${g.fails} of ${g.fails + g.ms.length} rounds ${g.err}`;
       rows.push(row);
     }
     const ms = (engine: string, threads: number, mode: 'all' | 'blas' = 'all') =>
@@ -453,14 +500,15 @@ async function benchTraining(
     const ratioVsTorch: Record<string, number | null> = {};
     const threadSpeedup: Record<string, number | null> = {};
     if (N > 1) threadSpeedup['wasm'] = div(ms('wasm', 1), wasmAll);
+    // PyTorch on N threads: the faster of its two thread settings
+    const torchN = (c: string) => {
+      const xs = [ms(`torch-${c}`, N, 'all'), ms(`torch-${c}`, N, 'blas')].filter((x) => x !== null);
+      return xs.length > 0 ? Math.min(...xs) : null;
+    };
     if (torch)
       for (const c of torchCoretypes()) {
-        ratioVsTorch[c] = div(ms(`torch-${c}`, N), wasmAll);
-        if (preset === 'baby' && N > 1) {
-          threadSpeedup[`torch-${c}`] = div(ms(`torch-${c}`, 1), ms(`torch-${c}`, N));
-          const blas = div(ms(`torch-${c}`, 1), ms(`torch-${c}`, N, 'blas'));
-          if (blas !== null) threadSpeedup[`torch-${c}-blas`] = blas;
-        }
+        ratioVsTorch[c] = div(torchN(c), wasmAll);
+        if (preset === 'baby' && N > 1) threadSpeedup[`torch-${c}`] = div(ms(`torch-${c}`, 1), torchN(c));
       }
     let best: TrainRow | null = null;
     for (const r of rows)
@@ -832,12 +880,11 @@ function threadsLabel(r: TrainRow): string {
   return r.torchMode === 'blas' ? `${r.torchIntraOp ?? '?'}+${r.threads}` : String(r.threads);
 }
 
-/** 'PyTorch SkylakeX 1+2' for the engine keys of the summaries ('torch-SkylakeX-blas'). */
-function engineKeyLabel(key: string, n: unknown): string {
+/** 'tsgpt wasm', 'PyTorch auto-detect', 'PyTorch SkylakeX' for the engine keys of the summaries. */
+function engineKeyLabel(key: string): string {
   if (key === 'wasm') return 'tsgpt wasm';
-  const blas = key.endsWith('-blas');
-  const c = key.slice('torch-'.length, blas ? -'-blas'.length : undefined);
-  return `PyTorch ${c === 'default' ? 'auto-detect' : c}${blas ? ` (BLAS-only ${n}t)` : ''}`;
+  const c = key.slice('torch-'.length);
+  return `PyTorch ${c === 'default' ? 'auto-detect' : c}`;
 }
 
 /** The report as the text table `tsgpt bench` prints. */
@@ -906,19 +953,21 @@ export function formatReport(r: BenchReport): string {
       const vs = Object.entries(s.ratioVsTorch);
       if (vs.length > 0)
         L.push(
-          `  tsgpt wasm ${n}t / PyTorch ${n}t, throughput (> 1: tsgpt faster): ` +
+          `  tsgpt wasm ${n}t / PyTorch on ${n} cores (its faster thread setting), throughput (> 1: tsgpt faster): ` +
             vs.map(([c, x]) => `${ratio(x)} vs ${c === 'default' ? 'auto-detect' : c}`).join(', '),
         );
       const b = s.ratioVsBestTorch;
       if (b)
         L.push(
-          `  tsgpt wasm ${n}t / the fastest PyTorch row (${engineKeyLabel(b.engine + (b.torchMode === 'blas' ? '-blas' : ''), b.threads)}` +
-            `${b.torchMode === 'blas' ? '' : ` ${b.threads}t`}): ${ratio(b.ratio)}`,
+          `  tsgpt wasm ${n}t / the fastest PyTorch row (${engineKeyLabel(b.engine)}, ` +
+            `${b.torchMode === 'blas' ? `BLAS-only ${b.threads}t` : `${b.threads}t`}): ${ratio(b.ratio)}`,
         );
       const sp = Object.entries(s.threadSpeedup);
       if (sp.length > 0)
         L.push(
-          `  1 -> ${n} threads: ` + sp.map(([e, x]) => `${engineKeyLabel(e, n)} ${ratio(x)}`).join(', '),
+          `  1 -> ${n} threads: ` +
+            sp.map(([e, x]) => `${engineKeyLabel(e)} ${ratio(x)}`).join(', ') +
+            (sp.length > 1 ? ` (PyTorch: its faster ${n}-thread setting)` : ''),
         );
     }
     const rss = t.summary
