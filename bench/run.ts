@@ -10,7 +10,7 @@ import { type SpawnOptions, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { MatmulParams } from '../src/backend/backend.js';
 import { modelConfig } from '../src/model/config.js';
 import type { BabyGenerateResult, Gpt2GenerateResult } from './generate-speed.js';
@@ -120,7 +120,7 @@ export interface BenchReport {
   machine: Record<string, string | number | null>;
   options: Record<string, unknown>;
   train?: { rows: TrainRow[]; summary: TrainSummary[]; notes: string[] };
-  matmul?: { rows: MatmulRow[]; threads: number[]; reps: number };
+  matmul?: { rows: MatmulRow[]; threads: number[]; reps: number; error?: string };
   generate?: {
     baby: BabyGenerateResult | { error: string };
     /** tsgpt at 1 and all threads, PyTorch per kernel choice and thread setting, same weights */
@@ -584,7 +584,7 @@ function fromTsgpt(t: TrainSpeedResult, rounds: number[]): TrainRow {
 // 2. matmul
 
 /** The products of one training step, per Linear: forward (NT), input grad dX (NN), weight grad dW (TN). */
-function matmulShapes(o: BenchOptions, vocabSize: number): Omit<MatmulRow, 'gflops'>[] {
+function matmulShapes(o: MatmulOptions, vocabSize: number): Omit<MatmulRow, 'gflops'>[] {
   const out: Omit<MatmulRow, 'gflops'>[] = [];
   for (const preset of o.presets) {
     const cfg = presetConfig(preset, vocabSize);
@@ -607,7 +607,9 @@ function matmulShapes(o: BenchOptions, vocabSize: number): Omit<MatmulRow, 'gflo
   return out;
 }
 
-async function benchMatmul(o: BenchOptions, vocabSize: number): Promise<NonNullable<BenchReport['matmul']>> {
+type MatmulOptions = Pick<BenchOptions, 'presets' | 'quick' | 'threads'>;
+
+async function benchMatmul(o: MatmulOptions, vocabSize: number): Promise<NonNullable<BenchReport['matmul']>> {
   const { createWasmBackend } = await import('../src/backend/wasm/index.js');
   const threadCounts = o.threads > 1 ? [1, o.threads] : [1];
   const reps = o.quick ? 3 : 7;
@@ -615,7 +617,6 @@ async function benchMatmul(o: BenchOptions, vocabSize: number): Promise<NonNulla
   const rows: MatmulRow[] = [];
   try {
     const shapes = matmulShapes(o, vocabSize);
-    o.log(`[matmul] ${shapes.length} shapes x ${threadCounts.join(', ')} thread(s), best of ${reps}`);
     for (const s of shapes) {
       const p: MatmulParams = {
         batch: 1,
@@ -825,7 +826,20 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const vocabSize = charData(readFileSync(o.text, 'utf8')).tokenizer.vocabSize;
 
   if (o.sections.includes('train')) report.train = await benchTraining(o, torch, vocabSize);
-  if (o.sections.includes('matmul')) report.matmul = await benchMatmul(o, vocabSize);
+  if (o.sections.includes('matmul')) {
+    // in a child process too: a stalled thread pool must not stall the whole run
+    o.log(
+      `[matmul] wasm matmul at the presets' shapes, 1${o.threads > 1 ? ` and ${o.threads}` : ''} thread(s)`,
+    );
+    const args = { presets: o.presets, quick: o.quick, threads: o.threads, vocabSize };
+    const r = await retried(
+      () => node('./run.js', ['--matmul-child', JSON.stringify(args)], 10 * 60_000),
+      o.log,
+    );
+    report.matmul = r.json
+      ? (r.json as unknown as NonNullable<BenchReport['matmul']>)
+      : { rows: [], threads: [], reps: 0, error: r.error! };
+  }
   if (o.sections.includes('generate')) report.generate = await benchGenerate(o, torch);
   if (o.sections.includes('tokenizer')) {
     o.log('[tokenizer] BPE training to 1024, GPT-2 encode/decode vs js-tiktoken');
@@ -986,6 +1000,7 @@ export function formatReport(r: BenchReport): string {
     const mm = r.matmul;
     const cols = mm.threads.map((x) => `${x}t GFLOP/s`);
     L.push('', `2. Matmul on wasm at the presets' shapes (rows = B*T; best of ${mm.reps}; 2*M*K*N FLOPs)`);
+    if (mm.error) L.push(`  failed: ${mm.error}`);
     const body = mm.rows.map((x) => [
       x.preset,
       x.layer,
@@ -1119,4 +1134,21 @@ export function formatReport(r: BenchReport): string {
     }
   }
   return `${L.join('\n')}\n`;
+}
+
+// `node dist/bench/run.js --matmul-child '{"presets":[...],"quick":false,"threads":2,"vocabSize":65}'`:
+// the matmul section in a process of its own, one JSON line out (runBench starts it).
+if (
+  process.argv[1] &&
+  import.meta.url === pathToFileURL(process.argv[1]).href &&
+  process.argv[2] === '--matmul-child'
+) {
+  const a = JSON.parse(process.argv[3] ?? '{}') as MatmulOptions & { vocabSize: number };
+  benchMatmul(a, a.vocabSize).then(
+    (r) => process.stdout.write(`${JSON.stringify(r)}\n`),
+    (e: unknown) => {
+      process.stderr.write(`matmul: ${e instanceof Error ? e.message : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
 }
