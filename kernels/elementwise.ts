@@ -33,8 +33,19 @@ export const U_SQRT = 7;
   if (cnt > 2) store<f32>(p, f32x4.extract_lane(v, 2), 8);
 }
 
+/** out[i] = the 32-bit pattern `bits` (a float32 or an int32) for i in [i0, i1). */
 export function fill_u32(out: usize, bits: u32, i0: i32, i1: i32): void {
-  for (let i = i0; i < i1; i++) store<u32>(out + (<usize>i << 2), bits);
+  const v = i32x4.splat(bits);
+  let i = i0;
+  for (; i + 16 <= i1; i += 16) {
+    const p = out + (<usize>i << 2);
+    v128.store(p, v);
+    v128.store(p, v, 16);
+    v128.store(p, v, 32);
+    v128.store(p, v, 48);
+  }
+  for (; i + 4 <= i1; i += 4) v128.store(out + (<usize>i << 2), v);
+  for (; i < i1; i++) store<u32>(out + (<usize>i << 2), bits);
 }
 
 export function copy_bytes(out: usize, x: usize, bytes: usize): void {
@@ -359,14 +370,18 @@ export function add_bias(out: usize, bias: usize, oc: i32, r0: i32, r1: i32): vo
   binary_row(0, out, out, bias, oc, true, r0, r1);
 }
 
-/** dbias (OC) += column sums of dout (N, OC). */
-export function bias_backward(dbias: usize, dout: usize, n: i32, oc: i32): void {
-  let j = 0;
-  for (; j + 16 <= oc; j += 16) {
+/**
+ * dbias (OC) += column sums of dout (N, OC), columns [j0, j1) (j0 a multiple of 4, so threads
+ * can split the columns). Each column is summed over the rows in order from 0, then added to
+ * dbias: the result does not depend on how the columns are split.
+ */
+export function bias_backward(dbias: usize, dout: usize, n: i32, oc: i32, j0: i32, j1: i32): void {
+  const step = <usize>oc << 2;
+  let j = j0;
+  for (; j + 16 <= j1; j += 16) {
     const jo = <usize>j << 2;
     let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
     let p = dout + jo;
-    const step = <usize>oc << 2;
     for (let r = 0; r < n; r++) {
       s0 = f32x4.add(s0, v128.load(p));
       s1 = f32x4.add(s1, v128.load(p, 16));
@@ -379,7 +394,17 @@ export function bias_backward(dbias: usize, dout: usize, n: i32, oc: i32): void 
     v128.store(dbias + jo, f32x4.add(v128.load(dbias + jo, 32), s2), 32);
     v128.store(dbias + jo, f32x4.add(v128.load(dbias + jo, 48), s3), 48);
   }
-  for (; j < oc; j++) {
+  for (; j + 4 <= j1; j += 4) {
+    const jo = <usize>j << 2;
+    let s0 = f32x4.splat(0);
+    let p = dout + jo;
+    for (let r = 0; r < n; r++) {
+      s0 = f32x4.add(s0, v128.load(p));
+      p += step;
+    }
+    v128.store(dbias + jo, f32x4.add(v128.load(dbias + jo), s0));
+  }
+  for (; j < j1; j++) {
     let s: f32 = 0;
     for (let r = 0; r < n; r++) s += load<f32>(dout + ((<usize>r * oc + j) << 2));
     store<f32>(dbias + (<usize>j << 2), load<f32>(dbias + (<usize>j << 2)) + s);

@@ -9,7 +9,7 @@ export {
 } from './elementwise';
 export {
   attention_bwd, attention_fwd, crossentropy_bwd, crossentropy_fwd, embedding_bwd, embedding_fwd,
-  layernorm_bwd, layernorm_fwd, softmax_bwd, softmax_fwd,
+  layernorm_bwd_dw, layernorm_bwd_dx, layernorm_fwd, softmax_bwd, softmax_fwd,
 } from './layers';
 export { gemv_nt, matmul_rows, matmul_scalar, pack_a_tile, pack_b_panel, packed_width, panel_count } from './matmul';
 

@@ -6,14 +6,16 @@
 // Not here: how threads sleep and wake (JavaScript Atomics.wait / notify in src/backend/wasm).
 //
 // Control block layout (bytes): 0 i64 claim word (gen << 32 | next chunk), 8 i32 done,
-// 12 i32 total, 16 i32 op, 20 i32 wake sequence (JS), 24 i32 quit (JS), 64.. 32 arg slots.
+// 12 i32 total, 16 i32 op, 20 i32 wake sequence (JS), 24 i32 quit (JS), 28 i32 sleeping workers
+// (JS), 64.. 32 arg slots.
 
 import {
-  add_bias, adamw_f32, binary_row, binary_same, dropout_fwd, scale_f32, unary_bwd, unary_fwd,
+  add_bias, adamw_f32, bias_backward, binary_row, binary_same, dropout_fwd, fill_u32, scale_f32,
+  sum_squares, unary_bwd, unary_fwd,
 } from './elementwise';
 import {
-  attention_bwd, attention_fwd, crossentropy_bwd, crossentropy_fwd, embedding_fwd, layernorm_fwd,
-  softmax_bwd, softmax_fwd,
+  attention_bwd, attention_fwd, crossentropy_bwd, crossentropy_fwd, embedding_bwd, embedding_fwd,
+  layernorm_bwd_dw, layernorm_bwd_dx, layernorm_fwd, softmax_bwd, softmax_fwd,
 } from './layers';
 import { matmul_rows, pack_a_tile, pack_b_panel } from './matmul';
 
@@ -38,6 +40,11 @@ export const OP_ATTENTION_FWD = 16;
 export const OP_ATTENTION_BWD = 17;
 export const OP_ADD_BIAS = 18;
 export const OP_PACK_A = 19;
+export const OP_FILL = 20;
+export const OP_LAYERNORM_BWD = 21;
+export const OP_BIAS_BWD = 22;
+export const OP_EMBEDDING_BWD = 23;
+export const OP_SUM_SQUARES = 24;
 
 // @ts-ignore: decorator
 @inline function ai(ctrl: usize, i: i32): i32 {
@@ -117,14 +124,23 @@ function run_chunk(x: usize, op: i32, ch: i32): void {
       break;
     }
     case OP_MATMUL: {
-      // c, a, bp, m, k, n, aLayout, accumulate, aStrideBytes, bpStrideBytes, rowsPerChunk, chunksPerBatch
+      // c, a, bp, m, k, n, aLayout, accumulate, aStrideBytes, bpStrideBytes, rowsPerChunk,
+      // chunksPerBatch, srcA, srcAStrideBytes: srcA != 0 (a transposed A, one per product) means
+      // each chunk first packs the 4-row tiles of its own rows into a (rowsPerChunk % 4 == 0)
       const m = ai(x, 3), k = ai(x, 4), n = ai(x, 5);
       const cpb = ai(x, 11), rpc = ai(x, 10);
       const bi = ch / cpb;
       const r0 = (ch % cpb) * rpc;
       const r1 = r0 + rpc < m ? r0 + rpc : m;
       const c = au(x, 0) + ((<usize>bi * <usize>m * <usize>n) << 2);
-      matmul_rows(c, au(x, 1) + <usize>bi * au(x, 8), au(x, 2) + <usize>bi * au(x, 9), m, k, n, ai(x, 6), ai(x, 7) != 0, r0, r1);
+      const a = au(x, 1) + <usize>bi * au(x, 8);
+      const src = au(x, 12);
+      if (src != 0) {
+        const t1 = (r1 + 3) >> 2;
+        const s = src + <usize>bi * au(x, 13);
+        for (let t = r0 >> 2; t < t1; t++) pack_a_tile(a, s, m, k, t);
+      }
+      matmul_rows(c, a, au(x, 2) + <usize>bi * au(x, 9), m, k, n, ai(x, 6), ai(x, 7) != 0, r0, r1);
       break;
     }
     case OP_PACK_A: {
@@ -185,6 +201,31 @@ function run_chunk(x: usize, op: i32, ch: i32): void {
       break;
     case OP_ADD_BIAS: // out, bias, oc, n, per
       add_bias(au(x, 0), au(x, 1), ai(x, 2), lo(ch, ai(x, 4)), hi(ch, ai(x, 4), ai(x, 3)));
+      break;
+    case OP_FILL: // out, bits, n, per
+      fill_u32(au(x, 0), <u32>ai(x, 1), lo(ch, ai(x, 3)), hi(ch, ai(x, 3), ai(x, 2)));
+      break;
+    case OP_LAYERNORM_BWD: {
+      // dx, dw, db, dout, x, w, mean, rstd, c, n, rowsPerChunk, rowChunks, colsPerChunk:
+      // chunks [0, rowChunks) are row blocks of dx, the rest column blocks of dw and db
+      const c = ai(x, 8), n = ai(x, 9), rc = ai(x, 11);
+      if (ch < rc) {
+        const rpc = ai(x, 10);
+        layernorm_bwd_dx(au(x, 0), au(x, 3), au(x, 4), au(x, 5), au(x, 6), au(x, 7), c, lo(ch, rpc), hi(ch, rpc, n));
+      } else {
+        const cpc = ai(x, 12);
+        layernorm_bwd_dw(au(x, 1), au(x, 2), au(x, 3), au(x, 4), au(x, 6), au(x, 7), c, n, lo(ch - rc, cpc), hi(ch - rc, cpc, c));
+      }
+      break;
+    }
+    case OP_BIAS_BWD: // dbias, dout, n, oc, colsPerChunk
+      bias_backward(au(x, 0), au(x, 1), ai(x, 2), ai(x, 3), lo(ch, ai(x, 4)), hi(ch, ai(x, 4), ai(x, 3)));
+      break;
+    case OP_EMBEDDING_BWD: // dtable, dout, ids, n, c, colsPerChunk
+      embedding_bwd(au(x, 0), au(x, 1), au(x, 2), ai(x, 3), ai(x, 4), lo(ch, ai(x, 5)), hi(ch, ai(x, 5), ai(x, 4)));
+      break;
+    case OP_SUM_SQUARES: // partials (f64 per chunk), x, n, per
+      store<f64>(au(x, 0) + (<usize>ch << 3), sum_squares(au(x, 1), lo(ch, ai(x, 3)), hi(ch, ai(x, 3), ai(x, 2))));
       break;
     default:
       break;

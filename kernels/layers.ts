@@ -122,11 +122,12 @@ export function layernorm_fwd(out: usize, meanp: usize, rstdp: usize, x: usize, 
 }
 
 /**
- * Accumulates dx (N, C), dw (C), db (C; 0 = none) for rows [r0, r1) (llm.c's layernorm_backward):
+ * LayerNorm backward, dx part (llm.c's layernorm_backward), rows [r0, r1):
  * norm = (x - mean) rstd, dnorm = w dout,
  * dx += (dnorm - mean(dnorm) - norm * mean(dnorm * norm)) * rstd.
+ * dw and db are layernorm_bwd_dw's (by columns), so threads never write the same element.
  */
-export function layernorm_bwd(dx: usize, dw: usize, db: usize, dout: usize, x: usize, w: usize, meanp: usize, rstdp: usize, c: i32, r0: i32, r1: i32): void {
+export function layernorm_bwd_dx(dx: usize, dout: usize, x: usize, w: usize, meanp: usize, rstdp: usize, c: i32, r0: i32, r1: i32): void {
   for (let r = r0; r < r1; r++) {
     const ro = (<usize>r * c) << 2;
     const mean = load<f32>(meanp + (<usize>r << 2));
@@ -157,8 +158,6 @@ export function layernorm_bwd(dx: usize, dw: usize, db: usize, dout: usize, x: u
       const o = <usize>j << 2;
       const d = v128.load(dout + ro + o);
       const nrm = f32x4.mul(f32x4.sub(v128.load(x + ro + o), mv), rv);
-      if (db) v128.store(db + o, f32x4.add(v128.load(db + o), d));
-      v128.store(dw + o, madd(nrm, d, v128.load(dw + o)));
       const dn = f32x4.mul(v128.load(w + o), d);
       const t = f32x4.sub(f32x4.sub(dn, m1v), f32x4.mul(nrm, m2v));
       v128.store(dx + ro + o, madd(t, rv, v128.load(dx + ro + o)));
@@ -167,11 +166,81 @@ export function layernorm_bwd(dx: usize, dw: usize, db: usize, dout: usize, x: u
       const o = <usize>j << 2;
       const d = load<f32>(dout + ro + o);
       const nrm = (load<f32>(x + ro + o) - mean) * rstd;
-      if (db) store<f32>(db + o, load<f32>(db + o) + d);
-      store<f32>(dw + o, load<f32>(dw + o) + nrm * d);
       const dn = load<f32>(w + o) * d;
       store<f32>(dx + ro + o, load<f32>(dx + ro + o) + (dn - m1 - nrm * m2) * rstd);
     }
+  }
+}
+
+/**
+ * LayerNorm backward, weight part: dw[j] += sum_r norm[r, j] dout[r, j], db[j] += sum_r dout[r, j]
+ * (db = 0: none) for columns [j0, j1) (j0 a multiple of 4) over all n rows, rows in order: the
+ * same operations per element as a row-by-row loop, however the columns are split.
+ */
+export function layernorm_bwd_dw(dw: usize, db: usize, dout: usize, x: usize, meanp: usize, rstdp: usize, c: i32, n: i32, j0: i32, j1: i32): void {
+  const rowBytes = <usize>c << 2;
+  const c4 = c & ~3;
+  const v1 = j1 < c4 ? j1 : c4;
+  let j = j0;
+  // 8 columns at a time: dw and db sums stay in registers across the rows
+  for (; j + 8 <= v1; j += 8) {
+    const jo = <usize>j << 2;
+    let w0 = v128.load(dw + jo), w1 = v128.load(dw + jo, 16);
+    let b0 = f32x4.splat(0), b1 = f32x4.splat(0);
+    if (db) {
+      b0 = v128.load(db + jo);
+      b1 = v128.load(db + jo, 16);
+    }
+    let px = x + jo, pd = dout + jo;
+    for (let r = 0; r < n; r++) {
+      const mv = v128.load32_splat(meanp + (<usize>r << 2));
+      const rv = v128.load32_splat(rstdp + (<usize>r << 2));
+      const d0 = v128.load(pd), d1 = v128.load(pd, 16);
+      w0 = madd(f32x4.mul(f32x4.sub(v128.load(px), mv), rv), d0, w0);
+      w1 = madd(f32x4.mul(f32x4.sub(v128.load(px, 16), mv), rv), d1, w1);
+      b0 = f32x4.add(b0, d0);
+      b1 = f32x4.add(b1, d1);
+      px += rowBytes;
+      pd += rowBytes;
+    }
+    v128.store(dw + jo, w0);
+    v128.store(dw + jo, w1, 16);
+    if (db) {
+      v128.store(db + jo, b0);
+      v128.store(db + jo, b1, 16);
+    }
+  }
+  for (; j + 4 <= v1; j += 4) {
+    const jo = <usize>j << 2;
+    let w0 = v128.load(dw + jo);
+    let b0 = db ? v128.load(db + jo) : f32x4.splat(0);
+    let px = x + jo, pd = dout + jo;
+    for (let r = 0; r < n; r++) {
+      const mv = v128.load32_splat(meanp + (<usize>r << 2));
+      const rv = v128.load32_splat(rstdp + (<usize>r << 2));
+      const d0 = v128.load(pd);
+      w0 = madd(f32x4.mul(f32x4.sub(v128.load(px), mv), rv), d0, w0);
+      b0 = f32x4.add(b0, d0);
+      px += rowBytes;
+      pd += rowBytes;
+    }
+    v128.store(dw + jo, w0);
+    if (db) v128.store(db + jo, b0);
+  }
+  // the last c % 4 columns, in scalar arithmetic
+  for (; j < j1; j++) {
+    const jo = <usize>j << 2;
+    let sw = load<f32>(dw + jo);
+    let sb: f32 = db ? load<f32>(db + jo) : 0;
+    for (let r = 0; r < n; r++) {
+      const ro = <usize>r * rowBytes + jo;
+      const d = load<f32>(dout + ro);
+      const nrm = (load<f32>(x + ro) - load<f32>(meanp + (<usize>r << 2))) * load<f32>(rstdp + (<usize>r << 2));
+      sb += d;
+      sw += nrm * d;
+    }
+    store<f32>(dw + jo, sw);
+    if (db) store<f32>(db + jo, sb);
   }
 }
 
@@ -261,12 +330,16 @@ export function embedding_fwd(out: usize, table: usize, ids: usize, c: i32, r0: 
   }
 }
 
-/** dtable[ids[i]] += dout[i], i < n (serial: two rows may share an id) */
-export function embedding_bwd(dtable: usize, dout: usize, ids: usize, n: i32, c: i32): void {
+/**
+ * dtable[ids[i], j0:j1] += dout[i, j0:j1] for i < n in order: two rows may share an id, so
+ * threads split the columns, never the rows.
+ */
+export function embedding_bwd(dtable: usize, dout: usize, ids: usize, n: i32, c: i32, j0: i32, j1: i32): void {
   const rowBytes = <usize>c << 2;
+  const off = <usize>j0 << 2;
   for (let r = 0; r < n; r++) {
     const id = load<i32>(ids + (<usize>r << 2));
-    axpy(dtable + <usize>id * rowBytes, 1, dout + <usize>r * rowBytes, c);
+    axpy(dtable + <usize>id * rowBytes + off, 1, dout + <usize>r * rowBytes + off, j1 - j0);
   }
 }
 

@@ -34,21 +34,6 @@ export interface KernelExports {
   gemv_nt(c: number, a: number, b: number, m: number, k: number, n: number, accumulate: number): void;
   pack_b_panel(dst: number, b: number, k: number, n: number, sk: number, sn: number, p: number): void;
   sum_squares(x: number, i0: number, i1: number): number;
-  bias_backward(dbias: number, dout: number, n: number, oc: number): void;
-  layernorm_bwd(
-    dx: number,
-    dw: number,
-    db: number,
-    dout: number,
-    x: number,
-    w: number,
-    mean: number,
-    rstd: number,
-    c: number,
-    r0: number,
-    r1: number,
-  ): void;
-  embedding_bwd(dtable: number, dout: number, ids: number, n: number, c: number): void;
 }
 
 export const CTRL_BYTES = 64 + 32 * 4;
@@ -58,6 +43,8 @@ export const CTRL_TOTAL = 3;
 export const CTRL_OP = 4;
 export const CTRL_WAKE = 5;
 export const CTRL_QUIT = 6;
+/** workers asleep in Atomics.wait on the wake word (the caller notifies only then) */
+export const CTRL_SLEEPERS = 7;
 export const CTRL_ARGS = 16;
 
 export const OP_PACK_B = 1;
@@ -79,6 +66,11 @@ export const OP_ATTENTION_FWD = 16;
 export const OP_ATTENTION_BWD = 17;
 export const OP_ADD_BIAS = 18;
 export const OP_PACK_A = 19;
+export const OP_FILL = 20;
+export const OP_LAYERNORM_BWD = 21;
+export const OP_BIAS_BWD = 22;
+export const OP_EMBEDDING_BWD = 23;
+export const OP_SUM_SQUARES = 24;
 
 /** Layouts of A for matmul_rows (kernels/matmul.ts). */
 export const A_ROWS = 0;

@@ -14,8 +14,9 @@ export interface WorkerInit {
   memory: WebAssembly.Memory;
   /** byte offset of the control block */
   ctrl: number;
-  /** milliseconds a worker spins on the wake word after a job before sleeping in Atomics.wait */
-  spinMs: number;
+  /** wait-loop iterations a worker spins on the wake word after a job before it sleeps in
+   * Atomics.wait (the caller's calibration of its spinMs option) */
+  spins: number;
 }
 
 export interface WasmPlatform {

@@ -26,12 +26,16 @@ import {
   OP_ADD_BIAS,
   OP_ATTENTION_BWD,
   OP_ATTENTION_FWD,
+  OP_BIAS_BWD,
   OP_BINARY_ROW,
   OP_BINARY_SAME,
   OP_CROSSENTROPY_BWD,
   OP_CROSSENTROPY_FWD,
   OP_DROPOUT,
+  OP_EMBEDDING_BWD,
   OP_EMBEDDING_FWD,
+  OP_FILL,
+  OP_LAYERNORM_BWD,
   OP_LAYERNORM_FWD,
   OP_MATMUL,
   OP_PACK_A,
@@ -39,12 +43,13 @@ import {
   OP_SCALE,
   OP_SOFTMAX_BWD,
   OP_SOFTMAX_FWD,
+  OP_SUM_SQUARES,
   OP_UNARY_BWD,
   OP_UNARY_FWD,
   PAGE,
 } from './kernels.js';
 import type { WasmPlatform, WorkerHandle } from './platform.js';
-import { ThreadPool } from './thread-pool.js';
+import { spinsPerMs, ThreadPool } from './thread-pool.js';
 import { instantiateKernels } from './worker-loop.js';
 
 export interface WasmBackendOptions {
@@ -76,6 +81,9 @@ const BINARY_CODE: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3 }
 const PAR_MIN_ELEMENTS = 1 << 15;
 /** Matmuls below this many multiply-adds stay on the calling thread. */
 const PAR_MIN_MACS = 1 << 17;
+/** Elements per chunk of sumSquares (a multiple of 64), and the most chunks it makes. */
+const SUMSQ_CHUNK = 1 << 15;
+const MAX_PARTIALS = 256;
 
 /** Picks the relaxed build when the engine validates it (after trying to enable it), else SIMD. */
 export async function chooseKernelFlavor(
@@ -130,10 +138,12 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
     return memory.buffer.byteLength;
   });
   const ctrl = allocator.alloc(CTRL_BYTES);
+  // spin limits as loop counts, so waiting threads read no clock
+  const spins = threads > 1 ? Math.ceil(spinsPerMs(new Int32Array(memory.buffer, ctrl, 1)) * spinMs) : 0;
   const starting: Promise<WorkerHandle>[] = [];
-  for (let i = 1; i < threads; i++) starting.push(platform.startWorker({ module, memory, ctrl, spinMs }));
+  for (let i = 1; i < threads; i++) starting.push(platform.startWorker({ module, memory, ctrl, spins }));
   const started = await Promise.all(starting);
-  const pool = new ThreadPool(kernels, memory, ctrl, started, spinMs);
+  const pool = new ThreadPool(kernels, memory, ctrl, started, spins);
   return new WasmBackend(kernels, memory, allocator, pool, flavor);
 }
 
@@ -149,6 +159,8 @@ export class WasmBackend implements Backend {
   private readonly ai: Int32Array;
   private readonly af: Float32Array;
   private readonly af64: Float64Array;
+  /** f64 partial sums of chunked reductions (sumSquares), one per chunk */
+  private readonly partials: Float64Array;
 
   /** @internal use createWasmBackend */
   constructor(
@@ -164,6 +176,8 @@ export class WasmBackend implements Backend {
     this.ai = pool.argI32;
     this.af = pool.argF32;
     this.af64 = pool.argF64;
+    // laid out once: a view made now stays valid, a shared memory's buffer never detaches
+    this.partials = new Float64Array(memory.buffer, allocator.alloc(MAX_PARTIALS * 8), MAX_PARTIALS);
   }
 
   /** threads taking part in parallel kernels, the caller included */
@@ -171,16 +185,24 @@ export class WasmBackend implements Backend {
     return this.pool.threads;
   }
 
-  /** times the thread pool fell back to the calling thread alone because a worker stalled it */
+  /** times a class of job went over to the calling thread alone because that was faster */
   get threadBackoffs(): number {
     return this.pool.backoffs;
   }
 
   /**
    * Work-sharing counters: parallel jobs, their chunks, the chunks the calling thread ran (the
-   * rest ran on workers), and back-offs to one thread.
+   * rest ran on workers), jobs where the caller slept waiting for a worker, parallelisable jobs
+   * run on the caller alone (it measured faster), and back-offs to one thread.
    */
-  get threadStats(): { parallelJobs: number; chunks: number; callerChunks: number; backoffs: number } {
+  get threadStats(): {
+    parallelJobs: number;
+    chunks: number;
+    callerChunks: number;
+    stalls: number;
+    aloneJobs: number;
+    backoffs: number;
+  } {
     return { ...this.pool.stats, backoffs: this.pool.backoffs };
   }
 
@@ -279,6 +301,12 @@ export class WasmBackend implements Backend {
     return Math.max(1, Math.ceil(n / (this.pool.threads * 4)));
   }
 
+  /** Columns per chunk when c columns are split over the threads (multiple of 16). */
+  private colsPer(c: number, work: number): number {
+    if (this.pool.threads === 1 || work < PAR_MIN_ELEMENTS) return Math.max(1, c);
+    return Math.max(16, Math.ceil(c / (this.pool.threads * 2) / 16) * 16);
+  }
+
   private runSplit(op: number, n: number, per: number): void {
     this.pool.run(op, Math.ceil(n / per), per < n);
   }
@@ -286,8 +314,21 @@ export class WasmBackend implements Backend {
   // ---- elementwise ----
 
   fill(out: AnyArray, value: number): void {
-    this.ptr(out, 'fill');
-    out.fill(value);
+    const n = out.length;
+    const po = this.ptr(out, 'fill');
+    if (this.pool.threads === 1 || n < PAR_MIN_ELEMENTS) {
+      out.fill(value);
+      return;
+    }
+    const A = this.ai;
+    A[0] = po;
+    // the element's bit pattern: a float32 through the float view of the slot, an int32 as is
+    if (out instanceof Float32Array) this.af[1] = value;
+    else A[1] = value;
+    A[2] = n;
+    const per = this.per(n);
+    A[3] = per;
+    this.runSplit(OP_FILL, n, per);
   }
 
   copy(out: AnyArray, x: AnyArray): void {
@@ -415,7 +456,7 @@ export class WasmBackend implements Backend {
     if (rest && lead > 0) {
       let cols = 1;
       for (let d = lead; d < xShape.length; d++) cols *= xShape[d]!;
-      if (cols > 0) this.kernels.bias_backward(this.ptr(out, 'sumTo'), this.ptr(x, 'sumTo'), n / cols, cols);
+      if (cols > 0) this.colSums(this.ptr(out, 'sumTo'), this.ptr(x, 'sumTo'), n / cols, cols);
       return;
     }
     const rank = checkRank('sumTo', xShape.length);
@@ -466,7 +507,23 @@ export class WasmBackend implements Backend {
   }
 
   sumSquares(x: FloatArray): number {
-    return this.kernels.sum_squares(this.ptr(x, 'sumSquares'), 0, x.length);
+    const n = x.length;
+    const px = this.ptr(x, 'sumSquares');
+    // fixed chunks (not per thread count), partials summed in chunk order: the same result
+    // on any number of threads
+    const per = Math.max(SUMSQ_CHUNK, Math.ceil(n / MAX_PARTIALS / 64) * 64);
+    const chunks = Math.ceil(n / per);
+    if (chunks <= 1) return this.kernels.sum_squares(px, 0, n);
+    const A = this.ai;
+    A[0] = this.partials.byteOffset;
+    A[1] = px;
+    A[2] = n;
+    A[3] = per;
+    this.pool.run(OP_SUM_SQUARES, chunks, this.pool.threads > 1 && n >= PAR_MIN_ELEMENTS);
+    const p = this.partials;
+    let total = 0;
+    for (let i = 0; i < chunks; i++) total += p[i]!;
+    return total;
   }
 
   // ---- matmul ----
@@ -516,31 +573,39 @@ export class WasmBackend implements Backend {
     A[8] = panels;
     // packing is a copy: worth a second thread only when large
     this.pool.run(OP_PACK_B, nb * panels, threads > 1 && nb * k * n >= PAR_MIN_ELEMENTS);
-    // 2. a transposed A (weight gradients) into 4-row tiles, so each k step reads 16 bytes
-    let aPtr = pa;
-    let aStride = p.aBatchStride * 4;
-    if (p.transA) {
-      const tiles = (m + 3) >> 2;
-      const tileBytes = tiles * k * 16;
-      const na = p.aBatchStride === 0 ? 1 : batch;
-      aPtr = this.scratchAFor(na * tileBytes);
-      A[0] = aPtr;
-      A[1] = pa;
-      A[2] = m;
-      A[3] = k;
-      A[4] = p.aBatchStride * 4;
-      A[5] = tileBytes;
-      A[6] = tiles;
-      this.pool.run(OP_PACK_A, na * tiles, threads > 1 && na * m * k >= 8 * PAR_MIN_ELEMENTS);
-      aStride = na === 1 ? 0 : tileBytes;
-    }
-    // 3. row blocks of C; whole products per chunk when there are enough of them
+    // 2. row blocks of C; whole products per chunk when there are enough of them
     const macs = batch * m * k * n;
     const parallel = threads > 1 && macs >= PAR_MIN_MACS;
     let rpc = m;
     if (parallel && batch < threads * 2)
       rpc = Math.max(4, Math.ceil(m / Math.ceil((threads * 4) / batch) / 4) * 4);
     const cpb = Math.ceil(m / rpc);
+    // 3. a transposed A (weight gradients) into 4-row tiles, so each k step reads 16 bytes:
+    // each chunk packs the tiles of its own rows, unless one A serves several products
+    let aPtr = pa;
+    let aStride = p.aBatchStride * 4;
+    let srcA = 0;
+    if (p.transA) {
+      const tiles = (m + 3) >> 2;
+      const tileBytes = tiles * k * 16;
+      const na = p.aBatchStride === 0 ? 1 : batch;
+      aPtr = this.scratchAFor(na * tileBytes);
+      if (na === batch) {
+        srcA = pa;
+        aStride = tileBytes;
+        A[13] = p.aBatchStride * 4;
+      } else {
+        A[0] = aPtr;
+        A[1] = pa;
+        A[2] = m;
+        A[3] = k;
+        A[4] = p.aBatchStride * 4;
+        A[5] = tileBytes;
+        A[6] = tiles;
+        this.pool.run(OP_PACK_A, na * tiles, threads > 1 && na * m * k >= PAR_MIN_ELEMENTS);
+        aStride = 0;
+      }
+    }
     A[0] = pc;
     A[1] = aPtr;
     A[2] = bp;
@@ -553,6 +618,7 @@ export class WasmBackend implements Backend {
     A[9] = nb === 1 ? 0 : packedBytes;
     A[10] = rpc;
     A[11] = cpb;
+    A[12] = srcA;
     this.pool.run(OP_MATMUL, batch * cpb, parallel);
   }
 
@@ -568,12 +634,24 @@ export class WasmBackend implements Backend {
   }
 
   biasBackward(dbias: FloatArray, dout: FloatArray, n: number, oc: number): void {
-    this.kernels.bias_backward(
+    this.colSums(
       this.need('biasBackward', 'dbias', dbias, oc),
       this.need('biasBackward', 'dout', dout, n * oc),
       n,
       oc,
     );
+  }
+
+  /** out (cols) += column sums of x (rows, cols), threads splitting the columns. */
+  private colSums(out: number, x: number, rows: number, cols: number): void {
+    const A = this.ai;
+    A[0] = out;
+    A[1] = x;
+    A[2] = rows;
+    A[3] = cols;
+    const per = this.colsPer(cols, rows * cols);
+    A[4] = per;
+    this.runSplit(OP_BIAS_BWD, cols, per);
   }
 
   // ---- transformer layers ----
@@ -618,19 +696,26 @@ export class WasmBackend implements Backend {
     c: number,
   ): void {
     const op = 'layerNormBackward';
-    this.kernels.layernorm_bwd(
-      this.need(op, 'dx', dx, n * c),
-      this.need(op, 'dweight', dweight, c),
-      dbias ? this.need(op, 'dbias', dbias, c) : 0,
-      this.need(op, 'dout', dout, n * c),
-      this.need(op, 'x', x, n * c),
-      this.need(op, 'weight', weight, c),
-      this.need(op, 'mean', mean, n),
-      this.need(op, 'rstd', rstd, n),
-      c,
-      0,
-      n,
-    );
+    const A = this.ai;
+    A[0] = this.need(op, 'dx', dx, n * c);
+    A[1] = this.need(op, 'dweight', dweight, c);
+    A[2] = dbias ? this.need(op, 'dbias', dbias, c) : 0;
+    A[3] = this.need(op, 'dout', dout, n * c);
+    A[4] = this.need(op, 'x', x, n * c);
+    A[5] = this.need(op, 'weight', weight, c);
+    A[6] = this.need(op, 'mean', mean, n);
+    A[7] = this.need(op, 'rstd', rstd, n);
+    A[8] = c;
+    A[9] = n;
+    if (n === 0 || c === 0) return;
+    // one job: row blocks of dx, then column blocks of dweight / dbias (no element shared)
+    const rpc = this.rowsPer(n, c);
+    const rowChunks = Math.ceil(n / rpc);
+    const cpc = this.colsPer(c, n * c);
+    A[10] = rpc;
+    A[11] = rowChunks;
+    A[12] = cpc;
+    this.pool.run(OP_LAYERNORM_BWD, rowChunks + Math.ceil(c / cpc), rpc < n);
   }
 
   softmaxForward(out: FloatArray, x: FloatArray, n: number, c: number): void {
@@ -765,13 +850,16 @@ export class WasmBackend implements Backend {
   embeddingBackward(dtable: FloatArray, dout: FloatArray, ids: Int32Array, n: number, c: number): void {
     const op = 'embeddingBackward';
     checkIds(op, 'ids', ids, n, dtable.length / c, false);
-    this.kernels.embedding_bwd(
-      this.ptr(dtable, op),
-      this.need(op, 'dout', dout, n * c),
-      this.need(op, 'ids', ids, n),
-      n,
-      c,
-    );
+    const A = this.ai;
+    A[0] = this.ptr(dtable, op);
+    A[1] = this.need(op, 'dout', dout, n * c);
+    A[2] = this.need(op, 'ids', ids, n);
+    A[3] = n;
+    A[4] = c;
+    // rows may share an id: threads split the columns
+    const per = this.colsPer(c, n * c);
+    A[5] = per;
+    if (n > 0) this.runSplit(OP_EMBEDDING_BWD, c, per);
   }
 
   dropoutForward(out: FloatArray, mask: FloatArray, x: FloatArray, p: number, seed: number): void {

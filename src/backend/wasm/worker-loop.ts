@@ -3,7 +3,7 @@
 // worker costs no CPU), run chunks of the current job, repeat until the quit word is set.
 // Not here: how the worker was started (node-worker.ts) or how jobs are published (thread-pool.ts).
 
-import { CTRL_QUIT, CTRL_WAKE, type KernelExports } from './kernels.js';
+import { CTRL_QUIT, CTRL_SLEEPERS, CTRL_WAKE, type KernelExports } from './kernels.js';
 import type { WorkerInit } from './platform.js';
 
 export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {
@@ -16,13 +16,16 @@ export function serveJobs(init: WorkerInit, kernels: KernelExports): void {
   const ctrl = new Int32Array(init.memory.buffer, init.ctrl, 16);
   let seen = Atomics.load(ctrl, CTRL_WAKE);
   for (;;) {
-    // spin a bounded time (a job often follows soon: waking from Atomics.wait can take
-    // milliseconds on a busy machine), then sleep until notified
-    const start = performance.now();
+    // spin a bounded number of times (a job often follows soon: waking from Atomics.wait can
+    // take milliseconds on a busy machine), then sleep until notified; the caller notifies only
+    // when CTRL_SLEEPERS says someone sleeps, so register first (Atomics.wait re-checks the word)
     let spins = 0;
     while (Atomics.load(ctrl, CTRL_WAKE) === seen) {
-      if ((++spins & 255) === 0 && performance.now() - start > init.spinMs) {
+      if (++spins > init.spins) {
+        Atomics.add(ctrl, CTRL_SLEEPERS, 1);
         Atomics.wait(ctrl, CTRL_WAKE, seen);
+        Atomics.sub(ctrl, CTRL_SLEEPERS, 1);
+        spins = 0;
       }
     }
     if (Atomics.load(ctrl, CTRL_QUIT) !== 0) return;
