@@ -6,7 +6,7 @@
 // tokenizers. It prints nothing itself: progress goes to `o.log`, the caller prints the report.
 // Never part of `npm test`.
 
-import { type SpawnOptions, spawn } from 'node:child_process';
+import { execFileSync, type SpawnOptions, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
@@ -252,6 +252,15 @@ function machineInfo(threads: number): Record<string, string | number | null> {
   }
   const simd = /\bavx512f\b/.test(flags) ? 'AVX-512' : /\bavx2\b/.test(flags) ? 'AVX2' : 'no AVX2';
   const [l1, l5] = os.loadavg();
+  let commit: string | null = null;
+  try {
+    const git = (...a: string[]) => execFileSync('git', a, { cwd: REPO, encoding: 'utf8' }).trim();
+    commit =
+      git('rev-parse', '--short', 'HEAD') +
+      (git('status', '--porcelain', '--untracked-files=no') ? ' + uncommitted changes' : '');
+  } catch {
+    // not a git checkout (an installed package)
+  }
   return {
     cpu,
     cpuSimd: simd,
@@ -263,6 +272,7 @@ function machineInfo(threads: number): Record<string, string | number | null> {
     loadAvgStart: `${l1!.toFixed(2)} (1 min), ${l5!.toFixed(2)} (5 min)`,
     envOpenblasCoretype: process.env['OPENBLAS_CORETYPE'] ?? null,
     wasmKernels: null,
+    commit,
   };
 }
 
@@ -911,7 +921,10 @@ export function formatReport(r: BenchReport): string {
   L.push(
     `machine: ${m['cpu']}, ${m['cores']} cores (${m['cpuSimd']}), ${m['memGiB']} GiB, ${m['platform']}, Node ${m['node']}`,
   );
-  L.push(`wasm kernels: ${m['wasmKernels']}; all threads = ${m['threads']}`);
+  L.push(
+    `wasm kernels: ${m['wasmKernels']}; all threads = ${m['threads']}` +
+      (m['commit'] ? `; tsgpt at ${m['commit']}` : ''),
+  );
   if (r.train || r.generate)
     L.push(
       `PyTorch: ${r.torch.available ? r.torch.detail : `not measured: ${r.torch.detail}`}` +
