@@ -308,7 +308,7 @@ export class WasmBackend implements Backend {
   }
 
   private runSplit(op: number, n: number, per: number): void {
-    this.pool.run(op, Math.ceil(n / per), per < n);
+    this.pool.run(op, Math.ceil(n / per), per < n, n);
   }
 
   // ---- elementwise ----
@@ -519,7 +519,7 @@ export class WasmBackend implements Backend {
     A[1] = px;
     A[2] = n;
     A[3] = per;
-    this.pool.run(OP_SUM_SQUARES, chunks, this.pool.threads > 1 && n >= PAR_MIN_ELEMENTS);
+    this.pool.run(OP_SUM_SQUARES, chunks, this.pool.threads > 1 && n >= PAR_MIN_ELEMENTS, n);
     const p = this.partials;
     let total = 0;
     for (let i = 0; i < chunks; i++) total += p[i]!;
@@ -572,7 +572,7 @@ export class WasmBackend implements Backend {
     A[7] = packedBytes;
     A[8] = panels;
     // packing is a copy: worth a second thread only when large
-    this.pool.run(OP_PACK_B, nb * panels, threads > 1 && nb * k * n >= PAR_MIN_ELEMENTS);
+    this.pool.run(OP_PACK_B, nb * panels, threads > 1 && nb * k * n >= PAR_MIN_ELEMENTS, nb * k * n);
     // 2. row blocks of C; whole products per chunk when there are enough of them
     const macs = batch * m * k * n;
     const parallel = threads > 1 && macs >= PAR_MIN_MACS;
@@ -602,7 +602,7 @@ export class WasmBackend implements Backend {
         A[4] = p.aBatchStride * 4;
         A[5] = tileBytes;
         A[6] = tiles;
-        this.pool.run(OP_PACK_A, na * tiles, threads > 1 && na * m * k >= PAR_MIN_ELEMENTS);
+        this.pool.run(OP_PACK_A, na * tiles, threads > 1 && na * m * k >= PAR_MIN_ELEMENTS, na * m * k);
         aStride = 0;
       }
     }
@@ -619,7 +619,7 @@ export class WasmBackend implements Backend {
     A[10] = rpc;
     A[11] = cpb;
     A[12] = srcA;
-    this.pool.run(OP_MATMUL, batch * cpb, parallel);
+    this.pool.run(OP_MATMUL, batch * cpb, parallel, macs + (p.transA ? 1 : 0) + (p.transB ? 2 : 0));
   }
 
   addBias(out: FloatArray, bias: FloatArray, n: number, oc: number): void {
@@ -715,7 +715,7 @@ export class WasmBackend implements Backend {
     A[10] = rpc;
     A[11] = rowChunks;
     A[12] = cpc;
-    this.pool.run(OP_LAYERNORM_BWD, rowChunks + Math.ceil(c / cpc), rpc < n);
+    this.pool.run(OP_LAYERNORM_BWD, rowChunks + Math.ceil(c / cpc), rpc < n, n * c);
   }
 
   softmaxForward(out: FloatArray, x: FloatArray, n: number, c: number): void {
@@ -761,7 +761,7 @@ export class WasmBackend implements Backend {
     A[4] = c;
     A[5] = nh;
     this.af[6] = scale;
-    this.pool.run(OP_ATTENTION_FWD, b * nh, b * t * t * c >= PAR_MIN_ELEMENTS);
+    this.pool.run(OP_ATTENTION_FWD, b * nh, b * t * t * c >= PAR_MIN_ELEMENTS, t * c);
   }
 
   attentionBackward(
@@ -788,7 +788,7 @@ export class WasmBackend implements Backend {
     A[6] = c;
     A[7] = nh;
     this.af[8] = scale;
-    this.pool.run(OP_ATTENTION_BWD, b * nh, b * t * t * c >= PAR_MIN_ELEMENTS);
+    this.pool.run(OP_ATTENTION_BWD, b * nh, b * t * t * c >= PAR_MIN_ELEMENTS, t * c);
   }
 
   crossEntropyForward(
