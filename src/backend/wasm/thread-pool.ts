@@ -1,12 +1,9 @@
 // Publishes jobs to the workers and takes part in them (see kernels/jobs.ts for the protocol).
 // The calling thread always runs chunks itself, so a job finishes even if no worker wakes up;
 // waiting is a spin bounded by a calibrated count, then Atomics.wait: it never spins without
-// bound. Whether sharing pays is measured, not assumed: per class of job (op, chunks, size) the
-// pool keeps the mean time with the workers and on the caller alone, shares unless that is
-// measured slower, and tries the other way now and then. So when another process holds a core,
-// the jobs that suffer go back to one thread (not below one thread's speed), and on a quiet
-// machine every job that gains runs on all threads. Only those sampled runs read the clock (on
-// Node 20 each performance.now() boxes a double on the JavaScript heap).
+// bound. The per-job path reads no clock (on Node 20 each performance.now() boxes a double on
+// the JavaScript heap): every SAMPLE_EVERY-th parallel job, the jobs after a stall, and now and
+// then a job run alone for reference, are timed to decide whether the workers pay off (adapt).
 // Not here: chunk sizes (the backend chooses them per op).
 
 import {
@@ -21,23 +18,15 @@ import {
 } from './kernels.js';
 import type { WorkerHandle } from './platform.js';
 
-/** Job classes (op, chunks, size) whose timings are kept; a power of two. */
+/** Parallel jobs between two timed ones (a power of two). */
+const SAMPLE_EVERY = 16;
+/** Parallel jobs run on the caller alone after a back-off; doubled for each back-off in a row. */
+const BACKOFF_JOBS = 200;
+const BACKOFF_MAX = 1600;
+/** Job classes (op, chunks, size) whose one-thread time is kept; a power of two. */
 const CLASSES = 256;
-/** Timed runs of each mode a class gets before its mode is chosen by the timings. */
-const WARM = 3;
-/** Occurrences of a class between two timed runs of its chosen mode (a power of two). */
-const TIME_EVERY = 16;
-/** Occurrences of a class between two timed runs of the other mode (a power of two). */
-const EXPLORE_EVERY = 16;
-/** A class runs alone only when sharing measured slower by this fraction. */
-const MARGIN = 0.03;
-/** Weight of a new timing in a class's moving average. */
-const ALPHA = 0.3;
-/** How a job runs: with the workers or on the caller alone, timed or not. */
-const MODE_PAR = 0;
-const MODE_SER = 1;
-const MODE_PAR_TIMED = 2;
-const MODE_SER_TIMED = 3;
+/** Occurrences of a class between two timed runs alone (a power of two). */
+const ALONE_EVERY = 32;
 
 /**
  * Iterations of a wait loop (an Atomics.load and a compare) per millisecond on this machine:
@@ -70,20 +59,28 @@ export class ThreadPool {
   private readonly canWait: boolean;
   /** wait-loop iterations before the caller sleeps (about spinMs) */
   private readonly spinLimit: number;
-  /** per job class: hash key (0 = free), occurrences, timed runs and mean ms of each mode */
+  /** parallel jobs left to run on the caller alone (see adapt) */
+  private backoff = 0;
+  /** length of the next back-off (doubles while back-offs follow each other) */
+  private backoffLen = BACKOFF_JOBS;
+  /** parallel jobs run with the workers since the last back-off ended */
+  private sinceResume = 0;
+  /** parallel jobs seen (for sampling) and timed jobs still owed after a stall */
+  private jobCount = 0;
+  private timeNext = 0;
+  /** moving average of (one-thread estimate - elapsed) / one-thread estimate, timed jobs */
+  private gain = 0;
+  /** per job class: hash key (0 = free), occurrences, timed runs alone and their mean ms */
   private readonly key = new Int32Array(CLASSES);
   private readonly seen = new Int32Array(CLASSES);
-  private readonly nPar = new Int32Array(CLASSES);
   private readonly nSer = new Int32Array(CLASSES);
-  private readonly tPar = new Float64Array(CLASSES);
   private readonly tSer = new Float64Array(CLASSES);
-  /** 1 while a class runs on the caller alone because sharing measured slower */
-  private readonly alone = new Uint8Array(CLASSES);
-  /** how many times a class of job went over to the caller alone (for benchmarks and tests) */
+  /** how many times the pool backed off to one thread (for benchmarks and tests) */
   backoffs = 0;
   /**
    * parallel jobs run, their chunks, how many of those the calling thread ran itself, jobs
-   * where the caller slept waiting for a worker's chunk, and parallelisable jobs run alone
+   * where the caller slept waiting for a worker's chunk, and parallel jobs run alone during
+   * back-offs
    */
   readonly stats = { parallelJobs: 0, chunks: 0, callerChunks: 0, stalls: 0, aloneJobs: 0 };
 
@@ -118,7 +115,7 @@ export class ThreadPool {
   /**
    * Runs job `op` (arguments already written to argI32 / argF32) as `total` chunks.
    * parallel = false keeps it on the calling thread (too small to be worth a wake-up); `size`
-   * (elements, multiply-adds) tells jobs of one op apart for the timings behind `choose`.
+   * (elements, multiply-adds) tells jobs of one op apart for the one-thread reference times.
    */
   run(op: number, total: number, parallel: boolean, size = 0): void {
     if (total <= 0) return;
@@ -128,34 +125,62 @@ export class ThreadPool {
     if (!parallel || total < 2 || this.workers.length === 0) {
       this.kernels.job_publish(this.ctrl);
       this.kernels.run_job(this.ctrl);
-      this.finish(total, -1);
+      this.finish(total, false);
       return;
     }
     const k = this.classOf(op, total, size);
-    const mode = k < 0 ? MODE_PAR : this.choose(k);
-    const timed = mode === MODE_PAR_TIMED || mode === MODE_SER_TIMED;
-    const t0 = timed ? performance.now() : 0;
-    this.kernels.job_publish(this.ctrl);
-    if (mode === MODE_SER || mode === MODE_SER_TIMED) {
+    const n = k < 0 ? 1 : ++this.seen[k]!;
+    // alone: during a back-off, and now and then (timed) for the class's one-thread time
+    const reference =
+      k >= 0 && ((n > 2 && this.nSer[k]! < 2) || (n & (ALONE_EVERY - 1)) === ALONE_EVERY >> 1);
+    if (this.backoff > 0 || reference) {
+      const timed = reference || (k >= 0 && (n & (SAMPLE_EVERY - 1)) === 0);
+      const t0 = timed ? performance.now() : 0;
+      this.kernels.job_publish(this.ctrl);
       this.kernels.run_job(this.ctrl);
-      this.finish(total, -1);
-      this.stats.aloneJobs++;
-      if (timed) this.record(k, false, performance.now() - t0);
+      this.finish(total, false);
+      if (this.backoff > 0) {
+        this.backoff--;
+        this.stats.aloneJobs++;
+      }
+      if (timed) {
+        const ms = performance.now() - t0;
+        const m = this.nSer[k]!;
+        // the first run may include compilation (V8 tiers wasm up between calls): replaced
+        this.tSer[k] = m <= 1 ? ms : this.tSer[k]! + 0.3 * (ms - this.tSer[k]!);
+        this.nSer[k] = m + 1;
+      }
       return;
     }
+    this.kernels.job_publish(this.ctrl);
     Atomics.add(c, CTRL_WAKE, 1);
     // sleeping workers registered before they slept: none registered means none to notify
     if (Atomics.load(c, CTRL_SLEEPERS) !== 0) Atomics.notify(c, CTRL_WAKE);
+    let timed = (++this.jobCount & (SAMPLE_EVERY - 1)) === 0;
+    if (this.timeNext > 0) {
+      this.timeNext--;
+      timed = true;
+    }
+    const t0 = timed ? performance.now() : 0;
     const mine = this.kernels.run_job(this.ctrl);
-    this.finish(total, timed ? -2 : k);
+    const t1 = timed ? performance.now() : 0;
+    this.finish(total, true);
     const s = this.stats;
     s.parallelJobs++;
     s.chunks += total;
     s.callerChunks += mine;
-    if (timed) this.record(k, true, performance.now() - t0);
+    this.sinceResume++;
+    if (timed)
+      this.adapt(
+        t1 - t0,
+        performance.now() - t0,
+        mine,
+        total,
+        k >= 0 && this.nSer[k]! >= 2 ? this.tSer[k]! : 0,
+      );
   }
 
-  /** Slot of a job class in the timing tables (open addressing), or -1 when they are full. */
+  /** Slot of a job class in the reference table (open addressing), or -1 when it is full. */
   private classOf(op: number, total: number, size: number): number {
     let h = Math.imul(op + 1, 0x9e3779b1) ^ Math.imul(total, 0x85ebca77) ^ Math.imul(size | 0, 0xc2b2ae3d);
     h ^= h >>> 15;
@@ -173,72 +198,61 @@ export class ThreadPool {
   }
 
   /**
-   * Picks how class k runs this time: each mode a few timed times first (alternating), then
-   * shared unless that measured slower than alone by MARGIN; the chosen mode is timed now and
-   * then, and the other one tried now and then, so a machine that got busier or quieter is seen.
-   */
-  private choose(k: number): number {
-    const n = ++this.seen[k]!;
-    const np = this.nPar[k]!;
-    const ns = this.nSer[k]!;
-    if (np < WARM || ns < WARM) return np <= ns ? MODE_PAR_TIMED : MODE_SER_TIMED;
-    const useAlone = this.tPar[k]! > this.tSer[k]! * (1 + MARGIN);
-    if (useAlone !== (this.alone[k] === 1)) {
-      this.alone[k] = useAlone ? 1 : 0;
-      if (useAlone) this.backoffs++;
-    }
-    if ((n & (EXPLORE_EVERY - 1)) === 0) return useAlone ? MODE_PAR_TIMED : MODE_SER_TIMED;
-    if ((n & (TIME_EVERY - 1)) === TIME_EVERY >> 1) return useAlone ? MODE_SER_TIMED : MODE_PAR_TIMED;
-    return useAlone ? MODE_SER : MODE_PAR;
-  }
-
-  private record(k: number, par: boolean, ms: number): void {
-    if (par) {
-      const n = this.nPar[k]!;
-      // the first run may include compilation (V8 tiers wasm up between calls): replaced
-      this.tPar[k] = n <= 1 ? ms : this.tPar[k]! + ALPHA * (ms - this.tPar[k]!);
-      this.nPar[k] = n + 1;
-    } else {
-      const n = this.nSer[k]!;
-      this.tSer[k] = n <= 1 ? ms : this.tSer[k]! + ALPHA * (ms - this.tSer[k]!);
-      this.nSer[k] = n + 1;
-    }
-  }
-
-  /**
    * Waits for chunks that workers claimed but have not finished, then closes the job. Even a job
    * the workers were not woken for: a worker still leaving the previous job may have claimed a
    * chunk of it, and its count must land in this job, not the next.
    */
-  private finish(total: number, k: number): void {
+  private finish(total: number, shared: boolean): void {
     const c = this.ctrlI32;
     let spins = 0;
     while (Atomics.load(c, CTRL_DONE) !== total) {
       if (++spins > this.spinLimit) {
-        this.sleepUntilDone(total, k);
+        this.sleepUntilDone(total, shared);
         break;
       }
     }
     this.kernels.job_close(this.ctrl); // late claimers must not see the next job half-written
   }
 
-  /**
-   * The slow end of a job: a worker still holds a chunk after the spin; sleep until it is done.
-   * k: -1 a job the workers were not woken for, -2 a timed shared job, else the class of an
-   * untimed shared job, whose mean shared time takes the time slept (a worker descheduled
-   * mid-chunk must count against sharing between timed runs too).
-   */
-  private sleepUntilDone(total: number, k: number): void {
+  /** The slow end of a job: a worker still holds a chunk after the spin; sleep until it is done. */
+  private sleepUntilDone(total: number, shared: boolean): void {
     const c = this.ctrlI32;
-    if (k !== -1) this.stats.stalls++;
-    const t0 = k >= 0 ? performance.now() : 0;
+    if (shared) {
+      this.stats.stalls++;
+      // look closely at the next jobs: a worker that keeps the caller waiting may be descheduled
+      this.timeNext = SAMPLE_EVERY;
+    }
     for (;;) {
       const done = Atomics.load(c, CTRL_DONE);
-      if (done === total) break;
+      if (done === total) return;
       // the last chunk's thread notifies (kernels/jobs.ts); the timeout only bounds a lost race
       if (this.canWait) Atomics.wait(c, CTRL_DONE, done, 1);
     }
-    if (k >= 0 && this.nPar[k]! >= WARM) this.tPar[k] = this.tPar[k]! + ALPHA * (performance.now() - t0);
+  }
+
+  /**
+   * Adapts to a busy machine. What a timed job would have taken on one thread is its class's
+   * mean time alone (measured now and then), else the caller's own pace (worked * total / mine:
+   * too high when the caller itself loses its core to our worker); the gain of sharing is that
+   * minus the real time. A worker descheduled mid-chunk (another process holds its core) makes
+   * the caller wait and the gain negative. While a moving average of the relative gain is below zero, the next
+   * parallel jobs run on the caller alone (BACKOFF_JOBS, doubling while back-offs follow one
+   * another), then the workers are tried again, so two threads do not fall below one thread's
+   * speed for long, and a quiet machine is not kept on one thread.
+   */
+  private adapt(worked: number, elapsed: number, mine: number, total: number, reference: number): void {
+    // a job the workers did not touch cost only a notify: it says nothing about them
+    if (mine === total || mine === 0 || worked <= 0) return;
+    const alone = reference > 0 ? reference : (worked * total) / mine;
+    this.gain = 0.8 * this.gain + (0.2 * (alone - elapsed)) / alone;
+    if (this.gain < -0.05) {
+      this.backoffLen =
+        this.sinceResume < 4 * SAMPLE_EVERY ? Math.min(BACKOFF_MAX, this.backoffLen * 2) : BACKOFF_JOBS;
+      this.backoff = this.backoffLen;
+      this.gain = 0;
+      this.sinceResume = 0;
+      this.backoffs++;
+    }
   }
 
   async dispose(): Promise<void> {
