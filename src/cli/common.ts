@@ -56,7 +56,7 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
 
 /** A model with the checkpoint's weights, on backend. */
 export function modelFromCheckpoint(ck: Checkpoint, backend: Backend): GPT {
-  const model = new GPT(ck.meta.config, backend);
+  const model = new GPT(ck.meta.config, backend, { init: false });
   model.loadStateDict(ck.weights);
   return model;
 }
