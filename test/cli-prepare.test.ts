@@ -93,108 +93,112 @@ describe('tsgpt prepare', () => {
   });
 
   // the failing runs only read, so they run side by side (each spawn is mostly waiting)
-  describe('bad input: one line, non-zero exit, the existing dataset untouched', {
-    concurrency: true,
-  }, () => {
-    const out = () => join(cwd, 'data', 'keep');
-    let existing: Map<string, string>;
-    const check = async (args: string[], code: number, re: RegExp, env: Record<string, string> = {}) => {
-      assertFails(await tsgpt(['prepare', '--out', out(), ...args], env), code, re);
-      assert.deepEqual(await snapshot(out()), existing);
-    };
+  describe(
+    'bad input: one line, non-zero exit, the existing dataset untouched',
+    {
+      concurrency: true,
+    },
+    () => {
+      const out = () => join(cwd, 'data', 'keep');
+      let existing: Map<string, string>;
+      const check = async (args: string[], code: number, re: RegExp, env: Record<string, string> = {}) => {
+        assertFails(await tsgpt(['prepare', '--out', out(), ...args], env), code, re);
+        assert.deepEqual(await snapshot(out()), existing);
+      };
 
-    // a good dataset already in --out, which no failed run may touch
-    before(async () => {
-      await writeFile(join(cwd, 'keep.txt'), TEXT.repeat(2));
-      assert.equal((await tsgpt(['prepare', '--data', 'keep.txt', '--out', out()])).code, 0);
-      existing = await snapshot(out());
-      assert.equal(existing.size, 3);
-    });
-
-    test('missing file', async () => {
-      await check(['--data', 'nope.txt'], 1, /^tsgpt prepare: data file not found: nope\.txt$/);
-    });
-
-    test('empty file', async () => {
-      await writeFile(join(cwd, 'empty.txt'), '');
-      await check(['--data', 'empty.txt'], 1, /^tsgpt prepare: data file is empty: empty\.txt$/);
-    });
-
-    test('binary file', async () => {
-      await writeFile(
-        join(cwd, 'img.png'),
-        new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0]),
-      );
-      await check(
-        ['--data', 'img.png'],
-        1,
-        /^tsgpt prepare: data file is not UTF-8 text: img\.png \(byte 0\)$/,
-      );
-    });
-
-    test('a directory, and a file too short to split', async () => {
-      await check(['--data', '.'], 1, /^tsgpt prepare: data path is a directory, not a file: \.$/);
-      await writeFile(join(cwd, 'tiny.txt'), 'abc');
-      await check(
-        ['--data', 'tiny.txt'],
-        1,
-        /^tsgpt prepare: data file is too small: tiny\.txt gives 3 tokens/,
-      );
-    });
-
-    test('unknown flag and bad --tokenizer: exit 2', async () => {
-      await check(
-        ['--data', 'keep.txt', '--tokenizr', 'char'],
-        2,
-        /^tsgpt prepare: unknown flag --tokenizr; did you mean --tokenizer\? \(see tsgpt prepare --help\)$/,
-      );
-      await check(
-        ['--data', 'keep.txt', '--tokenizer', 'bytes'],
-        2,
-        /^tsgpt prepare: --tokenizer must be char, bpe:FILE, word:FILE or gpt2/,
-      );
-      await check(['--data'], 2, /^tsgpt prepare: --data needs a value \(FILE\)/);
-    });
-
-    test('tokenizer files: missing, of another kind, malformed', async () => {
-      await check(
-        ['--data', 'keep.txt', '--tokenizer', 'bpe:none.json'],
-        1,
-        /^tsgpt prepare: tokenizer file not found: none\.json$/,
-      );
-      await check(
-        ['--data', 'keep.txt', '--tokenizer', 'bpe:words.json'],
-        2,
-        /^tsgpt prepare: --tokenizer bpe:words\.json: the file holds a word tokenizer \(use word:words\.json\)$/,
-      );
-      await writeFile(join(cwd, 'broken.json'), '{"kind": "word",');
-      await check(
-        ['--data', 'keep.txt', '--tokenizer', 'word:broken.json'],
-        1,
-        /^tsgpt prepare: broken\.json: tokenizer JSON: not valid JSON/,
-      );
-    });
-
-    test('no --data and offline: the download fails with the hint, nothing written', async () => {
-      // a port that was free a moment ago: the connection is refused, as when offline
-      const probe = createServer().listen(0, '127.0.0.1');
-      await once(probe, 'listening');
-      const port = (probe.address() as { port: number }).port;
-      await new Promise((r) => probe.close(r));
-      const r = await tsgpt(['prepare', '--out', out()], {
-        TSGPT_DATA_URL: `http://127.0.0.1:${port}/input.txt`,
+      // a good dataset already in --out, which no failed run may touch
+      before(async () => {
+        await writeFile(join(cwd, 'keep.txt'), TEXT.repeat(2));
+        assert.equal((await tsgpt(['prepare', '--data', 'keep.txt', '--out', out()])).code, 0);
+        existing = await snapshot(out());
+        assert.equal(existing.size, 3);
       });
-      assert.equal(r.code, 1);
-      const lines = r.stderr.trimEnd().split('\n');
-      assert.match(lines[0]!, /^downloading Tiny Shakespeare from http:\/\/127\.0\.0\.1:/);
-      assert.match(
-        lines.at(-1)!,
-        /^tsgpt prepare: could not download Tiny Shakespeare \(.*\): pass a local copy with --data FILE$/,
-      );
-      assert.equal(existsSync(join(cwd, 'data', 'tinyshakespeare.txt')), false);
-      assert.deepEqual(await snapshot(out()), existing);
-    });
-  });
+
+      test('missing file', async () => {
+        await check(['--data', 'nope.txt'], 1, /^tsgpt prepare: data file not found: nope\.txt$/);
+      });
+
+      test('empty file', async () => {
+        await writeFile(join(cwd, 'empty.txt'), '');
+        await check(['--data', 'empty.txt'], 1, /^tsgpt prepare: data file is empty: empty\.txt$/);
+      });
+
+      test('binary file', async () => {
+        await writeFile(
+          join(cwd, 'img.png'),
+          new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0]),
+        );
+        await check(
+          ['--data', 'img.png'],
+          1,
+          /^tsgpt prepare: data file is not UTF-8 text: img\.png \(byte 0\)$/,
+        );
+      });
+
+      test('a directory, and a file too short to split', async () => {
+        await check(['--data', '.'], 1, /^tsgpt prepare: data path is a directory, not a file: \.$/);
+        await writeFile(join(cwd, 'tiny.txt'), 'abc');
+        await check(
+          ['--data', 'tiny.txt'],
+          1,
+          /^tsgpt prepare: data file is too small: tiny\.txt gives 3 tokens/,
+        );
+      });
+
+      test('unknown flag and bad --tokenizer: exit 2', async () => {
+        await check(
+          ['--data', 'keep.txt', '--tokenizr', 'char'],
+          2,
+          /^tsgpt prepare: unknown flag --tokenizr; did you mean --tokenizer\? \(see tsgpt prepare --help\)$/,
+        );
+        await check(
+          ['--data', 'keep.txt', '--tokenizer', 'bytes'],
+          2,
+          /^tsgpt prepare: --tokenizer must be char, bpe:FILE, word:FILE or gpt2/,
+        );
+        await check(['--data'], 2, /^tsgpt prepare: --data needs a value \(FILE\)/);
+      });
+
+      test('tokenizer files: missing, of another kind, malformed', async () => {
+        await check(
+          ['--data', 'keep.txt', '--tokenizer', 'bpe:none.json'],
+          1,
+          /^tsgpt prepare: tokenizer file not found: none\.json$/,
+        );
+        await check(
+          ['--data', 'keep.txt', '--tokenizer', 'bpe:words.json'],
+          2,
+          /^tsgpt prepare: --tokenizer bpe:words\.json: the file holds a word tokenizer \(use word:words\.json\)$/,
+        );
+        await writeFile(join(cwd, 'broken.json'), '{"kind": "word",');
+        await check(
+          ['--data', 'keep.txt', '--tokenizer', 'word:broken.json'],
+          1,
+          /^tsgpt prepare: broken\.json: tokenizer JSON: not valid JSON/,
+        );
+      });
+
+      test('no --data and offline: the download fails with the hint, nothing written', async () => {
+        // a port that was free a moment ago: the connection is refused, as when offline
+        const probe = createServer().listen(0, '127.0.0.1');
+        await once(probe, 'listening');
+        const port = (probe.address() as { port: number }).port;
+        await new Promise((r) => probe.close(r));
+        const r = await tsgpt(['prepare', '--out', out()], {
+          TSGPT_DATA_URL: `http://127.0.0.1:${port}/input.txt`,
+        });
+        assert.equal(r.code, 1);
+        const lines = r.stderr.trimEnd().split('\n');
+        assert.match(lines[0]!, /^downloading Tiny Shakespeare from http:\/\/127\.0\.0\.1:/);
+        assert.match(
+          lines.at(-1)!,
+          /^tsgpt prepare: could not download Tiny Shakespeare \(.*\): pass a local copy with --data FILE$/,
+        );
+        assert.equal(existsSync(join(cwd, 'data', 'tinyshakespeare.txt')), false);
+        assert.deepEqual(await snapshot(out()), existing);
+      });
+    },
+  );
 
   test('--tokenizer word:FILE and gpt2: the ids of that tokenizer, its JSON in meta.json', async () => {
     const w = await tsgpt(['prepare', '--data', 'romeo.txt', '--tokenizer', 'word:words.json', '--out', 'w']);

@@ -92,29 +92,33 @@ for (const [i, variant] of (
   });
 }
 
-test('a nanoGPT export is reproduced by a script using only torch and the files', {
-  skip: torchOk ? false : 'no torch for /usr/bin/python3',
-}, () => {
-  const model = makeCheckpoint('nano.safetensors', { bias: true });
-  const r = tsgpt('export', '--ckpt', 'nano.safetensors', '--format', 'nanogpt', 'nano');
-  assert.equal(r.status, 0, r.stderr);
-  const py = spawnSync(
-    '/usr/bin/python3',
-    [
-      join(process.cwd(), 'test/pytorch/logits_only.py'),
-      join(dir, 'nano/model.safetensors'),
-      join(dir, 'nano/config.json'),
-      JSON.stringify(idx),
-    ],
-    { encoding: 'utf8' },
-  );
-  assert.equal(py.status, 0, py.stderr);
-  const torchLogits = (JSON.parse(py.stdout) as { logits: number[][][] }).logits.flat(2);
-  const ours = logitsOf(model);
-  let worst = 0;
-  for (let j = 0; j < ours.length; j++) worst = Math.max(worst, Math.abs(ours[j]! - torchLogits[j]!));
-  assert.ok(worst < 1e-4, `max abs logit difference ${worst}`);
-});
+test(
+  'a nanoGPT export is reproduced by a script using only torch and the files',
+  {
+    skip: torchOk ? false : 'no torch for /usr/bin/python3',
+  },
+  () => {
+    const model = makeCheckpoint('nano.safetensors', { bias: true });
+    const r = tsgpt('export', '--ckpt', 'nano.safetensors', '--format', 'nanogpt', 'nano');
+    assert.equal(r.status, 0, r.stderr);
+    const py = spawnSync(
+      '/usr/bin/python3',
+      [
+        join(process.cwd(), 'test/pytorch/logits_only.py'),
+        join(dir, 'nano/model.safetensors'),
+        join(dir, 'nano/config.json'),
+        JSON.stringify(idx),
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(py.status, 0, py.stderr);
+    const torchLogits = (JSON.parse(py.stdout) as { logits: number[][][] }).logits.flat(2);
+    const ours = logitsOf(model);
+    let worst = 0;
+    for (let j = 0; j < ours.length; j++) worst = Math.max(worst, Math.abs(ours[j]! - torchLogits[j]!));
+    assert.ok(worst < 1e-4, `max abs logit difference ${worst}`);
+  },
+);
 
 test('import refuses broken input with one line and writes nothing', () => {
   makeCheckpoint('ok.safetensors', {});

@@ -209,41 +209,45 @@ test('encode validates its input', () => {
 const PY = '/usr/bin/python3';
 const torchMissing = spawnSync(PY, ['-c', 'import torch'], { stdio: 'ignore' }).status !== 0;
 
-test('PyTorch reads what we write and we read what it writes', {
-  skip: torchMissing ? `${PY} cannot import torch (run scripts/ensure-torch.sh)` : false,
-}, () => {
-  const dir = mkdtempSync(join(tmpdir(), 'tsgpt-st-'));
-  try {
-    const helpers = fileURLToPath(new URL('../../test/pytorch/', import.meta.url));
-    writeFileSync(join(dir, 'in.safetensors'), encodeSafetensors(sample(), { who: 'ts' }));
-    const code = [
-      'import sys, torch',
-      `sys.path.insert(0, ${JSON.stringify(helpers)})`,
-      'from gpt_torch import read_safetensors, write_safetensors',
-      't, meta = read_safetensors(sys.argv[1])',
-      "assert meta == {'who': 'ts'}, meta",
-      "w = t['transformer.wte.weight']",
-      "out = {'twice': w * 2, 'half': w.half(), 'bf16': w.bfloat16(), 'f64': w.double(), 'shape': torch.tensor(w.shape, dtype=torch.float32)}",
-      "write_safetensors(sys.argv[2], out, {'who': 'torch'})",
-    ].join('\n');
-    const r = spawnSync(PY, ['-c', code, join(dir, 'in.safetensors'), join(dir, 'out.safetensors')], {
-      encoding: 'utf8',
-    });
-    assert.equal(r.status, 0, r.stderr);
-    const back = decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'out.safetensors'))));
-    assert.deepEqual(back.metadata, { who: 'torch' });
-    const w = sample().get('transformer.wte.weight')!.data;
-    assert.deepEqual([...back.tensors.get('shape')!.data], [3, 2]);
-    assert.deepEqual(back.tensors.get('twice')!.shape, [3, 2]);
-    assert.deepEqual(
-      [...back.tensors.get('twice')!.data],
-      [...w].map((x) => x * 2),
-    );
-    assert.deepEqual([...back.tensors.get('f64')!.data], [...w]);
-    assert.equal(back.tensors.get('half')!.dtype, 'F16');
-    assert.deepEqual([...back.tensors.get('half')!.data].slice(0, 3), [1, -2, 3.5]);
-    assert.equal(back.tensors.get('bf16')!.data[1], -2);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+test(
+  'PyTorch reads what we write and we read what it writes',
+  {
+    skip: torchMissing ? `${PY} cannot import torch (run scripts/ensure-torch.sh)` : false,
+  },
+  () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tsgpt-st-'));
+    try {
+      const helpers = fileURLToPath(new URL('../../test/pytorch/', import.meta.url));
+      writeFileSync(join(dir, 'in.safetensors'), encodeSafetensors(sample(), { who: 'ts' }));
+      const code = [
+        'import sys, torch',
+        `sys.path.insert(0, ${JSON.stringify(helpers)})`,
+        'from gpt_torch import read_safetensors, write_safetensors',
+        't, meta = read_safetensors(sys.argv[1])',
+        "assert meta == {'who': 'ts'}, meta",
+        "w = t['transformer.wte.weight']",
+        "out = {'twice': w * 2, 'half': w.half(), 'bf16': w.bfloat16(), 'f64': w.double(), 'shape': torch.tensor(w.shape, dtype=torch.float32)}",
+        "write_safetensors(sys.argv[2], out, {'who': 'torch'})",
+      ].join('\n');
+      const r = spawnSync(PY, ['-c', code, join(dir, 'in.safetensors'), join(dir, 'out.safetensors')], {
+        encoding: 'utf8',
+      });
+      assert.equal(r.status, 0, r.stderr);
+      const back = decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'out.safetensors'))));
+      assert.deepEqual(back.metadata, { who: 'torch' });
+      const w = sample().get('transformer.wte.weight')!.data;
+      assert.deepEqual([...back.tensors.get('shape')!.data], [3, 2]);
+      assert.deepEqual(back.tensors.get('twice')!.shape, [3, 2]);
+      assert.deepEqual(
+        [...back.tensors.get('twice')!.data],
+        [...w].map((x) => x * 2),
+      );
+      assert.deepEqual([...back.tensors.get('f64')!.data], [...w]);
+      assert.equal(back.tensors.get('half')!.dtype, 'F16');
+      assert.deepEqual([...back.tensors.get('half')!.data].slice(0, 3), [1, -2, 3.5]);
+      assert.equal(back.tensors.get('bf16')!.data[1], -2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -83,20 +83,24 @@ test('bpe train: deterministic, vocab size as asked, specials last and excluded 
   assert.equal(tiny.vocabSize, 258);
 });
 
-test('bpe train: all of Tiny Shakespeare to 1,024 tokens in well under 30 s, and it round-trips', {
-  skip: shakespeare === null && NO_SHAKESPEARE,
-}, () => {
-  const t0 = performance.now();
-  const tok = BpeTokenizer.train(shakespeare!, { vocabSize: 1024 });
-  const seconds = (performance.now() - t0) / 1000;
-  assert.ok(seconds < 10, `training took ${seconds.toFixed(1)} s`);
-  assert.equal(tok.vocabSize, 1024);
-  const ids = tok.encode(shakespeare!);
-  assert.ok(ids.length < shakespeare!.length / 2, `${ids.length} tokens for ${shakespeare!.length} chars`);
-  assert.equal(tok.decode(ids), shakespeare);
-  assert.equal(tok.decode(tok.encode(' the')).length, 4);
-  assert.equal(tok.encode(' the').length, 1, '" the" is one token after 1,024');
-});
+test(
+  'bpe train: all of Tiny Shakespeare to 1,024 tokens in well under 30 s, and it round-trips',
+  {
+    skip: shakespeare === null && NO_SHAKESPEARE,
+  },
+  () => {
+    const t0 = performance.now();
+    const tok = BpeTokenizer.train(shakespeare!, { vocabSize: 1024 });
+    const seconds = (performance.now() - t0) / 1000;
+    assert.ok(seconds < 10, `training took ${seconds.toFixed(1)} s`);
+    assert.equal(tok.vocabSize, 1024);
+    const ids = tok.encode(shakespeare!);
+    assert.ok(ids.length < shakespeare!.length / 2, `${ids.length} tokens for ${shakespeare!.length} chars`);
+    assert.equal(tok.decode(ids), shakespeare);
+    assert.equal(tok.decode(tok.encode(' the')).length, 4);
+    assert.equal(tok.encode(' the').length, 1, '" the" is one token after 1,024');
+  },
+);
 
 test('bpe: any string round-trips, lone surrogates included', () => {
   const tok = BpeTokenizer.train(`${sample} 漢字 こんにちは 😀 👍🏽 e\u0301 Привет \u0000\u0007`, {

@@ -377,7 +377,7 @@ export function narrow(x: Tensor, axis: number, start: number, length: number): 
       const oOff = o * length * inner;
       for (let i = 0; i < length * inner; i++) {
         if (toOut) dst[oOff + i] = src[xOff + i]!;
-        else dst[xOff + i]! += src[oOff + i]!;
+        else dst[xOff + i]! += src[oOff + i];
       }
     }
   };

@@ -112,6 +112,7 @@ export function generate(
   maxNewTokens: number,
   o: SampleOptions,
   rng: Rng,
+  // biome-ignore lint/suspicious/noConfusingVoidType: a plain `(id) => {}` callback is allowed
   onToken: (id: number) => void | boolean,
   g: GenerateOptions = {},
 ): number[] {
