@@ -18,33 +18,36 @@ import {
   layernorm_bwd_dw, layernorm_bwd_dx, layernorm_fwd, softmax_bwd, softmax_fwd,
 } from './layers';
 import { matmul_rows, pack_a_tile, pack_b_panel } from './matmul';
+import {
+  CTRL_BYTES,
+  OP_PACK_B,
+  OP_MATMUL,
+  OP_UNARY_FWD,
+  OP_UNARY_BWD,
+  OP_BINARY_SAME,
+  OP_BINARY_ROW,
+  OP_SCALE,
+  OP_LAYERNORM_FWD,
+  OP_SOFTMAX_FWD,
+  OP_SOFTMAX_BWD,
+  OP_CROSSENTROPY_FWD,
+  OP_CROSSENTROPY_BWD,
+  OP_EMBEDDING_FWD,
+  OP_DROPOUT,
+  OP_ADAMW,
+  OP_ATTENTION_FWD,
+  OP_ATTENTION_BWD,
+  OP_ADD_BIAS,
+  OP_PACK_A,
+  OP_FILL,
+  OP_LAYERNORM_BWD,
+  OP_BIAS_BWD,
+  OP_EMBEDDING_BWD,
+  OP_SUM_SQUARES,
+} from '../src/backend/wasm/job-ops';
 
-export const CTRL_BYTES = 64 + 32 * 4;
+export { CTRL_BYTES };
 
-export const OP_PACK_B = 1;
-export const OP_MATMUL = 2;
-export const OP_UNARY_FWD = 3;
-export const OP_UNARY_BWD = 4;
-export const OP_BINARY_SAME = 5;
-export const OP_BINARY_ROW = 6;
-export const OP_SCALE = 7;
-export const OP_LAYERNORM_FWD = 8;
-export const OP_SOFTMAX_FWD = 9;
-export const OP_SOFTMAX_BWD = 10;
-export const OP_CROSSENTROPY_FWD = 11;
-export const OP_CROSSENTROPY_BWD = 12;
-export const OP_EMBEDDING_FWD = 13;
-export const OP_DROPOUT = 14;
-export const OP_ADAMW = 15;
-export const OP_ATTENTION_FWD = 16;
-export const OP_ATTENTION_BWD = 17;
-export const OP_ADD_BIAS = 18;
-export const OP_PACK_A = 19;
-export const OP_FILL = 20;
-export const OP_LAYERNORM_BWD = 21;
-export const OP_BIAS_BWD = 22;
-export const OP_EMBEDDING_BWD = 23;
-export const OP_SUM_SQUARES = 24;
 
 // @ts-ignore: decorator
 @inline function ai(ctrl: usize, i: i32): i32 {

@@ -36,7 +36,7 @@ export interface KernelExports {
   sum_squares(x: number, i0: number, i1: number): number;
 }
 
-export const CTRL_BYTES = 64 + 32 * 4;
+export { CTRL_BYTES } from './job-ops.js';
 /** Int32 slots of the control block (see kernels/jobs.ts). */
 export const CTRL_DONE = 2;
 export const CTRL_TOTAL = 3;
@@ -47,30 +47,32 @@ export const CTRL_QUIT = 6;
 export const CTRL_SLEEPERS = 7;
 export const CTRL_ARGS = 16;
 
-export const OP_PACK_B = 1;
-export const OP_MATMUL = 2;
-export const OP_UNARY_FWD = 3;
-export const OP_UNARY_BWD = 4;
-export const OP_BINARY_SAME = 5;
-export const OP_BINARY_ROW = 6;
-export const OP_SCALE = 7;
-export const OP_LAYERNORM_FWD = 8;
-export const OP_SOFTMAX_FWD = 9;
-export const OP_SOFTMAX_BWD = 10;
-export const OP_CROSSENTROPY_FWD = 11;
-export const OP_CROSSENTROPY_BWD = 12;
-export const OP_EMBEDDING_FWD = 13;
-export const OP_DROPOUT = 14;
-export const OP_ADAMW = 15;
-export const OP_ATTENTION_FWD = 16;
-export const OP_ATTENTION_BWD = 17;
-export const OP_ADD_BIAS = 18;
-export const OP_PACK_A = 19;
-export const OP_FILL = 20;
-export const OP_LAYERNORM_BWD = 21;
-export const OP_BIAS_BWD = 22;
-export const OP_EMBEDDING_BWD = 23;
-export const OP_SUM_SQUARES = 24;
+export {
+  OP_ADAMW,
+  OP_ADD_BIAS,
+  OP_ATTENTION_BWD,
+  OP_ATTENTION_FWD,
+  OP_BIAS_BWD,
+  OP_BINARY_ROW,
+  OP_BINARY_SAME,
+  OP_CROSSENTROPY_BWD,
+  OP_CROSSENTROPY_FWD,
+  OP_DROPOUT,
+  OP_EMBEDDING_BWD,
+  OP_EMBEDDING_FWD,
+  OP_FILL,
+  OP_LAYERNORM_BWD,
+  OP_LAYERNORM_FWD,
+  OP_MATMUL,
+  OP_PACK_A,
+  OP_PACK_B,
+  OP_SCALE,
+  OP_SOFTMAX_BWD,
+  OP_SOFTMAX_FWD,
+  OP_SUM_SQUARES,
+  OP_UNARY_BWD,
+  OP_UNARY_FWD,
+} from './job-ops.js';
 
 /** Layouts of A for matmul_rows (kernels/matmul.ts). */
 export const A_ROWS = 0;
