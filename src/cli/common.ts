@@ -2,6 +2,7 @@
 // reading a checkpoint file into a model and its tokenizer. Node-side glue only.
 
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { createBackend } from '../backend/index.js';
 import { CheckpointError, UsageError } from '../errors.js';
@@ -11,6 +12,14 @@ import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { type Checkpoint, decodeCheckpoint } from '../train/checkpoint.js';
 import type { FlagSpec } from './args.js';
 import { loadGpt2Tokenizer } from './tokenizer-spec.js';
+
+/** Where `tsgpt train` writes with its default preset, and so where the other commands look. */
+export const DEFAULT_CKPT = join('out', 'baby', 'ckpt.safetensors');
+
+/** The --ckpt flag of the commands that read a checkpoint. */
+export function ckptFlag(help: string): FlagSpec {
+  return { name: 'ckpt', type: 'string', metavar: 'FILE', default: DEFAULT_CKPT, help };
+}
 
 export const BACKEND_FLAGS: readonly FlagSpec[] = [
   {

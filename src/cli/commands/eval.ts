@@ -10,6 +10,7 @@ import type { TokenArray } from '../../train/trainer.js';
 import type { Args, FlagSpec } from '../args.js';
 import {
   BACKEND_FLAGS,
+  ckptFlag,
   closeBackend,
   modelFromCheckpoint,
   openBackend,
@@ -25,13 +26,7 @@ export const description =
   'predicted once) and reports the mean loss per token (nats), perplexity = exp(loss), and bits per ' +
   'character and per UTF-8 byte of the text those tokens spell.';
 export const flags: readonly FlagSpec[] = [
-  {
-    name: 'ckpt',
-    type: 'string',
-    metavar: 'FILE',
-    default: join('out', 'baby', 'ckpt.safetensors'),
-    help: 'checkpoint to evaluate',
-  },
+  ckptFlag('checkpoint to evaluate'),
   {
     name: 'data',
     type: 'string',

@@ -8,7 +8,7 @@ import { HF_SAFETENSORS_METADATA, hfConfigJson, toHF, toNanoGPT } from '../../mo
 import { ensureDir, writeFilesAtomic } from '../../util/atomic-write.js';
 import { encodeSafetensors } from '../../util/safetensors.js';
 import type { Args, FlagSpec, PositionalSpec } from '../args.js';
-import { readCheckpoint } from '../common.js';
+import { ckptFlag, readCheckpoint } from '../common.js';
 
 export const name = 'export';
 export const summary = 'Write a checkpoint in nanoGPT or Hugging Face GPT-2 layout (safetensors + config)';
@@ -20,13 +20,7 @@ export const description =
   'no GPT-2 equivalent and are refused for hf.';
 export const positionals: readonly PositionalSpec[] = [{ name: 'out', help: 'output directory' }];
 export const flags: readonly FlagSpec[] = [
-  {
-    name: 'ckpt',
-    type: 'string',
-    metavar: 'FILE',
-    default: join('out', 'baby', 'ckpt.safetensors'),
-    help: 'checkpoint to export',
-  },
+  ckptFlag('checkpoint to export'),
   { name: 'format', type: 'string', choices: ['nanogpt', 'hf'], required: true, help: 'target layout' },
 ];
 export const examples = [

@@ -1,12 +1,12 @@
 // `tsgpt sample`: load a checkpoint and stream generated text to stdout.
 
-import { join } from 'node:path';
 import { TokenizerError } from '../../errors.js';
 import { DEFAULT_SAMPLING, generate, type SampleOptions, validateSampling } from '../../sample/sampling.js';
 import { Rng } from '../../util/rng.js';
 import type { Args, FlagSpec } from '../args.js';
 import {
   BACKEND_FLAGS,
+  ckptFlag,
   closeBackend,
   modelFromCheckpoint,
   openBackend,
@@ -21,13 +21,7 @@ export const description =
   'comes. Strategies compose: --temperature rescales the logits, --top-k and --top-p cut the candidates, ' +
   '--greedy always takes the most likely token. The model sees at most its block size: once the text outgrows it, the window moves on to the newest half (the KV cache is refilled then, so cached and --no-cache runs give the same tokens).';
 export const flags: readonly FlagSpec[] = [
-  {
-    name: 'ckpt',
-    type: 'string',
-    metavar: 'FILE',
-    default: join('out', 'baby', 'ckpt.safetensors'),
-    help: 'checkpoint to sample from',
-  },
+  ckptFlag('checkpoint to sample from'),
   { name: 'prompt', type: 'string', default: '\n', help: 'text to start from' },
   { name: 'max-new-tokens', type: 'int', min: 1, default: 500, help: 'tokens to generate per sample' },
   {
