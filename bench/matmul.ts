@@ -107,7 +107,7 @@ async function main(): Promise<void> {
     .map(({ col, be }) => {
       const s = be.threadStats;
       const workerShare = s.chunks > 0 ? (100 * (s.chunks - s.callerChunks)) / s.chunks : 0;
-      return `${col}: workers ran ${workerShare.toFixed(0)}% of chunks, ${s.backoffs} back-offs`;
+      return `${col}: workers ran ${workerShare.toFixed(0)}% of chunks, the caller slept ${s.stalls} times waiting for one`;
     })
     .join('; ');
   for (const { be } of configs) await be.dispose();

@@ -59,8 +59,8 @@ export interface TrainRow {
   note?: string;
   /** OpenBLAS's kernel set as reported by the library (torch rows) */
   blasCore?: string;
-  /** times the wasm thread pool fell back to one thread because a worker stalled (busy machine) */
-  backoffs?: number;
+  /** wasm rows on several threads: timed steps the thread governor ran on one thread */
+  aloneSteps?: number;
   /**
    * PyTorch rows: 'all' = `--threads N` (N intra-op threads and N OpenBLAS threads), 'blas' =
    * torch's intra-op threads as installed (1 for Debian's) and N OpenBLAS threads
@@ -372,7 +372,7 @@ async function benchTraining(
       rss: 0,
       core: '',
       err: '',
-      backoffs: 0,
+      aloneSteps: 0,
       torchThreads: '',
       intraOp: 0,
       fails: 0,
@@ -415,7 +415,7 @@ async function benchTraining(
           g.steps += t.stepMs.length;
           g.rss = Math.max(g.rss, t.peakRssMiB);
           g.core = t.kernels ?? '';
-          g.backoffs += t.backoffs ?? 0;
+          g.aloneSteps += t.aloneSteps ?? 0;
         } else {
           // the same config as tsgpt's preset, keys in tsgpt's spelling (gradAccum is always 1 here)
           const { gradAccum: _, ...torchCfg } = cfg;
@@ -493,7 +493,7 @@ async function benchTraining(
         row.torchThreads = g.torchThreads;
         row.torchIntraOp = g.intraOp;
       }
-      if (s.engine === 'wasm' && s.threads > 1) row.backoffs = g.backoffs;
+      if (s.engine === 'wasm' && s.threads > 1) row.aloneSteps = g.aloneSteps;
       if (g.err) row.note = `${g.fails} of ${g.fails + g.ms.length} rounds ${g.err}`;
       rows.push(row);
     }
@@ -960,7 +960,7 @@ export function formatReport(r: BenchReport): string {
           x.note ??
             [
               x.rounds.length > 1 ? `rounds ${x.rounds.map((v) => v.toFixed(1)).join(' / ')}` : '',
-              x.backoffs ? `${x.backoffs} pool back-offs to 1 thread` : '',
+              x.aloneSteps ? `${x.aloneSteps} of ${x.steps} steps on 1 thread (thread governor)` : '',
               x.torchThreads && x.torchThreads !== `torch ${x.threads} + BLAS ${x.threads}`
                 ? x.torchThreads
                 : '',

@@ -43,8 +43,11 @@ export interface TrainSpeedResult {
   peakRssMiB: number;
   /** wasm memory in use at the end (params, grads, optimizer state, activations), MiB */
   wasmMiB: number | null;
-  /** thread-pool back-offs to one thread during the run (wasm, threads > 1) */
-  backoffs: number | null;
+  /**
+   * timed steps the thread governor ran on the calling thread alone (probes, or a busy machine;
+   * wasm, threads > 1)
+   */
+  aloneSteps: number | null;
 }
 
 /**
@@ -123,7 +126,9 @@ export async function measureTraining(o: TrainSpeedOptions): Promise<TrainSpeedR
     for (let i = 0; i < o.warmup; i++) trainer.trainStep();
     const stepMs: number[] = [];
     let lastLoss = Number.NaN;
+    let aloneSteps = 0;
     for (let i = 0; i < o.iters; i++) {
+      if (trainer.governor && !trainer.governor.useWorkers) aloneSteps++;
       const s = trainer.trainStep();
       stepMs.push(s.ms);
       lastLoss = s.loss;
@@ -148,7 +153,7 @@ export async function measureTraining(o: TrainSpeedOptions): Promise<TrainSpeedR
       lastLoss,
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
       wasmMiB: wasm ? wasm.peakBytes / 1048576 : null,
-      backoffs: wasm && wasm.threads > 1 ? wasm.threadBackoffs : null,
+      aloneSteps: trainer.governor ? aloneSteps : null,
     };
   } finally {
     await wasm?.dispose();

@@ -1,13 +1,15 @@
 // The work-sharing protocol between the calling thread and the workers, on a control block in
-// shared memory. A job is (op, args, total chunks); every thread calls run_job, which claims
-// chunks one at a time with a compare-and-swap on a (generation, next chunk) word, runs them,
-// and counts them done. A thread that is late (descheduled, still asleep) simply finds no
-// chunk left, so a busy core never holds the job hostage beyond one chunk.
+// shared memory. A job is (op, args, total chunks), cut into one contiguous range of chunks per
+// thread: thread i owns [i*total/parts, (i+1)*total/parts), front to back, so consecutive jobs
+// over the same rows run on the same core and find their data in its cache. A thread that has
+// finished its own range steals chunks from the back of another's, so a late thread (descheduled,
+// still asleep) holds the job back by one chunk at most. Each range is one 64-bit word
+// (end << 32 | next) changed only by compare-and-swap: the owner takes `next`, a thief `end - 1`.
 // Not here: how threads sleep and wake (JavaScript Atomics.wait / notify in src/backend/wasm).
 //
-// Control block layout (bytes): 0 i64 claim word (gen << 32 | next chunk), 8 i32 done,
-// 12 i32 total, 16 i32 op, 20 i32 wake sequence (JS), 24 i32 quit (JS), 28 i32 sleeping workers
-// (JS), 64.. 32 arg slots.
+// Control block layout (bytes): 0 i32 threads, 8 i32 done, 12 i32 total, 16 i32 op, 20 i32 wake
+// sequence (JS), 24 i32 quit (JS), 28 i32 sleeping workers (JS), 64.. 32 arg slots, then one
+// 64-byte line per thread holding its range word (CTRL_RANGES; MAX_THREADS lines).
 
 import {
   add_bias, adamw_f32, bias_backward, binary_row, binary_same, dropout_fwd, fill_u32, scale_f32,
@@ -20,6 +22,7 @@ import {
 import { matmul_rows, pack_a_tile, pack_b_panel } from './matmul';
 import {
   CTRL_BYTES,
+  CTRL_RANGES,
   OP_PACK_B,
   OP_MATMUL,
   OP_UNARY_FWD,
@@ -62,41 +65,75 @@ export { CTRL_BYTES };
   return load<f32>(ctrl + 64 + (<usize>i << 2));
 }
 
-/** Starts a new generation: chunk 0 of the job whose op/args/total were just written. */
-export function job_publish(ctrl: usize): void {
-  const w = atomic.load<i64>(ctrl);
-  atomic.store<i32>(ctrl + 8, 0);
-  atomic.store<i64>(ctrl, ((w >>> 32) + 1) << 32);
+// @ts-ignore: decorator
+@inline function rangeWord(ctrl: usize, t: i32): usize {
+  return ctrl + CTRL_RANGES + (<usize>t << 6);
 }
 
 /**
- * Ends the current job once every chunk is done: `next` jumps past any total, so a thread that
- * is still looking for work (it read the job word before the job finished) cannot claim a chunk
- * of the *next* job while the caller is still writing that job's op, args and total. Without
- * this, such a late claim could run a chunk with half-written arguments and count it twice.
+ * Opens the job whose op, args and total were just written: the chunks are cut into `parts`
+ * ranges, one for each of threads 0..parts-1 (parts = 1: the caller alone). Args are written
+ * before any range is, so a thread that claims a chunk always sees the whole job.
  */
-export function job_close(ctrl: usize): void {
-  const w = atomic.load<i64>(ctrl);
-  atomic.store<i64>(ctrl, (w & 0xffffffff00000000) | 0x7fffffff);
-}
-
-/** Claims the next chunk of the current job, or -1 when none is left. */
-function claim(ctrl: usize): i32 {
-  while (true) {
-    const w = atomic.load<i64>(ctrl);
-    const next = <i32>w;
-    const total = atomic.load<i32>(ctrl, 12);
-    if (next >= total) return -1;
-    // a stale w (the job moved on) fails the exchange, so a claim always matches its job
-    if (atomic.cmpxchg<i64>(ctrl, w, w + 1) == w) return next;
+export function job_publish(ctrl: usize, parts: i32): void {
+  const total = load<i32>(ctrl, 12);
+  const threads = load<i32>(ctrl);
+  atomic.store<i32>(ctrl + 8, 0);
+  for (let t = 0; t < threads; t++) {
+    const lo = t < parts ? <i64>(<i64>total * t / parts) : 0;
+    const hi = t < parts ? <i64>(<i64>total * (t + 1) / parts) : 0;
+    atomic.store<i64>(rangeWord(ctrl, t), (hi << 32) | lo);
   }
 }
 
-/** Runs chunks of the current job until none is left; returns how many it ran. Called by every thread. */
-export function run_job(ctrl: usize): i32 {
-  let ran = 0;
+/**
+ * Ends the current job once every chunk is done: every range is emptied, so a thread that is
+ * still looking for work (it read a range word before the job finished) cannot claim a chunk of
+ * the *next* job while the caller is still writing that job's op, args and total. A stale
+ * compare-and-swap fails against the emptied word; one that meets an equal word of the next job
+ * claims a real, unclaimed chunk of it, whose args are complete by then.
+ */
+export function job_close(ctrl: usize): void {
+  const threads = load<i32>(ctrl);
+  for (let t = 0; t < threads; t++) atomic.store<i64>(rangeWord(ctrl, t), 0);
+}
+
+/** Takes the next chunk of thread t's own range, or -1 when it is empty. */
+function claimOwn(w: usize): i32 {
   while (true) {
-    const chunk = claim(ctrl);
+    const v = atomic.load<i64>(w);
+    const next = <i32>v;
+    if (next >= <i32>(v >>> 32)) return -1;
+    if (atomic.cmpxchg<i64>(w, v, v + 1) == v) return next;
+  }
+}
+
+/** Takes the last chunk of another thread's range, or -1 when every range is empty. */
+function steal(ctrl: usize, me: i32): i32 {
+  const threads = load<i32>(ctrl);
+  for (let d = 1; d < threads; d++) {
+    const w = rangeWord(ctrl, (me + d) % threads);
+    while (true) {
+      const v = atomic.load<i64>(w);
+      const next = <i32>v;
+      const end = <i32>(v >>> 32);
+      if (next >= end) break;
+      if (atomic.cmpxchg<i64>(w, v, v - (<i64>1 << 32)) == v) return end - 1;
+    }
+  }
+  return -1;
+}
+
+/**
+ * Runs chunks of the current job until none is left: its own range first, then stolen ones;
+ * returns how many it ran. Called by every thread, `me` = 0 for the caller, 1.. for workers.
+ */
+export function run_job(ctrl: usize, me: i32): i32 {
+  let ran = 0;
+  const own = rangeWord(ctrl, me);
+  while (true) {
+    let chunk = claimOwn(own);
+    if (chunk < 0) chunk = steal(ctrl, me);
     if (chunk < 0) return ran;
     ran++;
     // the job cannot finish before this chunk is counted, so op, args and total are stable
@@ -115,6 +152,16 @@ export function run_job(ctrl: usize): i32 {
 @inline function hi(ch: i32, per: i32, n: i32): i32 {
   const e = ch * per + per;
   return e < n ? e : n;
+}
+
+/**
+ * The (batch, head) pair of attention chunk ch, batch index fastest: chunks that run at the same
+ * time then write rows of different sequences, not neighbouring columns of the same rows.
+ */
+// @ts-ignore: decorator
+@inline function spreadHeads(x: usize, ch: i32, nh: i32): i32 {
+  const nb = atomic.load<i32>(x, 12) / nh;
+  return (ch % nb) * nh + ch / nb;
 }
 
 function run_chunk(x: usize, op: i32, ch: i32): void {
@@ -197,10 +244,10 @@ function run_chunk(x: usize, op: i32, ch: i32): void {
       );
       break;
     case OP_ATTENTION_FWD: // out, att, qkv, t, c, nh, scale
-      attention_fwd(au(x, 0), au(x, 1), au(x, 2), ai(x, 3), ai(x, 4), ai(x, 5), af(x, 6), ch);
+      attention_fwd(au(x, 0), au(x, 1), au(x, 2), ai(x, 3), ai(x, 4), ai(x, 5), af(x, 6), spreadHeads(x, ch, ai(x, 5)));
       break;
     case OP_ATTENTION_BWD: // dqkv, datt, dout, qkv, att, t, c, nh, scale
-      attention_bwd(au(x, 0), au(x, 1), au(x, 2), au(x, 3), au(x, 4), ai(x, 5), ai(x, 6), ai(x, 7), af(x, 8), ch);
+      attention_bwd(au(x, 0), au(x, 1), au(x, 2), au(x, 3), au(x, 4), ai(x, 5), ai(x, 6), ai(x, 7), af(x, 8), spreadHeads(x, ch, ai(x, 7)));
       break;
     case OP_ADD_BIAS: // out, bias, oc, n, per
       add_bias(au(x, 0), au(x, 1), ai(x, 2), lo(ch, ai(x, 4)), hi(ch, ai(x, 4), ai(x, 3)));

@@ -51,6 +51,13 @@ export interface Backend {
   free(arr: AnyArray): void;
   /** Releases what the backend holds beyond memory (the wasm backend's worker threads). */
   dispose?(): Promise<void>;
+  /** Threads that take part in parallel kernels, the caller included (absent: 1). */
+  readonly threads?: number;
+  /**
+   * Multi-threaded backends: whether parallel kernels use the worker threads (true, the default)
+   * or only the calling thread, while the workers sleep (see src/train/thread-governor.ts).
+   */
+  setUseWorkers?(on: boolean): void;
 
   // ---- elementwise ----
   /** out[i] = value */

@@ -17,6 +17,7 @@ import { Rng } from '../util/rng.js';
 import { type Checkpoint, encodeCheckpoint } from './checkpoint.js';
 import { AdamW } from './optimizer.js';
 import { lrAt } from './schedule.js';
+import { ThreadGovernor } from './thread-governor.js';
 
 /** Token ids of one split, as read from a token file. */
 export type TokenArray = Uint16Array | Uint32Array | Int32Array;
@@ -52,6 +53,11 @@ export interface TrainerOptions {
    * numbers, without rebuilding the graph or allocating anything per step.
    */
   compile?: boolean;
+  /**
+   * With a multi-threaded backend, time steps with and without its worker threads now and then
+   * and keep the faster (default true): see ThreadGovernor.
+   */
+  adaptThreads?: boolean;
 }
 
 export class Trainer {
@@ -99,6 +105,11 @@ export class Trainer {
     this.rng = new Rng(o.config.seed);
     this.ctx = trainContext(this.rng);
     this.compile = o.compile ?? true;
+    const be = this.be;
+    if ((o.adaptThreads ?? true) && (be.threads ?? 1) > 1 && be.setUseWorkers) {
+      this.governor = new ThreadGovernor();
+      be.setUseWorkers(true);
+    }
     this.x = new Tensor(this.be, [o.config.batchSize, T], 'int32');
     this.y = new Tensor(this.be, [o.config.batchSize, T], 'int32');
     if (o.resume) {
@@ -119,6 +130,9 @@ export class Trainer {
     return this.cfg.batchSize * this.model.config.blockSize * this.cfg.gradAccum;
   }
 
+  /** switches the backend's worker threads on and off by step times (multi-threaded backends) */
+  readonly governor: ThreadGovernor | null = null;
+
   private readonly info: StepInfo = { step: 0, loss: 0, lr: 0, gradNorm: 0, ms: 0, tokensPerSec: 0 };
 
   /**
@@ -135,6 +149,7 @@ export class Trainer {
     const gradNorm = this.optimizer.update(lr, gradClip);
     this.step++;
     const ms = performance.now() - t0;
+    if (this.governor) this.be.setUseWorkers!(this.governor.record(ms));
     // one StepInfo object, refilled each step: the steady-state step allocates nothing
     const info = this.info;
     info.step = this.step;

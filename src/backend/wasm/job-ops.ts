@@ -3,8 +3,15 @@
 // host (wasm-backend.ts publishes them). Plain constants only, so both compilers read this one
 // file and the two sides cannot drift apart.
 
-/** bytes of the control block: 64 of header words, then 32 argument slots of 4 bytes */
-export const CTRL_BYTES = 64 + 32 * 4;
+/** threads a job can be shared among (the caller included): one range line each */
+export const MAX_THREADS = 64;
+/** byte offset of the range words in the control block: one 64-byte line per thread */
+export const CTRL_RANGES = 256;
+/**
+ * bytes of the control block: 64 of header words, 32 argument slots of 4 bytes, padding to
+ * CTRL_RANGES, then a 64-byte line per thread for its range of the current job
+ */
+export const CTRL_BYTES = CTRL_RANGES + MAX_THREADS * 64;
 
 export const OP_PACK_B = 1;
 export const OP_MATMUL = 2;

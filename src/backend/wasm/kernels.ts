@@ -4,10 +4,11 @@
 
 export interface KernelExports {
   heap_base(): number;
-  job_publish(ctrl: number): void;
+  /** opens the job written to the control block, cut into `parts` ranges (threads 0..parts-1) */
+  job_publish(ctrl: number, parts: number): void;
   job_close(ctrl: number): void;
-  /** runs chunks of the current job; returns how many this thread ran */
-  run_job(ctrl: number): number;
+  /** runs chunks of the current job as thread `me` (0: the caller); returns how many it ran */
+  run_job(ctrl: number, me: number): number;
   matmul_rows(
     c: number,
     a: number,
@@ -36,7 +37,9 @@ export interface KernelExports {
   sum_squares(x: number, i0: number, i1: number): number;
 }
 
-export { CTRL_BYTES } from './job-ops.js';
+export { CTRL_BYTES, MAX_THREADS } from './job-ops.js';
+/** Int32 slot of the control block holding the thread count (see kernels/jobs.ts). */
+export const CTRL_THREADS = 0;
 /** Int32 slots of the control block (see kernels/jobs.ts). */
 export const CTRL_DONE = 2;
 export const CTRL_TOTAL = 3;

@@ -14,6 +14,8 @@ export interface WorkerInit {
   memory: WebAssembly.Memory;
   /** byte offset of the control block */
   ctrl: number;
+  /** this worker's thread index in the job protocol (1..threads-1; the caller is 0) */
+  index: number;
   /** wait-loop iterations a worker spins on the wake word after a job before it sleeps in
    * Atomics.wait (the caller's calibration of its spinMs option) */
   spins: number;

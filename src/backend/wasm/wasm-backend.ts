@@ -22,6 +22,7 @@ import {
   type KernelExports,
   type KernelFlavor,
   MAX_PAGES,
+  MAX_THREADS,
   OP_ADAMW,
   OP_ADD_BIAS,
   OP_ATTENTION_BWD,
@@ -120,7 +121,7 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
     if (!WebAssembly.validate(bytes))
       throw new TsgptError(`wasm backend: this engine cannot run the '${want}' kernels`);
   }
-  const threads = Math.max(1, Math.floor(opts.threads ?? platform.parallelism()));
+  const threads = Math.min(MAX_THREADS, Math.max(1, Math.floor(opts.threads ?? platform.parallelism())));
   const spinMs = opts.spinMs ?? 0.2;
   const module = await WebAssembly.compile(bytes);
   const initialPages = Math.ceil(((opts.initialMemoryMiB ?? 16) * 1048576) / PAGE);
@@ -141,7 +142,8 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
   // spin limits as loop counts, so waiting threads read no clock
   const spins = threads > 1 ? Math.ceil(spinsPerMs(new Int32Array(memory.buffer, ctrl, 1)) * spinMs) : 0;
   const starting: Promise<WorkerHandle>[] = [];
-  for (let i = 1; i < threads; i++) starting.push(platform.startWorker({ module, memory, ctrl, spins }));
+  for (let i = 1; i < threads; i++)
+    starting.push(platform.startWorker({ module, memory, ctrl, spins, index: i }));
   const started = await Promise.all(starting);
   const pool = new ThreadPool(kernels, memory, ctrl, started, spins);
   return new WasmBackend(kernels, memory, allocator, pool, flavor);
@@ -185,15 +187,22 @@ export class WasmBackend implements Backend {
     return this.pool.threads;
   }
 
-  /** times a class of job went over to the calling thread alone because that was faster */
-  get threadBackoffs(): number {
-    return this.pool.backoffs;
+  /**
+   * Whether parallel kernels use the worker threads (true) or run on the calling thread alone
+   * while the workers sleep; see ThreadGovernor (src/train/thread-governor.ts).
+   */
+  setUseWorkers(on: boolean): void {
+    this.pool.useWorkers = on;
+  }
+
+  get useWorkers(): boolean {
+    return this.pool.useWorkers;
   }
 
   /**
-   * Work-sharing counters: parallel jobs, their chunks, the chunks the calling thread ran (the
-   * rest ran on workers), jobs where the caller slept waiting for a worker, parallelisable jobs
-   * run on the caller alone (it measured faster), and back-offs to one thread.
+   * Work-sharing counters: parallel jobs run with the workers, their chunks, the chunks the
+   * calling thread ran (the rest ran on workers), jobs where the caller slept waiting for a
+   * worker, and parallel jobs run on the caller alone (useWorkers off).
    */
   get threadStats(): {
     parallelJobs: number;
@@ -201,9 +210,8 @@ export class WasmBackend implements Backend {
     callerChunks: number;
     stalls: number;
     aloneJobs: number;
-    backoffs: number;
   } {
-    return { ...this.pool.stats, backoffs: this.pool.backoffs };
+    return { ...this.pool.stats };
   }
 
   /** bytes of wasm memory currently allocated (alloc'd arrays, scratch, control block) */
@@ -308,7 +316,7 @@ export class WasmBackend implements Backend {
   }
 
   private runSplit(op: number, n: number, per: number): void {
-    this.pool.run(op, Math.ceil(n / per), per < n, n);
+    this.pool.run(op, Math.ceil(n / per), per < n);
   }
 
   // ---- elementwise ----
@@ -519,7 +527,7 @@ export class WasmBackend implements Backend {
     A[1] = px;
     A[2] = n;
     A[3] = per;
-    this.pool.run(OP_SUM_SQUARES, chunks, this.pool.threads > 1 && n >= PAR_MIN_ELEMENTS, n);
+    this.pool.run(OP_SUM_SQUARES, chunks, this.pool.threads > 1 && n >= PAR_MIN_ELEMENTS);
     const p = this.partials;
     let total = 0;
     for (let i = 0; i < chunks; i++) total += p[i]!;
@@ -572,7 +580,7 @@ export class WasmBackend implements Backend {
     A[7] = packedBytes;
     A[8] = panels;
     // packing is a copy: worth a second thread only when large
-    this.pool.run(OP_PACK_B, nb * panels, threads > 1 && nb * k * n >= PAR_MIN_ELEMENTS, nb * k * n);
+    this.pool.run(OP_PACK_B, nb * panels, threads > 1 && nb * k * n >= PAR_MIN_ELEMENTS);
     // 2. row blocks of C; whole products per chunk when there are enough of them
     const macs = batch * m * k * n;
     const parallel = threads > 1 && macs >= PAR_MIN_MACS;
@@ -602,7 +610,7 @@ export class WasmBackend implements Backend {
         A[4] = p.aBatchStride * 4;
         A[5] = tileBytes;
         A[6] = tiles;
-        this.pool.run(OP_PACK_A, na * tiles, threads > 1 && na * m * k >= PAR_MIN_ELEMENTS, na * m * k);
+        this.pool.run(OP_PACK_A, na * tiles, threads > 1 && na * m * k >= PAR_MIN_ELEMENTS);
         aStride = 0;
       }
     }
@@ -619,7 +627,7 @@ export class WasmBackend implements Backend {
     A[10] = rpc;
     A[11] = cpb;
     A[12] = srcA;
-    this.pool.run(OP_MATMUL, batch * cpb, parallel, macs + (p.transA ? 1 : 0) + (p.transB ? 2 : 0));
+    this.pool.run(OP_MATMUL, batch * cpb, parallel);
   }
 
   addBias(out: FloatArray, bias: FloatArray, n: number, oc: number): void {
@@ -715,7 +723,7 @@ export class WasmBackend implements Backend {
     A[10] = rpc;
     A[11] = rowChunks;
     A[12] = cpc;
-    this.pool.run(OP_LAYERNORM_BWD, rowChunks + Math.ceil(c / cpc), rpc < n, n * c);
+    this.pool.run(OP_LAYERNORM_BWD, rowChunks + Math.ceil(c / cpc), rpc < n);
   }
 
   softmaxForward(out: FloatArray, x: FloatArray, n: number, c: number): void {
@@ -761,7 +769,7 @@ export class WasmBackend implements Backend {
     A[4] = c;
     A[5] = nh;
     this.af[6] = scale;
-    this.pool.run(OP_ATTENTION_FWD, b * nh, b * t * t * c >= PAR_MIN_ELEMENTS, t * c);
+    this.pool.run(OP_ATTENTION_FWD, b * nh, b * t * t * c >= PAR_MIN_ELEMENTS);
   }
 
   attentionBackward(
@@ -788,7 +796,7 @@ export class WasmBackend implements Backend {
     A[6] = c;
     A[7] = nh;
     this.af[8] = scale;
-    this.pool.run(OP_ATTENTION_BWD, b * nh, b * t * t * c >= PAR_MIN_ELEMENTS, t * c);
+    this.pool.run(OP_ATTENTION_BWD, b * nh, b * t * t * c >= PAR_MIN_ELEMENTS);
   }
 
   crossEntropyForward(

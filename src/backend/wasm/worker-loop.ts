@@ -30,6 +30,6 @@ export function serveJobs(init: WorkerInit, kernels: KernelExports): void {
     }
     if (Atomics.load(ctrl, CTRL_QUIT) !== 0) return;
     seen = Atomics.load(ctrl, CTRL_WAKE);
-    kernels.run_job(init.ctrl);
+    kernels.run_job(init.ctrl, init.index);
   }
 }
