@@ -16,8 +16,8 @@ import { modelConfig } from '../src/model/config.js';
 import type { BabyGenerateResult, Gpt2GenerateResult } from './generate-speed.js';
 import { charData, median, presetConfig, type TrainSpeedResult, trainFlopsPerStep } from './train-speed.js';
 
-export type Section = 'train' | 'matmul' | 'generate' | 'tokenizer';
-export const SECTIONS: readonly Section[] = ['train', 'matmul', 'generate', 'tokenizer'];
+export type Section = 'train' | 'busy' | 'matmul' | 'generate' | 'tokenizer';
+export const SECTIONS: readonly Section[] = ['train', 'busy', 'matmul', 'generate', 'tokenizer'];
 export const BENCH_PRESETS = ['baby', 'plan', 'mini'] as const;
 
 export interface BenchOptions {
@@ -129,7 +129,23 @@ export interface BenchReport {
       | { error: string };
   };
   tokenizer?: Record<string, number> | { error: string };
+  busy?: BusyReport;
   torch: { available: boolean; detail: string };
+}
+
+/** baby training while another process spins on one core: 1 thread, N with and without the governor */
+export interface BusyReport {
+  preset: string;
+  rows: {
+    label: string;
+    threads: number;
+    governor: boolean;
+    msPerIter: number | null;
+    aloneSteps: number | null;
+    steps: number;
+    note?: string;
+  }[];
+  error?: string;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -561,6 +577,69 @@ async function benchTraining(
   return { rows, summary, notes };
 }
 
+/**
+ * The "busy machine" check: `baby` on wasm while another process (a spinning node) holds a core,
+ * with 1 thread, N threads under the ThreadGovernor (as `tsgpt train` runs), and N threads with
+ * the workers forced on. Configurations take turns, two rounds; each figure is the median step.
+ */
+async function benchBusy(o: BenchOptions): Promise<BusyReport> {
+  const preset = 'baby';
+  const iters = o.quick ? 40 : (o.iters ?? 120);
+  const specs = [
+    { label: '1 thread', threads: 1, governor: false },
+    { label: `${o.threads} threads, governor`, threads: o.threads, governor: true },
+    { label: `${o.threads} threads, workers always on`, threads: o.threads, governor: false },
+  ];
+  const got = specs.map(() => ({ ms: [] as number[], alone: 0, steps: 0, err: '' }));
+  const hog = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+  try {
+    for (let round = 0; round < 2; round++) {
+      for (const [i, s] of specs.entries()) {
+        o.log(
+          `[busy] ${preset} with another process spinning: ${s.label}, round ${round + 1}/2, ${iters} steps`,
+        );
+        const r = await retried(
+          () =>
+            node(
+              './train-speed.js',
+              [
+                ...['--preset', preset, '--backend', 'wasm', '--threads', String(s.threads)],
+                ...['--iters', String(iters), '--warmup', '3', '--text', o.text, '--json'],
+                ...(s.threads > 1 && !s.governor ? ['--fixed-threads'] : []),
+              ],
+              10 * 60_000,
+            ),
+          o.log,
+        );
+        const g = got[i]!;
+        if (!r.json) {
+          g.err = `failed: ${r.error}`;
+          continue;
+        }
+        const t = r.json as unknown as TrainSpeedResult;
+        g.ms.push(t.msPerIter);
+        g.steps += t.stepMs.length;
+        g.alone += t.aloneSteps ?? 0;
+      }
+    }
+  } finally {
+    hog.kill('SIGKILL');
+  }
+  return {
+    preset,
+    rows: specs.map((s, i) => {
+      const g = got[i]!;
+      return {
+        ...s,
+        msPerIter: g.ms.length > 0 ? median(g.ms) : null,
+        aloneSteps: s.governor ? g.alone : null,
+        steps: g.steps,
+        ...(g.err ? { note: g.err } : {}),
+      };
+    }),
+  };
+}
+
 function emptyRow(preset: string, engine: string, threads: number, note: string): TrainRow {
   return {
     preset,
@@ -836,6 +915,7 @@ export async function runBench(o: BenchOptions): Promise<BenchReport> {
   const vocabSize = charData(readFileSync(o.text, 'utf8')).tokenizer.vocabSize;
 
   if (o.sections.includes('train')) report.train = await benchTraining(o, torch, vocabSize);
+  if (o.sections.includes('busy') && o.threads > 1) report.busy = await benchBusy(o);
   if (o.sections.includes('matmul')) {
     // in a child process too: a stalled thread pool must not stall the whole run
     o.log(
@@ -1007,6 +1087,22 @@ export function formatReport(r: BenchReport): string {
       .join(', ');
     L.push('', `  peak RSS, tsgpt wasm ${m['threads']}t: ${rss}`);
     for (const n of t.notes) L.push(`  * ${n}`);
+  }
+
+  if (r.busy) {
+    const b = r.busy;
+    const one = b.rows[0]?.msPerIter ?? null;
+    L.push('', `1b. ${b.preset} while another process spins on one core (wasm; median ms per step)`);
+    const body = b.rows.map((x) => [
+      x.label,
+      f(x.msPerIter),
+      x.msPerIter && one ? ratio(one / x.msPerIter) : '-',
+      x.note ??
+        (x.aloneSteps !== null
+          ? `${x.aloneSteps} of ${x.steps} steps on 1 thread (the governor's choice)`
+          : ''),
+    ]);
+    L.push(...table(['configuration', 'ms/iter', 'speed vs 1 thread', 'notes'], body).map((l) => `  ${l}`));
   }
 
   if (r.matmul) {

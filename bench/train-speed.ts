@@ -107,6 +107,8 @@ export interface TrainSpeedOptions {
   iters: number;
   warmup: number;
   text: string;
+  /** keep the worker threads on every step (no ThreadGovernor): what a fixed pool does */
+  fixedThreads?: boolean;
 }
 
 export async function measureTraining(o: TrainSpeedOptions): Promise<TrainSpeedResult> {
@@ -121,7 +123,14 @@ export async function measureTraining(o: TrainSpeedOptions): Promise<TrainSpeedR
   }
   try {
     const model = new GPT(modelConfig(cfg), backend, { seed: cfg.seed });
-    const trainer = new Trainer({ model, config: cfg, train, val, tokenizer: tokenizer.toJSON() });
+    const trainer = new Trainer({
+      model,
+      config: cfg,
+      train,
+      val,
+      tokenizer: tokenizer.toJSON(),
+      adaptThreads: !o.fixedThreads,
+    });
     // the first step captures the tape (slow); later ones replay it: the steady state
     for (let i = 0; i < o.warmup; i++) trainer.trainStep();
     const stepMs: number[] = [];
@@ -173,6 +182,7 @@ async function main(argv: readonly string[]): Promise<void> {
     iters: Number(argValue(argv, '--iters') ?? 10),
     warmup: Number(argValue(argv, '--warmup') ?? 3),
     text,
+    fixedThreads: argv.includes('--fixed-threads'),
   });
   if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(r)}\n`);
   else

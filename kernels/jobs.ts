@@ -154,16 +154,6 @@ export function run_job(ctrl: usize, me: i32): i32 {
   return e < n ? e : n;
 }
 
-/**
- * The (batch, head) pair of attention chunk ch, batch index fastest: chunks that run at the same
- * time then write rows of different sequences, not neighbouring columns of the same rows.
- */
-// @ts-ignore: decorator
-@inline function spreadHeads(x: usize, ch: i32, nh: i32): i32 {
-  const nb = atomic.load<i32>(x, 12) / nh;
-  return (ch % nb) * nh + ch / nb;
-}
-
 function run_chunk(x: usize, op: i32, ch: i32): void {
   switch (op) {
     case OP_PACK_B: {
@@ -175,13 +165,19 @@ function run_chunk(x: usize, op: i32, ch: i32): void {
     }
     case OP_MATMUL: {
       // c, a, bp, m, k, n, aLayout, accumulate, aStrideBytes, bpStrideBytes, rowsPerChunk,
-      // chunksPerBatch, srcA, srcAStrideBytes: srcA != 0 (a transposed A, one per product) means
-      // each chunk first packs the 4-row tiles of its own rows into a (rowsPerChunk % 4 == 0)
+      // chunksPerBatch, srcA, srcAStrideBytes, panelsPerChunk, colChunks: a chunk is a block of
+      // rows x panels (colChunks column blocks per row block). srcA != 0 (a transposed A, one per
+      // product, rows split only) means each chunk first packs the 4-row tiles of its own rows
+      // into a (rowsPerChunk % 4 == 0)
       const m = ai(x, 3), k = ai(x, 4), n = ai(x, 5);
-      const cpb = ai(x, 11), rpc = ai(x, 10);
+      const cpb = ai(x, 11), rpc = ai(x, 10), ppc = ai(x, 14), cc = ai(x, 15);
       const bi = ch / cpb;
-      const r0 = (ch % cpb) * rpc;
+      const rb = (ch % cpb) / cc, cb = (ch % cpb) % cc;
+      const r0 = rb * rpc;
       const r1 = r0 + rpc < m ? r0 + rpc : m;
+      const np = (n + 7) >> 3;
+      const q0 = cb * ppc;
+      const q1 = q0 + ppc < np ? q0 + ppc : np;
       const c = au(x, 0) + ((<usize>bi * <usize>m * <usize>n) << 2);
       const a = au(x, 1) + <usize>bi * au(x, 8);
       const src = au(x, 12);
@@ -190,7 +186,7 @@ function run_chunk(x: usize, op: i32, ch: i32): void {
         const s = src + <usize>bi * au(x, 13);
         for (let t = r0 >> 2; t < t1; t++) pack_a_tile(a, s, m, k, t);
       }
-      matmul_rows(c, a, au(x, 2) + <usize>bi * au(x, 9), m, k, n, ai(x, 6), ai(x, 7) != 0, r0, r1);
+      matmul_rows(c, a, au(x, 2) + <usize>bi * au(x, 9), m, k, n, ai(x, 6), ai(x, 7) != 0, r0, r1, q0, q1);
       break;
     }
     case OP_PACK_A: {
@@ -243,11 +239,13 @@ function run_chunk(x: usize, op: i32, ch: i32): void {
         lo(ch, ai(x, 13)), hi(ch, ai(x, 13), ai(x, 12)),
       );
       break;
+    // chunk = batch * NH + head: each thread's range is whole sequences, the rows its share of
+    // the qkv matmul wrote, and concurrent chunks write different rows
     case OP_ATTENTION_FWD: // out, att, qkv, t, c, nh, scale
-      attention_fwd(au(x, 0), au(x, 1), au(x, 2), ai(x, 3), ai(x, 4), ai(x, 5), af(x, 6), spreadHeads(x, ch, ai(x, 5)));
+      attention_fwd(au(x, 0), au(x, 1), au(x, 2), ai(x, 3), ai(x, 4), ai(x, 5), af(x, 6), ch);
       break;
     case OP_ATTENTION_BWD: // dqkv, datt, dout, qkv, att, t, c, nh, scale
-      attention_bwd(au(x, 0), au(x, 1), au(x, 2), au(x, 3), au(x, 4), ai(x, 5), ai(x, 6), ai(x, 7), af(x, 8), spreadHeads(x, ch, ai(x, 7)));
+      attention_bwd(au(x, 0), au(x, 1), au(x, 2), au(x, 3), au(x, 4), ai(x, 5), ai(x, 6), ai(x, 7), af(x, 8), ch);
       break;
     case OP_ADD_BIAS: // out, bias, oc, n, per
       add_bias(au(x, 0), au(x, 1), ai(x, 2), lo(ch, ai(x, 4)), hi(ch, ai(x, 4), ai(x, 3)));

@@ -246,11 +246,12 @@ function kernel_1x4(a: usize, aks: usize, bp: usize, kc: i32, c: usize, nr: i32,
 }
 
 /**
- * Rows [r0, r1) of one product: C (M x N) (+)= op(A) (M x K) @ Bp, Bp packed by pack_b_panel.
- * aLayout: A_ROWS (M, K) row-major; A_TRANS (K, M) read in place; A_PACKED 4-row tiles from
- * pack_a_tile. r0 is a multiple of 4. accumulate: add into C instead of overwriting.
+ * Rows [r0, r1) and panels [q0, q1) (8 columns each) of one product: C (M x N) (+)= op(A)
+ * (M x K) @ Bp, Bp packed by pack_b_panel. aLayout: A_ROWS (M, K) row-major; A_TRANS (K, M)
+ * read in place; A_PACKED 4-row tiles from pack_a_tile. r0 is a multiple of 4; q1 = -1 means
+ * every panel. accumulate: add into C instead of overwriting.
  */
-export function matmul_rows(c: usize, a: usize, bp: usize, m: i32, k: i32, n: i32, aLayout: i32, accumulate: bool, r0: i32, r1: i32): void {
+export function matmul_rows(c: usize, a: usize, bp: usize, m: i32, k: i32, n: i32, aLayout: i32, accumulate: bool, r0: i32, r1: i32, q0: i32 = 0, q1: i32 = -1): void {
   const packed = aLayout == A_PACKED;
   const ars: usize = aLayout == A_ROWS ? <usize>k << 2 : 4;
   const aks: usize = aLayout == A_ROWS ? 4 : packed ? 16 : <usize>m << 2;
@@ -260,13 +261,13 @@ export function matmul_rows(c: usize, a: usize, bp: usize, m: i32, k: i32, n: i3
   const nfull = n >> 3;
   const rem = n & 7;
   const narrow = rem != 0 && rem <= 4;
-  const npanels = (n + 7) >> 3;
+  const npanels = q1 < 0 ? (n + 7) >> 3 : q1;
   for (let k0 = 0; k0 < k; k0 += KC) {
     const kc = k - k0 < KC ? k - k0 : KC;
     const acc = accumulate || k0 > 0;
     const aK = a + <usize>k0 * aks;
     // N block: NC columns of packed B (kc x NC) stay in L2 while every row tile passes over them
-    for (let p0 = 0; p0 < npanels; p0 += NC >> 3) {
+    for (let p0 = q0; p0 < npanels; p0 += NC >> 3) {
       const p1 = p0 + (NC >> 3) < npanels ? p0 + (NC >> 3) : npanels;
       let i = r0;
       for (; i + 4 <= r1; i += 4) {

@@ -96,6 +96,8 @@ for (const { threads, kernels } of configs) {
       const triples: [number, number, number][] = [];
       for (const v of sizes) triples.push([v, v, v], [v, 17, 9], [9, v, 13], [13, 7, v]);
       triples.push([64, 300, 100], [130, 70, 65]); // big enough to be split over threads
+      // packed B over 512 KiB with few rows: split over threads by columns (8-wide and 4-wide tails)
+      triples.push([30, 1100, 133], [20, 1024, 130]);
       for (const [m, k, n] of triples) {
         for (const transA of [false, true]) {
           for (const transB of [false, true]) {
@@ -350,7 +352,8 @@ for (const { threads, kernels } of configs) {
             const [dbw, dbr] = pair(c);
             ref.layerNormBackward(dxr, dwr, withBias ? dbr : null, dr, xr, wr, mr, rr, n, c);
             be.layerNormBackward(dxw, dww, withBias ? dbw : null, dw, xw, ww, mw, rw, n, c);
-            assertClose(dxw, dxr, `${what} dx`, c === 1 ? 1e-3 : TOL);
+            // rows of 1-4 elements can have a tiny variance: a large rstd amplifies f32 rounding in dx
+            assertClose(dxw, dxr, `${what} dx`, c <= 4 ? 1e-3 : TOL);
             assertClose(dww, dwr, `${what} dweight`);
             assertClose(dbw, dbr, `${what} dbias`);
             free(xw, ww, bw, ow, mw, rw, dw, dxw, dww, dbw);

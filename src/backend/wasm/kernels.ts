@@ -20,6 +20,8 @@ export interface KernelExports {
     accumulate: number,
     r0: number,
     r1: number,
+    q0?: number,
+    q1?: number,
   ): void;
   matmul_scalar(
     c: number,

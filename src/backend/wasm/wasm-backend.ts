@@ -82,6 +82,8 @@ const BINARY_CODE: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3 }
 const PAR_MIN_ELEMENTS = 1 << 15;
 /** Matmuls below this many multiply-adds stay on the calling thread. */
 const PAR_MIN_MACS = 1 << 17;
+/** Packed B above this many bytes (half a core's L2) is split among threads by columns. */
+const COL_SPLIT_BYTES = 512 * 1024;
 /** Elements per chunk of sumSquares (a multiple of 64), and the most chunks it makes. */
 const SUMSQ_CHUNK = 1 << 15;
 const MAX_PARTIALS = 256;
@@ -581,15 +583,23 @@ export class WasmBackend implements Backend {
     A[8] = panels;
     // packing is a copy: worth a second thread only when large
     this.pool.run(OP_PACK_B, nb * panels, threads > 1 && nb * k * n >= PAR_MIN_ELEMENTS);
-    // 2. row blocks of C; whole products per chunk when there are enough of them
+    // 2. blocks of C: whole products per chunk when there are enough of them, else row blocks;
+    // column blocks when packed B outgrows a core's L2 and C has few rows (the weight gradient of
+    // a wide layer): each thread then reads only its own columns of B, not all of B per row block
     const macs = batch * m * k * n;
     const parallel = threads > 1 && macs >= PAR_MIN_MACS;
+    const split = parallel && batch < threads * 2;
+    const byColumns =
+      split && batch === 1 && packedBytes > COL_SPLIT_BYTES && panels >= threads * 4 && n >= m;
     let rpc = m;
-    if (parallel && batch < threads * 2)
-      rpc = Math.max(4, Math.ceil(m / Math.ceil((threads * 4) / batch) / 4) * 4);
-    const cpb = Math.ceil(m / rpc);
+    let ppc = panels;
+    if (byColumns) ppc = Math.ceil(panels / (threads * 4));
+    else if (split) rpc = Math.max(4, Math.ceil(m / Math.ceil((threads * 4) / batch) / 4) * 4);
+    const colChunks = Math.ceil(panels / ppc);
+    const cpb = Math.ceil(m / rpc) * colChunks;
     // 3. a transposed A (weight gradients) into 4-row tiles, so each k step reads 16 bytes:
-    // each chunk packs the tiles of its own rows, unless one A serves several products
+    // each chunk packs the tiles of its own rows, unless one A serves several products or every
+    // chunk needs all rows (column blocks)
     let aPtr = pa;
     let aStride = p.aBatchStride * 4;
     let srcA = 0;
@@ -598,7 +608,7 @@ export class WasmBackend implements Backend {
       const tileBytes = tiles * k * 16;
       const na = p.aBatchStride === 0 ? 1 : batch;
       aPtr = this.scratchAFor(na * tileBytes);
-      if (na === batch) {
+      if (na === batch && !byColumns) {
         srcA = pa;
         aStride = tileBytes;
         A[13] = p.aBatchStride * 4;
@@ -611,7 +621,7 @@ export class WasmBackend implements Backend {
         A[5] = tileBytes;
         A[6] = tiles;
         this.pool.run(OP_PACK_A, na * tiles, threads > 1 && na * m * k >= PAR_MIN_ELEMENTS);
-        aStride = 0;
+        aStride = na === 1 ? 0 : tileBytes;
       }
     }
     A[0] = pc;
@@ -627,6 +637,8 @@ export class WasmBackend implements Backend {
     A[10] = rpc;
     A[11] = cpb;
     A[12] = srcA;
+    A[14] = ppc;
+    A[15] = colChunks;
     this.pool.run(OP_MATMUL, batch * cpb, parallel);
   }
 

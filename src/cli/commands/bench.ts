@@ -18,7 +18,7 @@ export const description =
   'beside js-tiktoken. Each training configuration runs in its own process (peak RSS per configuration). ' +
   'A full run takes several minutes and wants an otherwise idle machine; --quick is a smoke test.';
 
-const SECTIONS = ['train', 'matmul', 'generate', 'tokenizer'] as const;
+const SECTIONS = ['train', 'busy', 'matmul', 'generate', 'tokenizer'] as const;
 const PRESETS = ['baby', 'plan', 'mini'] as const;
 
 export const flags: readonly FlagSpec[] = [
