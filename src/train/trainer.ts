@@ -95,6 +95,7 @@ export class Trainer {
       beta2: o.config.beta2,
       eps: 1e-8,
       weightDecay: o.config.weightDecay,
+      gradClip: o.config.gradClip,
     });
     this.rng = new Rng(o.config.seed);
     this.ctx = trainContext(this.rng);
@@ -127,12 +128,13 @@ export class Trainer {
    */
   trainStep(): StepInfo {
     const t0 = performance.now();
-    const { gradAccum, gradClip } = this.cfg;
+    const { gradAccum } = this.cfg;
     this.model.store.zeroGrad(this.be);
     let lossSum = 0;
     for (let micro = 0; micro < gradAccum; micro++) lossSum += this.microStep();
     const lr = lrAt(this.step, this.cfg);
-    const gradNorm = this.optimizer.update(lr, gradClip);
+    this.optimizer.lr = lr;
+    this.optimizer.update();
     this.step++;
     const ms = performance.now() - t0;
     // one StepInfo object, refilled each step: the steady-state step allocates nothing
@@ -140,7 +142,7 @@ export class Trainer {
     info.step = this.step;
     info.loss = lossSum / gradAccum;
     info.lr = lr;
-    info.gradNorm = gradNorm;
+    info.gradNorm = this.optimizer.gradNorm;
     info.ms = ms;
     info.tokensPerSec = (this.tokensPerStep / ms) * 1000;
     return info;
