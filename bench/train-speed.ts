@@ -132,13 +132,13 @@ export async function measureTraining(o: TrainSpeedOptions): Promise<TrainSpeedR
       adaptThreads: !o.fixedThreads,
     });
     // the first step captures the tape (slow); later ones replay it: the steady state
-    for (let i = 0; i < o.warmup; i++) trainer.trainStep();
+    for (let i = 0; i < o.warmup; i++) trainer.timedStep();
     const stepMs: number[] = [];
     let lastLoss = Number.NaN;
     let aloneSteps = 0;
     for (let i = 0; i < o.iters; i++) {
       if (trainer.governor && !trainer.governor.useWorkers) aloneSteps++;
-      const s = trainer.trainStep();
+      const s = trainer.timedStep();
       stepMs.push(s.ms);
       lastLoss = s.loss;
     }

@@ -98,8 +98,11 @@ describe('memory and simple elementwise', () => {
     assert.deepEqual([...out], [-1, 2, -3]);
     be.scale(out, out, 3, false); // aliasing
     assert.deepEqual([...out], [-3, 6, -9]);
-    assert.equal(be.sumSquares(x), 14);
-    assert.equal(be.sumSquares(Float32Array.from([0.5, 0.5])), 0.5);
+    const sq = new Float64Array(1);
+    be.sumSquares(sq, x);
+    assert.equal(sq[0], 14);
+    be.sumSquares(sq, Float32Array.from([0.5, 0.5]));
+    assert.equal(sq[0], 0.5);
   });
 
   test('addBias and biasBackward', () => {
@@ -732,7 +735,7 @@ describe('adamw', () => {
     const hm = [0, 0];
     const hv = [0, 0];
     for (let step = 1; step <= 2; step++) {
-      be.adamw(param, grad, m, v, lr, b1, b2, eps, wd, step, scale);
+      be.adamw(param, grad, m, v, { lr, beta1: b1, beta2: b2, eps, weightDecay: wd, step, gradScale: scale });
       for (let i = 0; i < 2; i++) {
         const g = grad[i]! * scale;
         hm[i] = b1 * hm[i]! + (1 - b1) * g;
@@ -747,19 +750,15 @@ describe('adamw', () => {
     }
     // Adam's first step moves each weight by ~lr * sign(g) (mhat / sqrt(vhat) = g / |g|), after decay
     const p1 = Float64Array.from([1, 1]);
-    be.adamw(
-      p1,
-      Float64Array.from([0.4, -7]),
-      new Float64Array(2),
-      new Float64Array(2),
+    be.adamw(p1, Float64Array.from([0.4, -7]), new Float64Array(2), new Float64Array(2), {
       lr,
-      b1,
-      b2,
-      0,
-      wd,
-      1,
-      1,
-    );
+      beta1: b1,
+      beta2: b2,
+      eps: 0,
+      weightDecay: wd,
+      step: 1,
+      gradScale: 1,
+    });
     assertClose(p1, [1 - lr * wd - lr, 1 - lr * wd + lr], 1e-15, 'first step');
   });
 });

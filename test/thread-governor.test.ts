@@ -13,7 +13,7 @@ function simulate(steps: number, time: (step: number, multi: boolean) => number,
   for (let i = 0; i < steps; i++) {
     const multi = g.useWorkers;
     modes.push(multi);
-    g.record(time(i, multi));
+    g.record({ ms: time(i, multi) });
   }
   return { modes, g, alone: (from = 0, to = steps) => modes.slice(from, to).filter((m) => !m).length };
 }
@@ -69,7 +69,7 @@ test('modes equally fast, with noise: rarely switches, never oscillates', () => 
 
 test('the first steps (capture, compilation) decide nothing', () => {
   const g = new ThreadGovernor();
-  for (let i = 0; i < 3; i++) g.record(5000);
+  for (let i = 0; i < 3; i++) g.record({ ms: 5000 });
   assert.equal(g.useWorkers, true);
   assert.equal(g.probes, 0);
 });

@@ -616,8 +616,10 @@ export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
     'crossEntropy',
     [logits],
     () => {
-      // dlogits[row] += (softmax(logits[row]) - onehot(target)) * dout / count
-      be.fill(losses, count > 0 ? out.grad!.data[0]! / count : 0);
+      // dlogits[row] += (softmax(logits[row]) - onehot(target)) * dout / count. A loop, not
+      // be.fill(): a fresh double passed to a call is boxed on the JS heap, once per step
+      const dloss = count > 0 ? out.grad!.data[0]! / count : 0;
+      for (let i = 0; i < n; i++) losses[i] = dloss;
       be.crossEntropyBackward(gradOf(logits).f, logits.f, tArr, losses, n, v);
     },
     [losses],

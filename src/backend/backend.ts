@@ -90,8 +90,12 @@ export interface Backend {
   sumTo(out: FloatArray, x: FloatArray, xShape: readonly number[], outShape: readonly number[]): void;
   /** Copies x (shape xShape) to out with axes permuted: out.shape[i] = xShape[perm[i]]. */
   permute(out: AnyArray, x: AnyArray, xShape: readonly number[], perm: readonly number[]): void;
-  /** sum of x[i]^2, in float64 */
-  sumSquares(x: FloatArray): number;
+  /**
+   * out[0] = sum of x[i]^2, accumulated in float64. Into an array, not returned: the optimizer
+   * calls this every step, and V8 boxes a double returned from a call on the JavaScript heap.
+   * out is written by the host, so any Float64Array will do (it need not come from alloc).
+   */
+  sumSquares(out: Float64Array, x: FloatArray): void;
 
   // ---- matmul ----
   matmul(out: FloatArray, a: FloatArray, b: FloatArray, p: MatmulParams): void;
@@ -194,23 +198,26 @@ export interface Backend {
 
   // ---- optimizer ----
   /**
-   * One AdamW step in place (decoupled weight decay, bias-corrected moments), step >= 1:
-   * m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr (mhat / (sqrt(vhat) + eps) + wd p).
-   * gradScale multiplies g first (clipping by global norm without an extra pass).
+   * One AdamW step in place (decoupled weight decay, bias-corrected moments), p.step >= 1:
+   * m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; param -= lr (mhat / (sqrt(vhat) + eps) + wd param).
    */
-  adamw(
-    param: FloatArray,
-    grad: FloatArray,
-    m: FloatArray,
-    v: FloatArray,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    weightDecay: number,
-    step: number,
-    gradScale: number,
-  ): void;
+  adamw(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, p: AdamWParams): void;
+}
+
+/**
+ * The numbers of one AdamW step. An object (like MatmulParams) that the optimizer refills each
+ * step: as separate arguments, each double would be boxed on the JavaScript heap at every call.
+ */
+export interface AdamWParams {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+  /** the step being taken, from 1 (bias correction) */
+  step: number;
+  /** multiplies the gradient first (clipping by global norm without an extra pass) */
+  gradScale: number;
 }
 
 /**

@@ -2,8 +2,10 @@
 // decay; biases and LayerNorm gains do not (decaying them only hurts). ParamStore puts the
 // matrices first, so the update is two kernel calls. Gradient clipping by global norm is folded
 // into the update as a scale on the gradient.
+// The per-step numbers travel in fields (lr in, gradNorm out, the kernel's AdamWParams), not as
+// arguments and return values: V8 boxes a double on the JS heap each time it crosses a call.
 
-import type { Backend, FloatArray } from '../backend/backend.js';
+import type { AdamWParams, Backend, FloatArray } from '../backend/backend.js';
 import type { ParamStore } from '../nn/module.js';
 
 export interface AdamWConfig {
@@ -11,6 +13,8 @@ export interface AdamWConfig {
   beta2: number;
   eps: number;
   weightDecay: number;
+  /** clip the global gradient norm to this (as torch.nn.utils.clip_grad_norm_); 0 = no clipping */
+  gradClip: number;
 }
 
 export class AdamW {
@@ -19,11 +23,19 @@ export class AdamW {
   readonly v: FloatArray;
   /** optimizer steps taken */
   step = 0;
+  /** learning rate of the next update(): set it before each one (as nanoGPT sets param_group['lr']) */
+  lr = 0;
+  /** global L2 norm of the gradients at the last update(), before clipping */
+  gradNorm = 0;
   /** [params, grads, m, v] views of the decayed and the not-decayed segments, made once */
   private readonly segments: ReadonlyArray<{
     views: [FloatArray, FloatArray, FloatArray, FloatArray];
     decay: boolean;
   }>;
+  /** the kernel's numbers, refilled by each update() */
+  private readonly params: AdamWParams;
+  /** the squared gradient norm, written by the backend */
+  private readonly sumSq = new Float64Array(1);
 
   constructor(
     private readonly backend: Backend,
@@ -49,38 +61,28 @@ export class AdamW {
       { views: cut(0, d), decay: true },
       ...(d < store.size ? [{ views: cut(d, store.size), decay: false }] : []),
     ];
-  }
-
-  /** Global L2 norm of all gradients. */
-  gradNorm(): number {
-    return Math.sqrt(this.backend.sumSquares(this.store.grad));
+    const { beta1, beta2, eps } = cfg;
+    this.params = { lr: 0, beta1, beta2, eps, weightDecay: 0, step: 0, gradScale: 1 };
   }
 
   /**
-   * One update with learning rate lr. With clip > 0, gradients whose global norm exceeds clip
-   * are scaled down to it (as torch.nn.utils.clip_grad_norm_). Returns the pre-clip norm.
+   * One update with learning rate this.lr. With cfg.gradClip > 0, gradients whose global norm
+   * exceeds it are scaled down to it. Sets this.gradNorm (the norm before clipping).
    */
-  update(lr: number, clip: number): number {
-    const norm = this.gradNorm();
-    const gradScale = clip > 0 && norm > clip ? clip / (norm + 1e-6) : 1;
+  update(): void {
+    const clip = this.cfg.gradClip;
+    this.backend.sumSquares(this.sumSq, this.store.grad);
+    const norm = Math.sqrt(this.sumSq[0]!);
+    this.gradNorm = norm;
     this.step++;
-    const { beta1, beta2, eps, weightDecay } = this.cfg;
+    const p = this.params;
+    p.lr = this.lr;
+    p.step = this.step;
+    p.gradScale = clip > 0 && norm > clip ? clip / (norm + 1e-6) : 1;
     for (let i = 0; i < this.segments.length; i++) {
       const { views, decay } = this.segments[i]!;
-      this.backend.adamw(
-        views[0],
-        views[1],
-        views[2],
-        views[3],
-        lr,
-        beta1,
-        beta2,
-        eps,
-        decay ? weightDecay : 0,
-        this.step,
-        gradScale,
-      );
+      p.weightDecay = decay ? this.cfg.weightDecay : 0;
+      this.backend.adamw(views[0], views[1], views[2], views[3], p);
     }
-    return norm;
   }
 }

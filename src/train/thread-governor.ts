@@ -49,10 +49,12 @@ export class ThreadGovernor {
   }
 
   /**
-   * Records the time of the step that just ran (in the mode useWorkers gave) and returns the
-   * mode of the next step.
+   * Records the time (ms) of the step that just ran (in the mode useWorkers gave) and returns
+   * the mode of the next step.
    */
-  record(ms: number): boolean {
+  record(step: { readonly ms: number }): boolean {
+    // an object, not a number: a double passed to a call is boxed on the JavaScript heap
+    const ms = step.ms;
     if (++this.seen <= SKIP || !(ms > 0)) return this.useWorkers;
     if (this.probing > 0) {
       // the first probe step pays for the switch (cold caches, threads waking): not counted

@@ -4,7 +4,16 @@
 // allocation). It is deliberately not clever: no SIMD, no threads, no blocking/tiling.
 
 import { ShapeError, shapeStr } from '../../errors.js';
-import type { AnyArray, Backend, BinaryOp, DType, FloatArray, MatmulParams, UnaryOp } from '../backend.js';
+import type {
+  AdamWParams,
+  AnyArray,
+  Backend,
+  BinaryOp,
+  DType,
+  FloatArray,
+  MatmulParams,
+  UnaryOp,
+} from '../backend.js';
 import { contiguousStrides, dropoutUniform, sizeOf } from '../backend.js';
 import { gelu, geluGrad, geluTanh, geluTanhGrad } from './math.js';
 
@@ -238,10 +247,10 @@ export class RefBackend implements Backend {
     }
   }
 
-  sumSquares(x: FloatArray): number {
+  sumSquares(out: Float64Array, x: FloatArray): void {
     let s = 0;
     for (let i = 0; i < x.length; i++) s += x[i]! * x[i]!;
-    return s;
+    out[0] = s;
   }
 
   // ---------------------------------------------------------------- matmul
@@ -619,19 +628,8 @@ export class RefBackend implements Backend {
 
   // ---------------------------------------------------------------- optimizer
 
-  adamw(
-    param: FloatArray,
-    grad: FloatArray,
-    m: FloatArray,
-    v: FloatArray,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    weightDecay: number,
-    step: number,
-    gradScale: number,
-  ): void {
+  adamw(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, p: AdamWParams): void {
+    const { lr, beta1, beta2, eps, weightDecay, step, gradScale } = p;
     // torch.optim.AdamW's order: decay first (decoupled: it does not pass through m and v),
     // then the moments, then the bias-corrected step
     //   denom = sqrt(v) / sqrt(1 - beta2^step) + eps;  p -= lr / (1 - beta1^step) * m / denom

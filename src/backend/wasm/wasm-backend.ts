@@ -5,6 +5,7 @@
 
 import { TsgptError } from '../../errors.js';
 import {
+  type AdamWParams,
   type AnyArray,
   type Backend,
   type BinaryOp,
@@ -516,14 +517,14 @@ export class WasmBackend implements Backend {
     }
   }
 
-  sumSquares(x: FloatArray): number {
+  sumSquares(out: Float64Array, x: FloatArray): void {
     const n = x.length;
     const px = this.ptr(x, 'sumSquares');
     // fixed chunks (not per thread count), partials summed in chunk order: the same result
-    // on any number of threads
+    // on any number of threads. One chunk is a job too: the kernel's f64 result, returned to
+    // JavaScript, would be boxed on the JS heap; written to memory by the job it is not.
     const per = Math.max(SUMSQ_CHUNK, Math.ceil(n / MAX_PARTIALS / 64) * 64);
     const chunks = Math.ceil(n / per);
-    if (chunks <= 1) return this.kernels.sum_squares(px, 0, n);
     const A = this.ai;
     A[0] = this.partials.byteOffset;
     A[1] = px;
@@ -533,7 +534,7 @@ export class WasmBackend implements Backend {
     const p = this.partials;
     let total = 0;
     for (let i = 0; i < chunks; i++) total += p[i]!;
-    return total;
+    out[0] = total;
   }
 
   // ---- matmul ----
@@ -902,19 +903,7 @@ export class WasmBackend implements Backend {
 
   // ---- optimizer ----
 
-  adamw(
-    param: FloatArray,
-    grad: FloatArray,
-    m: FloatArray,
-    v: FloatArray,
-    lr: number,
-    beta1: number,
-    beta2: number,
-    eps: number,
-    weightDecay: number,
-    step: number,
-    gradScale: number,
-  ): void {
+  adamw(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, p: AdamWParams): void {
     const op = 'adamw';
     const n = param.length;
     const A = this.ai;
@@ -923,14 +912,14 @@ export class WasmBackend implements Backend {
     A[1] = this.need(op, 'grad', grad, n);
     A[2] = this.need(op, 'm', m, n);
     A[3] = this.need(op, 'v', v, n);
-    F[4] = lr;
-    F[5] = beta1;
-    F[6] = beta2;
-    F[7] = eps;
-    F[8] = weightDecay;
-    F[9] = 1 - beta1 ** step;
-    F[10] = 1 - beta2 ** step;
-    F[11] = gradScale;
+    F[4] = p.lr;
+    F[5] = p.beta1;
+    F[6] = p.beta2;
+    F[7] = p.eps;
+    F[8] = p.weightDecay;
+    F[9] = 1 - p.beta1 ** p.step;
+    F[10] = 1 - p.beta2 ** p.step;
+    F[11] = p.gradScale;
     A[12] = n;
     const per = this.per(n);
     A[13] = per;
