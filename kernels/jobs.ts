@@ -138,7 +138,7 @@ export function run_job(ctrl: usize, me: i32): i32 {
     ran++;
     // the job cannot finish before this chunk is counted, so op, args and total are stable
     const total = atomic.load<i32>(ctrl, 12);
-    run_chunk(ctrl, load<i32>(ctrl, 16), chunk);
+    run_chunk(ctrl, load<i32>(ctrl, 16), chunk, me);
     if (atomic.add<i32>(ctrl + 8, 1) + 1 == total) atomic.notify(ctrl + 8, 1);
   }
 }
@@ -154,7 +154,7 @@ export function run_job(ctrl: usize, me: i32): i32 {
   return e < n ? e : n;
 }
 
-function run_chunk(x: usize, op: i32, ch: i32): void {
+function run_chunk(x: usize, op: i32, ch: i32, me: i32): void {
   switch (op) {
     case OP_PACK_B: {
       // dst, b, k, n, sk, sn, bStrideBytes, packedStrideBytes, npanels
@@ -241,11 +241,11 @@ function run_chunk(x: usize, op: i32, ch: i32): void {
       break;
     // chunk = batch * NH + head: each thread's range is whole sequences, the rows its share of
     // the qkv matmul wrote, and concurrent chunks write different rows
-    case OP_ATTENTION_FWD: // out, att, qkv, t, c, nh, scale
-      attention_fwd(au(x, 0), au(x, 1), au(x, 2), ai(x, 3), ai(x, 4), ai(x, 5), af(x, 6), ch);
+    case OP_ATTENTION_FWD: // out, att, qkv, t, c, nh, scale, scratch, scratchBytesPerThread
+      attention_fwd(au(x, 0), au(x, 1), au(x, 2), ai(x, 3), ai(x, 4), ai(x, 5), af(x, 6), ch, au(x, 7) + <usize>me * au(x, 8));
       break;
-    case OP_ATTENTION_BWD: // dqkv, datt, dout, qkv, att, t, c, nh, scale
-      attention_bwd(au(x, 0), au(x, 1), au(x, 2), au(x, 3), au(x, 4), ai(x, 5), ai(x, 6), ai(x, 7), af(x, 8), ch);
+    case OP_ATTENTION_BWD: // dqkv, datt, dout, qkv, att, t, c, nh, scale, scratch, scratchBytesPerThread
+      attention_bwd(au(x, 0), au(x, 1), au(x, 2), au(x, 3), au(x, 4), ai(x, 5), ai(x, 6), ai(x, 7), af(x, 8), ch, au(x, 9) + <usize>me * au(x, 10));
       break;
     case OP_ADD_BIAS: // out, bias, oc, n, per
       add_bias(au(x, 0), au(x, 1), ai(x, 2), lo(ch, ai(x, 4)), hi(ch, ai(x, 4), ai(x, 3)));

@@ -3,6 +3,7 @@
 // head indices let jobs.ts split the work across threads; nothing here allocates.
 // Not here: matmul (matmul.ts) or the elementwise ops (elementwise.ts).
 
+import { gemm_block, pack_b, packed_width } from './matmul';
 import { exp4, hmax, hsum, madd } from './simd';
 
 // @ts-ignore: decorator
@@ -343,169 +344,115 @@ export function embedding_bwd(dtable: usize, dout: usize, ids: usize, n: i32, c:
   }
 }
 
-/**
- * dst[j] = scale * (q . k_j) for j < count, k_j = kbase + j * rowBytes, vectors of hs floats.
- * Four keys at a time: four independent FMA chains (one chain would wait on its own latency),
- * reduced into one vector of four scores by a transpose-add.
- */
-function scores(dst: usize, q: usize, kbase: usize, rowBytes: usize, count: i32, hs: i32, scale: f32): void {
-  const sv = f32x4.splat(scale);
-  const hs4 = hs & ~3;
-  let j = 0;
-  for (; j + 4 <= count; j += 4) {
-    const k0 = kbase + <usize>j * rowBytes;
-    const k1 = k0 + rowBytes, k2 = k1 + rowBytes, k3 = k2 + rowBytes;
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-    for (let r = 0; r < hs4; r += 4) {
-      const o = <usize>r << 2;
-      const qv = v128.load(q + o);
-      a0 = madd(qv, v128.load(k0 + o), a0);
-      a1 = madd(qv, v128.load(k1 + o), a1);
-      a2 = madd(qv, v128.load(k2 + o), a2);
-      a3 = madd(qv, v128.load(k3 + o), a3);
-    }
-    const t0 = f32x4.add(i32x4.shuffle(a0, a1, 0, 1, 4, 5), i32x4.shuffle(a0, a1, 2, 3, 6, 7));
-    const t1 = f32x4.add(i32x4.shuffle(a2, a3, 0, 1, 4, 5), i32x4.shuffle(a2, a3, 2, 3, 6, 7));
-    let sum = f32x4.add(i32x4.shuffle(t0, t1, 0, 2, 4, 6), i32x4.shuffle(t0, t1, 1, 3, 5, 7));
-    for (let r = hs4; r < hs; r++) {
-      const o = <usize>r << 2;
-      const qs = load<f32>(q + o);
-      let tail = f32x4.splat(0);
-      tail = f32x4.replace_lane(tail, 0, qs * load<f32>(k0 + o));
-      tail = f32x4.replace_lane(tail, 1, qs * load<f32>(k1 + o));
-      tail = f32x4.replace_lane(tail, 2, qs * load<f32>(k2 + o));
-      tail = f32x4.replace_lane(tail, 3, qs * load<f32>(k3 + o));
-      sum = f32x4.add(sum, tail);
-    }
-    v128.store(dst + (<usize>j << 2), f32x4.mul(sum, sv));
-  }
-  for (; j < count; j++) store<f32>(dst + (<usize>j << 2), dot(q, kbase + <usize>j * rowBytes, hs) * scale);
-}
+// ---- causal attention, one (batch, head) per call, as small register-tiled products ----
+// Per head: S = Q K^T, P = softmax(scale S) under the causal mask, O = P V; backward
+// dP = dO V^T, dS = scale P (dP - rowsum(P dP)), dQ += dS K, dK += dS^T Q, dV += P^T dO.
+// Each product runs on matmul.ts's 4x8 tile (gemm_block) over operands packed once per head into
+// the calling thread's scratch; the causal mask skips every tile above the diagonal.
 
-/**
- * dst (+)= scale * sum_j w_j v_j over j < count (w_j at w + j * wStride bytes, v_j = vbase +
- * j * rowBytes, hs floats), 16 columns at a time held in registers across j instead of
- * re-loading dst per j.
- */
-function weightedSum(dst: usize, w: usize, wStride: usize, vbase: usize, rowBytes: usize, count: i32, hs: i32, scale: f32, accumulate: bool): void {
-  let c = 0;
-  for (; c + 16 <= hs; c += 16) {
-    const co = <usize>c << 2;
-    let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-    let v = vbase + co;
-    for (let j = 0; j < count; j++) {
-      const wj = v128.load32_splat(w + <usize>j * wStride);
-      a0 = madd(wj, v128.load(v), a0);
-      a1 = madd(wj, v128.load(v, 16), a1);
-      a2 = madd(wj, v128.load(v, 32), a2);
-      a3 = madd(wj, v128.load(v, 48), a3);
-      v += rowBytes;
-    }
-    const sv = f32x4.splat(scale);
-    const d = dst + co;
-    if (accumulate) {
-      v128.store(d, madd(a0, sv, v128.load(d)));
-      v128.store(d, madd(a1, sv, v128.load(d, 16)), 16);
-      v128.store(d, madd(a2, sv, v128.load(d, 32)), 32);
-      v128.store(d, madd(a3, sv, v128.load(d, 48)), 48);
-    } else {
-      v128.store(d, f32x4.mul(a0, sv));
-      v128.store(d, f32x4.mul(a1, sv), 16);
-      v128.store(d, f32x4.mul(a2, sv), 32);
-      v128.store(d, f32x4.mul(a3, sv), 48);
-    }
-  }
-  for (; c + 4 <= hs; c += 4) {
-    const co = <usize>c << 2;
-    let a0 = f32x4.splat(0);
-    let v = vbase + co;
-    for (let j = 0; j < count; j++) {
-      a0 = madd(v128.load32_splat(w + <usize>j * wStride), v128.load(v), a0);
-      v += rowBytes;
-    }
-    const d = dst + co;
-    const r = f32x4.mul(a0, f32x4.splat(scale));
-    v128.store(d, accumulate ? f32x4.add(r, v128.load(d)) : r);
-  }
-  for (; c < hs; c++) {
-    const co = <usize>c << 2;
-    let a: f32 = 0;
-    for (let j = 0; j < count; j++) a += load<f32>(w + <usize>j * wStride) * load<f32>(vbase + <usize>j * rowBytes + co);
-    store<f32>(dst + co, a * scale + (accumulate ? load<f32>(dst + co) : 0));
-  }
+/** f32 of scratch the attention kernels need per thread (hs = head size, t = sequence length). */
+export function attention_scratch_floats(t: i32, hs: i32): i32 {
+  return hs * packed_width(t) + 3 * t * packed_width(hs);
 }
 
 /**
  * Causal attention forward for one (batch, head) pair bh = b * NH + h.
  * qkv (B, T, 3C) = q | k | v; out (B, T, C) columns h*HS..; att (B, NH, T, T) the probabilities.
+ * scratch: attention_scratch_floats(t, hs) floats of this thread's own.
  */
-export function attention_fwd(out: usize, att: usize, qkv: usize, t: i32, c: i32, nh: i32, scale: f32, bh: i32): void {
+export function attention_fwd(out: usize, att: usize, qkv: usize, t: i32, c: i32, nh: i32, scale: f32, bh: i32, scratch: usize): void {
   const b = bh / nh, h = bh % nh;
   const hs = c / nh;
-  const c3 = <usize>c * 3;
-  const base = qkv + ((<usize>b * t * c3 + <usize>h * hs) << 2);
-  const kOff = <usize>c << 2, vOff = <usize>c << 3;
-  const rowQKV = c3 << 2;
-  for (let i = 0; i < t; i++) {
-    const q = base + <usize>i * rowQKV;
-    const arow = att + ((<usize>bh * t + i) * <usize>t << 2);
-    // scores for keys 0..i (later keys are masked: the future is not visible)
-    scores(arow, q, base + kOff, rowQKV, i + 1, hs, scale);
-    const mx = rowMax(arow, i + 1);
-    const sum = rowExpShift(arow, arow, i + 1, mx);
-    rowScale(arow, arow, i + 1, 1 / sum);
-    for (let j = i + 1; j < t; j++) store<f32>(arow + (<usize>j << 2), 0);
-    // out_i = sum_j att_ij v_j
-    weightedSum(out + (((<usize>b * t + i) * c + <usize>h * hs) << 2), arow, 4, base + vOff, rowQKV, i + 1, hs, 1, false);
+  const c3 = c * 3;
+  const q = qkv + ((<usize>b * t * c3 + <usize>h * hs) << 2); // row i of this head's q at q + i*rowQKV
+  const k = q + (<usize>c << 2);
+  const v = q + (<usize>c << 3);
+  const rowQKV = <usize>c3 << 2;
+  const rowAtt = <usize>t << 2;
+  const a0 = att + <usize>bh * <usize>t * rowAtt;
+  // K^T (hs x T): (d, j) = k[j][d]; V (T x hs)
+  const kT = scratch;
+  const vP = kT + ((<usize>hs * <usize>packed_width(t)) << 2);
+  pack_b(kT, k, hs, t, 1, c3);
+  pack_b(vP, v, t, hs, c3, 1);
+  const hsPanels = (hs + 7) >> 3;
+  const o = out + ((<usize>b * t * c + <usize>h * hs) << 2);
+  for (let i0 = 0; i0 < t; i0 += 4) {
+    const i1 = i0 + 4 < t ? i0 + 4 : t;
+    // S rows i0..i1-1 for keys up to the tile's last row: panels left of the diagonal
+    gemm_block(a0, rowAtt, q, rowQKV, 4, kT, hs, 0, hs, t, i0, i1, 0, ((i1 - 1) >> 3) + 1, false);
+    for (let i = i0; i < i1; i++) {
+      const arow = a0 + <usize>i * rowAtt;
+      rowScale(arow, arow, i + 1, scale);
+      const mx = rowMax(arow, i + 1);
+      const sum = rowExpShift(arow, arow, i + 1, mx);
+      rowScale(arow, arow, i + 1, 1 / sum);
+      // the future is not visible: zero (the tile may have written scores there)
+      memory.fill(arow + (<usize>(i + 1) << 2), 0, <usize>(t - i - 1) << 2);
+    }
+    // O rows i0..i1-1 = P V over keys < i1 (P is zero past the diagonal)
+    gemm_block(o, <usize>c << 2, a0, rowAtt, 4, vP, t, 0, i1, hs, i0, i1, 0, hsPanels, false);
   }
 }
 
 /**
  * Backward of attention_fwd for one (batch, head); accumulates into dqkv (B, T, 3C).
- * datt (B, NH, T, T) is scratch: it ends holding d(scores) before the scale.
- * Two passes so every gradient row is summed in registers: by query row (da, ds, dq), then by
- * key row (dk, dv: column j of att / ds weights rows i >= j).
+ * datt (B, NH, T, T) is scratch: it ends holding scale * d(scores). scratch as for attention_fwd.
  */
-export function attention_bwd(dqkv: usize, datt: usize, dout: usize, qkv: usize, att: usize, t: i32, c: i32, nh: i32, scale: f32, bh: i32): void {
+export function attention_bwd(dqkv: usize, datt: usize, dout: usize, qkv: usize, att: usize, t: i32, c: i32, nh: i32, scale: f32, bh: i32, scratch: usize): void {
   const b = bh / nh, h = bh % nh;
   const hs = c / nh;
-  const c3 = <usize>c * 3;
+  const c3 = c * 3;
   const off = (<usize>b * t * c3 + <usize>h * hs) << 2;
-  const base = qkv + off, dbase = dqkv + off;
-  const kOff = <usize>c << 2, vOff = <usize>c << 3;
-  const rowQKV = c3 << 2;
+  const q = qkv + off, k = q + (<usize>c << 2), v = q + (<usize>c << 3);
+  const dq = dqkv + off, dk = dq + (<usize>c << 2), dv = dq + (<usize>c << 3);
+  const rowQKV = <usize>c3 << 2;
   const rowOut = <usize>c << 2;
-  const dbaseOut = dout + (((<usize>b * t) * c + <usize>h * hs) << 2);
-  const attBase = att + ((<usize>bh * t * <usize>t) << 2);
-  const dattBase = datt + ((<usize>bh * t * <usize>t) << 2);
+  const dO = dout + ((<usize>b * t * c + <usize>h * hs) << 2);
   const rowAtt = <usize>t << 2;
-  for (let i = 0; i < t; i++) {
-    const arow = attBase + <usize>i * rowAtt;
-    const drow = dattBase + <usize>i * rowAtt;
-    const d = dbaseOut + <usize>i * rowOut;
-    // out_i = sum_j a_ij v_j  =>  da_ij = dout_i . v_j
-    scores(drow, d, base + vOff, rowQKV, i + 1, hs, 1);
-    // softmax backward: ds_ij = a_ij (da_ij - sum_k a_ik da_ik)
-    const s = dot(arow, drow, i + 1);
-    let j = 0;
-    const sv = f32x4.splat(s);
-    for (; j + 4 <= i + 1; j += 4) {
-      const o = <usize>j << 2;
-      v128.store(drow + o, f32x4.mul(v128.load(arow + o), f32x4.sub(v128.load(drow + o), sv)));
+  const a0 = att + <usize>bh * <usize>t * rowAtt;
+  const d0 = datt + <usize>bh * <usize>t * rowAtt;
+  // V^T (hs x T) for dP; K, Q and dO (T x hs) as the right-hand sides of dQ, dK, dV
+  const vT = scratch;
+  const kP = vT + ((<usize>hs * <usize>packed_width(t)) << 2);
+  const panel = (<usize>t * <usize>packed_width(hs)) << 2;
+  const qP = kP + panel;
+  const oP = qP + panel;
+  pack_b(vT, v, hs, t, 1, c3);
+  pack_b(kP, k, t, hs, c3, 1);
+  pack_b(qP, q, t, hs, c3, 1);
+  pack_b(oP, dO, t, hs, c, 1);
+  const hsPanels = (hs + 7) >> 3;
+  const sv = f32x4.splat(scale);
+  for (let i0 = 0; i0 < t; i0 += 4) {
+    const i1 = i0 + 4 < t ? i0 + 4 : t;
+    // dP rows i0..i1-1 = dO V^T (out_i = sum_j a_ij v_j  =>  da_ij = dout_i . v_j)
+    gemm_block(d0, rowAtt, dO, rowOut, 4, vT, hs, 0, hs, t, i0, i1, 0, ((i1 - 1) >> 3) + 1, false);
+    for (let i = i0; i < i1; i++) {
+      const arow = a0 + <usize>i * rowAtt;
+      const drow = d0 + <usize>i * rowAtt;
+      // softmax backward: ds_ij = a_ij (da_ij - sum_k a_ik da_ik), times the scores' scale
+      const s = f32x4.splat(dot(arow, drow, i + 1));
+      let j = 0;
+      for (; j + 4 <= i + 1; j += 4) {
+        const jo = <usize>j << 2;
+        v128.store(drow + jo, f32x4.mul(sv, f32x4.mul(v128.load(arow + jo), f32x4.sub(v128.load(drow + jo), s))));
+      }
+      const ss = f32x4.extract_lane(s, 0);
+      for (; j <= i; j++) {
+        const jo = <usize>j << 2;
+        store<f32>(drow + jo, scale * load<f32>(arow + jo) * (load<f32>(drow + jo) - ss));
+      }
+      memory.fill(drow + (<usize>(i + 1) << 2), 0, <usize>(t - i - 1) << 2);
     }
-    for (; j <= i; j++) {
-      const o = <usize>j << 2;
-      store<f32>(drow + o, load<f32>(arow + o) * (load<f32>(drow + o) - s));
-    }
-    for (j = i + 1; j < t; j++) store<f32>(drow + (<usize>j << 2), 0);
-    // s_ij = scale q_i . k_j  =>  dq_i += scale sum_j ds_ij k_j
-    weightedSum(dbase + <usize>i * rowQKV, drow, 4, base + kOff, rowQKV, i + 1, hs, scale, true);
+    // s_ij = scale q_i . k_j  =>  dq_i += sum_j ds_ij k_j (dS holds the scale), keys < i1
+    gemm_block(dq, rowQKV, d0, rowAtt, 4, kP, t, 0, i1, hs, i0, i1, 0, hsPanels, true);
   }
-  for (let j = 0; j < t; j++) {
-    const count = t - j;
-    // dv_j += sum_{i >= j} a_ij dout_i;  dk_j += scale sum_{i >= j} ds_ij q_i
-    const col = <usize>j * rowAtt + (<usize>j << 2);
-    weightedSum(dbase + <usize>j * rowQKV + vOff, attBase + col, rowAtt, dbaseOut + <usize>j * rowOut, rowOut, count, hs, 1, true);
-    weightedSum(dbase + <usize>j * rowQKV + kOff, dattBase + col, rowAtt, base + <usize>j * rowQKV, rowQKV, count, hs, scale, true);
+  // by key rows j (transposed A: element (j, i) of dS^T at d0 + i*rowAtt + j*4), queries i >= j0
+  for (let j0 = 0; j0 < t; j0 += 4) {
+    const j1 = j0 + 4 < t ? j0 + 4 : t;
+    // dk_j += sum_{i >= j} ds_ij q_i;  dv_j += sum_{i >= j} a_ij dout_i
+    gemm_block(dk, rowQKV, d0, 4, rowAtt, qP, t, j0, t - j0, hs, j0, j1, 0, hsPanels, true);
+    gemm_block(dv, rowQKV, a0, 4, rowAtt, oP, t, j0, t - j0, hs, j0, j1, 0, hsPanels, true);
   }
 }

@@ -301,6 +301,53 @@ export function matmul_rows(c: usize, a: usize, bp: usize, m: i32, k: i32, n: i3
 }
 
 /**
+ * One block of a product with explicit strides, for operands that live inside bigger rows
+ * (attention's per-head Q, K, V): C rows [r0, r1), panels [q0, q1) (+)= A @ Bp over k in
+ * [k0, k0 + kc). A element (i, k) at a + i*ars + k*aks (bytes); Bp packed by pack_b_panel from
+ * a B of kFull rows and n columns; C element (i, j) at c + i*ldc + j*4. r0 need not be a
+ * multiple of 4: 4-row tiles from r0, then single rows.
+ */
+export function gemm_block(c: usize, ldc: usize, a: usize, ars: usize, aks: usize, bp: usize, kFull: i32, k0: i32, kc: i32, n: i32, r0: i32, r1: i32, q0: i32, q1: i32, acc: bool): void {
+  const nfull = n >> 3;
+  const rem = n & 7;
+  const narrow = rem != 0 && rem <= 4;
+  const aK = a + <usize>k0 * aks;
+  let i = r0;
+  for (; i + 4 <= r1; i += 4) {
+    const ai = aK + <usize>i * ars;
+    const ci = c + <usize>i * ldc;
+    for (let p = q0; p < q1; p++) {
+      const j0 = p << 3;
+      const nr = n - j0 < 8 ? n - j0 : 8;
+      if (narrow && p == nfull) {
+        kernel_4x4(ai, ars, aks, bp + ((<usize>kFull * <usize>j0 + <usize>k0 * 4) << 2), kc, ci + (<usize>j0 << 2), ldc, nr, acc);
+      } else {
+        kernel_4x8(ai, ars, aks, bp + ((<usize>kFull * <usize>j0 + <usize>k0 * 8) << 2), kc, ci + (<usize>j0 << 2), ldc, nr, acc);
+      }
+    }
+  }
+  for (; i < r1; i++) {
+    const ai = aK + <usize>i * ars;
+    const ci = c + <usize>i * ldc;
+    for (let p = q0; p < q1; p++) {
+      const j0 = p << 3;
+      const nr = n - j0 < 8 ? n - j0 : 8;
+      if (narrow && p == nfull) {
+        kernel_1x4(ai, aks, bp + ((<usize>kFull * <usize>j0 + <usize>k0 * 4) << 2), kc, ci + (<usize>j0 << 2), nr, acc);
+      } else {
+        kernel_1x8(ai, aks, bp + ((<usize>kFull * <usize>j0 + <usize>k0 * 8) << 2), kc, ci + (<usize>j0 << 2), nr, acc);
+      }
+    }
+  }
+}
+
+/** Packs all panels of B (kFull x n, element (k, j) at b[k*sk + j*sn]) into dst. */
+export function pack_b(dst: usize, b: usize, kFull: i32, n: i32, sk: i32, sn: i32): void {
+  const np = (n + 7) >> 3;
+  for (let p = 0; p < np; p++) pack_b_panel(dst, b, kFull, n, sk, sn, p);
+}
+
+/**
  * Few rows (m < 4) against a Linear weight (transB: B stored (N, K)): each output is a dot of two
  * contiguous K-vectors, so no packing - the weight streams once (sampling with a KV cache).
  * Four weight rows at a time keep four independent FMA chains in flight.

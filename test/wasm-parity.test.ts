@@ -391,6 +391,11 @@ for (const { threads, kernels } of configs) {
         [2, 17, 32, 4],
         [3, 33, 24, 2],
         [4, 64, 64, 4],
+        // head sizes 5, 12 (narrow panel tails), 32 with T past a tile edge, and a long context
+        [1, 40, 20, 4],
+        [1, 13, 48, 4],
+        [2, 70, 64, 2],
+        [1, 256, 64, 2],
       ] as const) {
         const scale = 1 / Math.sqrt(c / nh);
         const [qw, qr] = pair(b * t * 3 * c);

@@ -161,6 +161,8 @@ export class WasmBackend implements Backend {
   private scratchBytes = 0;
   private scratchA = 0;
   private scratchABytes = 0;
+  private scratchAttn = 0;
+  private scratchAttnBytes = 0;
   private readonly ai: Int32Array;
   private readonly af: Float32Array;
   private readonly af64: Float64Array;
@@ -288,6 +290,16 @@ export class WasmBackend implements Backend {
       this.scratch = this.allocator.alloc(this.scratchBytes);
     }
     return this.scratch;
+  }
+
+  /** A third scratch block: each thread's packed Q, K, V of one attention head. */
+  private scratchAttnFor(bytes: number): number {
+    if (bytes > this.scratchAttnBytes) {
+      if (this.scratchAttnBytes > 0) this.allocator.release(this.scratchAttn);
+      this.scratchAttnBytes = Math.max(bytes, this.scratchAttnBytes * 2);
+      this.scratchAttn = this.allocator.alloc(this.scratchAttnBytes);
+    }
+    return this.scratchAttn;
   }
 
   /** A second scratch block, for packed A tiles. */
@@ -782,6 +794,8 @@ export class WasmBackend implements Backend {
     A[4] = c;
     A[5] = nh;
     this.af[6] = scale;
+    A[8] = attentionScratchBytes(t, c / nh);
+    A[7] = this.scratchAttnFor(A[8] * this.pool.threads);
     this.pool.run(OP_ATTENTION_FWD, b * nh, b * t * t * c >= PAR_MIN_ELEMENTS);
   }
 
@@ -809,6 +823,8 @@ export class WasmBackend implements Backend {
     A[6] = c;
     A[7] = nh;
     this.af[8] = scale;
+    A[10] = attentionScratchBytes(t, c / nh);
+    A[9] = this.scratchAttnFor(A[10] * this.pool.threads);
     this.pool.run(OP_ATTENTION_BWD, b * nh, b * t * t * c >= PAR_MIN_ELEMENTS);
   }
 
@@ -936,6 +952,14 @@ const SHAPE = new Float64Array(MAX_RANK);
 function checkRank(op: string, rank: number): number {
   if (rank > MAX_RANK) throw new TsgptError(`wasm backend: ${op}: rank ${rank} > ${MAX_RANK}`);
   return rank;
+}
+
+/**
+ * Bytes of one thread's attention scratch (kernels/layers.ts attention_scratch_floats): K^T or V^T
+ * packed (hs x T), and three (T x hs) operands packed, in a whole number of cache lines.
+ */
+export function attentionScratchBytes(t: number, hs: number): number {
+  return Math.ceil(((hs * packedWidth(t) + 3 * t * packedWidth(hs)) * 4) / 64) * 64;
 }
 
 /** f32 columns that packed B occupies: 8-wide panels, a 4-wide last panel for <= 4 leftover columns. */
