@@ -255,46 +255,24 @@ export function matmul_rows(c: usize, a: usize, bp: usize, m: i32, k: i32, n: i3
   const packed = aLayout == A_PACKED;
   const ars: usize = aLayout == A_ROWS ? <usize>k << 2 : 4;
   const aks: usize = aLayout == A_ROWS ? 4 : packed ? 16 : <usize>m << 2;
-  // byte offset of row i in a K block: 4-row tiles of k*4 floats when packed
+  // packed A: 4-row tiles of k*4 floats, one after another
   const tileBytes: usize = <usize>k << 4;
   const ldc: usize = <usize>n << 2;
-  const nfull = n >> 3;
-  const rem = n & 7;
-  const narrow = rem != 0 && rem <= 4;
   const npanels = q1 < 0 ? (n + 7) >> 3 : q1;
   for (let k0 = 0; k0 < k; k0 += KC) {
     const kc = k - k0 < KC ? k - k0 : KC;
     const acc = accumulate || k0 > 0;
-    const aK = a + <usize>k0 * aks;
     // N block: NC columns of packed B (kc x NC) stay in L2 while every row tile passes over them
     for (let p0 = q0; p0 < npanels; p0 += NC >> 3) {
       const p1 = p0 + (NC >> 3) < npanels ? p0 + (NC >> 3) : npanels;
-      let i = r0;
-      for (; i + 4 <= r1; i += 4) {
-        const ai = aK + (packed ? <usize>(i >> 2) * tileBytes : <usize>i * ars);
-        const ci = c + <usize>i * ldc;
-        for (let p = p0; p < p1; p++) {
-          const j0 = p << 3;
-          const nr = n - j0 < 8 ? n - j0 : 8;
-          if (narrow && p == nfull) {
-            kernel_4x4(ai, ars, aks, bp + ((<usize>k * <usize>j0 + <usize>k0 * 4) << 2), kc, ci + (<usize>j0 << 2), ldc, nr, acc);
-          } else {
-            kernel_4x8(ai, ars, aks, bp + ((<usize>k * <usize>j0 + <usize>k0 * 8) << 2), kc, ci + (<usize>j0 << 2), ldc, nr, acc);
-          }
-        }
+      if (!packed) {
+        gemm_block(c, ldc, a, ars, aks, bp, k, k0, kc, n, r0, r1, p0, p1, acc);
+        continue;
       }
-      for (; i < r1; i++) {
-        const ai = aK + (packed ? <usize>(i >> 2) * tileBytes + (<usize>(i & 3) << 2) : <usize>i * ars);
-        const ci = c + <usize>i * ldc;
-        for (let p = p0; p < p1; p++) {
-          const j0 = p << 3;
-          const nr = n - j0 < 8 ? n - j0 : 8;
-          if (narrow && p == nfull) {
-            kernel_1x4(ai, aks, bp + ((<usize>k * <usize>j0 + <usize>k0 * 4) << 2), kc, ci + (<usize>j0 << 2), nr, acc);
-          } else {
-            kernel_1x8(ai, aks, bp + ((<usize>k * <usize>j0 + <usize>k0 * 8) << 2), kc, ci + (<usize>j0 << 2), nr, acc);
-          }
-        }
+      // a packed tile is its own little A (rows 4 bytes apart, k 16 bytes apart)
+      for (let i = r0; i < r1; i += 4) {
+        const rows = r1 - i < 4 ? r1 - i : 4;
+        gemm_block(c + <usize>i * ldc, ldc, a + <usize>(i >> 2) * tileBytes, 4, 16, bp, k, k0, kc, n, 0, rows, p0, p1, acc);
       }
     }
   }
