@@ -28,6 +28,8 @@ test('idle machine: keeps the workers; probes of one thread thin out to ~1.5% of
   const { alone, g } = simulate(2000, (_i, multi) => jitter(multi ? 60 : 100));
   assert.equal(g.multi, true);
   assert.equal(g.switches, 0);
+  assert.equal(g.steps, 2000);
+  assert.equal(g.aloneSteps, alone(), 'the governor counts its one-thread steps');
   assert.ok(g.probes >= 5, `${g.probes} probes`);
   // probes take 4 steps each; the interval doubles from 16 to 256
   assert.ok(alone() <= 0.03 * 2000, `${alone()} of 2000 steps on one thread`);

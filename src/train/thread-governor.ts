@@ -29,6 +29,9 @@ export class ThreadGovernor {
   switches = 0;
   /** probes run so far */
   probes = 0;
+  /** steps recorded, and those of them run on the calling thread alone */
+  steps = 0;
+  aloneSteps = 0;
   private seen = 0;
   /** steps until the next probe, and the current interval */
   private untilProbe = MIN_INTERVAL;
@@ -55,6 +58,8 @@ export class ThreadGovernor {
   record(step: { readonly ms: number }): boolean {
     // an object, not a number: a double passed to a call is boxed on the JavaScript heap
     const ms = step.ms;
+    this.steps++;
+    if (!this.useWorkers) this.aloneSteps++;
     if (++this.seen <= SKIP || !(ms > 0)) return this.useWorkers;
     if (this.probing > 0) {
       // the first probe step pays for the switch (cold caches, threads waking): not counted

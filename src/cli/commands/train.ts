@@ -310,6 +310,13 @@ export async function run(args: Args, ctx: CommandContext): Promise<void> {
       `done: ${trainer.step} steps in ${formatDuration(secs)} (${Math.round(tokens / secs)} tokens/s), ` +
         `best val loss ${trainer.bestValLoss.toFixed(4)}; checkpoint ${ckptPath}, log ${logPath}, chart ${chartPath}`,
     );
+    const g = trainer.governor;
+    // said only when one thread won a probe: another program was using a core
+    if (g && g.switches > 0)
+      p(
+        `threads: ${backend.threads}, but ${g.aloneSteps} of ${g.steps} steps ran on one thread, which measured ` +
+          'faster (another program was using a core)',
+      );
   } finally {
     closeBackend(backend);
   }
