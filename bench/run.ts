@@ -337,13 +337,14 @@ async function benchTraining(
   const rows: TrainRow[] = [];
   const summary: TrainSummary[] = [];
   const notes: string[] = [];
-  const rounds = o.quick ? 1 : 2;
   const N = o.threads;
   const t0 = performance.now();
   const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(0)}s`;
   for (const preset of o.presets) {
     const cfg = presetConfig(preset, vocabSize);
     const iters = o.iters ?? defaultIters(preset, o.quick);
+    // baby's steps take tens of ms, so a burst of load elsewhere can spoil a whole round: three
+    const rounds = o.quick ? 1 : preset === 'baby' ? 3 : 2;
     const wasmWarmup = o.quick ? 2 : 3;
     const torchWarmup = o.quick ? 2 : 5;
     let meta: { params: number; tokensPerStep: number; flopsPerStep: number } | null = null;
@@ -567,7 +568,7 @@ async function benchTraining(
   notes.push(
     'GFLOP/s = (6*N*B*T + 12*nLayer*B*T^2*C) / step time: N = parameters less the position embedding ' +
       '(nanoGPT estimate_mfu, PaLM appendix B; causal mask not discounted; norms, GELU, softmax, AdamW not counted)',
-    `ms/iter: median of each round's median timed step, ${rounds} round(s) with the configurations taking turns; ` +
+    `ms/iter: median of each round's median timed step, ${o.quick ? '1 round' : '3 rounds (baby), 2 (others)'} with the configurations taking turns; ` +
       'warm-up steps untimed (tsgpt: the first step records the tape, later ones replay it)',
     'peak RSS: the whole process (maxRSS) of that configuration: runtime, data, model, optimizer, activations',
     'PyTorch threads: N = torch.set_num_threads(N) and N OpenBLAS threads; I+N = torch intra-op threads as ' +
