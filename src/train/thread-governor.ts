@@ -13,8 +13,11 @@ const SKIP = 3;
 const PROBE = 4;
 /** Recent steps of the current mode that a probe is compared with. */
 const RECENT = 5;
-/** Steps between probes: starts at MIN, doubles while the current mode keeps winning. */
-const MIN_INTERVAL = 16;
+/**
+ * Steps between probes: starts at MIN, doubles while the current mode keeps winning; a probe is
+ * 4 steps, so after the first few hundred steps under 2% of steps are probes.
+ */
+const MIN_INTERVAL = 32;
 const MAX_INTERVAL = 256;
 /** The other mode must be this much faster (relative) to take over: noise is not a reason. */
 const MARGIN = 0.08;
