@@ -585,7 +585,8 @@ async function benchTraining(
  */
 async function benchBusy(o: BenchOptions): Promise<BusyReport> {
   const preset = 'baby';
-  const iters = o.quick ? 40 : (o.iters ?? 120);
+  // long enough for the governor to settle, as over a training run (its first probe is at step 35)
+  const iters = o.quick ? 40 : (o.iters ?? 300);
   const specs = [
     { label: '1 thread', threads: 1, governor: false },
     { label: `${o.threads} threads, governor`, threads: o.threads, governor: true },

@@ -63,6 +63,20 @@ test('a machine that turns busy, then idle again: follows it both ways', () => {
   assert.ok(alone(1600) < 0.05 * 400, `${alone(1600)} of the last 400 steps on one thread`);
 });
 
+test('busy machine where the workers look fast for a few steps after waking: few steps lost', () => {
+  // the scheduler favours a thread that has just woken, so the first steps with the workers are
+  // fast, the rest slower than one thread: every probe of the workers wins, then they lose
+  const jitter = noisy(5, 0.05);
+  let sinceWake = 0;
+  const { g, alone } = simulate(3000, (_i, multi) => {
+    sinceWake = multi ? sinceWake + 1 : 0;
+    return jitter(multi ? (sinceWake <= 5 ? 70 : 130) : 100);
+  });
+  assert.equal(g.multi, false);
+  assert.ok(alone() >= 0.9 * 3000, `${alone()} of 3000 steps on one thread`);
+  assert.ok(alone(1000) >= 0.97 * 2000, `${alone(1000)} of the last 2000 steps on one thread`);
+});
+
 test('modes equally fast, with noise: rarely switches, never oscillates', () => {
   const jitter = noisy(4, 0.15);
   const { g } = simulate(3000, () => jitter(80));

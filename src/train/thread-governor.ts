@@ -21,6 +21,13 @@ const MIN_INTERVAL = 32;
 const MAX_INTERVAL = 256;
 /** The other mode must be this much faster (relative) to take over: noise is not a reason. */
 const MARGIN = 0.08;
+/**
+ * Steps before the workers are tried again after they lost: doubles each time they win a probe
+ * but lose again within FLIP_FLOP steps (a busy core can look free for a few steps: the
+ * scheduler favours a thread that has just woken), back to MIN_INTERVAL once they last.
+ */
+const MAX_RETRY = 1024;
+const FLIP_FLOP = 128;
 /** Steps in a row this much slower than the current mode's median start a probe early. */
 const SLOWER = 1.25;
 const SLOW_STEPS = 3;
@@ -42,6 +49,11 @@ export class ThreadGovernor {
   /** probe steps left (0: not probing) */
   private probing = 0;
   private slowRun = 0;
+  /** steps before the workers get another probe after losing one, and when they last took over */
+  private retry = MIN_INTERVAL;
+  private multiSince = -1;
+  /** after a switch: the median step time of the mode left, until the new mode has RECENT steps */
+  private leftMs = 0;
   /** the last RECENT step times of the current mode, and of the probe (ring buffers) */
   private readonly recent = new Float64Array(RECENT);
   private nRecent = 0;
@@ -72,11 +84,20 @@ export class ThreadGovernor {
     }
     const median = this.nRecent >= RECENT ? this.median(this.recent, RECENT) : 0;
     this.recent[this.nRecent++ % RECENT] = ms;
+    // the first steps after a switch: if the new mode is slower than the one left (it won its
+    // probe by luck, or only while a woken thread was favoured), go back at once
+    if (this.leftMs > 0 && this.nRecent >= 3) {
+      const left = this.leftMs;
+      if (this.nRecent >= RECENT) this.leftMs = 0;
+      if (this.median(this.recent, Math.min(this.nRecent, RECENT)) > left * (1 + MARGIN)) {
+        this.switchMode(left);
+        return this.useWorkers;
+      }
+    }
     // the machine got slower in this mode (another process started?): look again soon
     this.slowRun = median > 0 && ms > SLOWER * median ? this.slowRun + 1 : 0;
     if (this.slowRun >= SLOW_STEPS) {
       this.slowRun = 0;
-      this.interval = MIN_INTERVAL;
       this.untilProbe = 0;
     }
     if (--this.untilProbe <= 0 && this.nRecent >= RECENT) {
@@ -91,14 +112,35 @@ export class ThreadGovernor {
     const mine = this.median(this.recent, RECENT);
     const other = this.median(this.probe, this.nProbe);
     if (other < mine * (1 - MARGIN)) {
-      this.multi = !this.multi;
-      this.switches++;
-      // the new mode's recent times: the probe's (so a quick second probe compares like with like)
-      this.nRecent = 0;
-      for (let i = 0; i < this.nProbe; i++) this.recent[this.nRecent++ % RECENT] = this.probe[i]!;
-      this.interval = MIN_INTERVAL;
+      this.switchMode(mine);
+      return;
+    }
+    if (!this.multi) {
+      // one thread is still faster
+      this.interval = Math.max(this.retry, Math.min(MAX_INTERVAL, this.interval * 2));
     } else {
       this.interval = Math.min(MAX_INTERVAL, this.interval * 2);
+    }
+    this.untilProbe = this.interval;
+  }
+
+  /** Changes mode; leftMs = the median step time of the mode left (checked against the new one). */
+  private switchMode(leftMs: number): void {
+    this.multi = !this.multi;
+    this.switches++;
+    this.nRecent = 0;
+    this.slowRun = 0;
+    if (this.multi) {
+      // the workers won: the next steps are checked against one thread's time (leftMs)
+      this.multiSince = this.seen;
+      this.leftMs = leftMs;
+      this.interval = MIN_INTERVAL;
+    } else {
+      // the workers lost: wait longer each time they lose again soon after winning
+      const flipFlop = this.multiSince >= 0 && this.seen - this.multiSince < FLIP_FLOP;
+      this.retry = flipFlop ? Math.min(MAX_RETRY, this.retry * 2) : MIN_INTERVAL;
+      this.leftMs = flipFlop ? 0 : leftMs;
+      this.interval = this.retry;
     }
     this.untilProbe = this.interval;
   }
