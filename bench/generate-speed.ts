@@ -125,7 +125,7 @@ export async function measureBaby(o: {
     let prompt: number[] = [0];
     if (o.ckpt) {
       const ck = decodeCheckpoint(readFileSync(o.ckpt), o.ckpt);
-      model = new GPT(ck.meta.config, be, { init: false });
+      model = new GPT(ck.meta.config, be, { init: false, grads: false });
       model.loadStateDict(ck.weights);
       try {
         prompt = tokenizerFromJSON(ck.meta.tokenizer).encode('\n');
@@ -135,7 +135,7 @@ export async function measureBaby(o: {
     } else {
       const { tokenizer } = charData(readFileSync(o.text, 'utf8'));
       const cfg = presetConfig('baby', tokenizer.vocabSize);
-      model = new GPT(modelConfig(cfg), be, { seed: cfg.seed });
+      model = new GPT(modelConfig(cfg), be, { seed: cfg.seed, grads: false });
       prompt = tokenizer.encode('\n');
     }
     if (prompt.length === 0) prompt = [0];
@@ -181,7 +181,7 @@ export async function measureBaby(o: {
 
 /** Writes a seeded random GPT-2-sized model's weights (tsgpt names, f32) to a safetensors file. */
 export function writeGpt2Weights(path: string, seed: number): number {
-  const model = new GPT(GPT2_CONFIG, refBackend, { seed });
+  const model = new GPT(GPT2_CONFIG, refBackend, { seed, grads: false });
   const tensors = new Map<string, TensorToEncode>();
   for (const [name, p] of model.stateDict())
     tensors.set(name, { shape: p.shape, data: p.data as Float32Array });
@@ -204,7 +204,7 @@ export async function measureGpt2(o: {
     const t0 = performance.now();
     const file = decodeSafetensors(readFileSync(o.weights), { source: o.weights });
     const t1 = performance.now();
-    const model = new GPT(cfg, wasm, { init: false });
+    const model = new GPT(cfg, wasm, { init: false, grads: false });
     const t2 = performance.now();
     model.loadStateDict(file.tensors);
     file.tensors.clear();

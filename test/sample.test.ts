@@ -4,10 +4,12 @@ import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { noGrad } from '../src/autograd/engine.js';
 import { refBackend as be } from '../src/backend/index.js';
+import { TsgptError } from '../src/errors.js';
 import { DEFAULT_CONFIG, type GPTConfig, modelConfig } from '../src/model/config.js';
 import { GPT } from '../src/model/gpt.js';
 import { DEFAULT_SAMPLING, generate, pickToken, windowStart } from '../src/sample/sampling.js';
 import { tensor } from '../src/tensor/tensor.js';
+import { AdamW } from '../src/train/optimizer.js';
 import { Rng } from '../src/util/rng.js';
 
 const cfg = (over: Partial<GPTConfig> = {}): GPTConfig =>
@@ -44,6 +46,27 @@ test('greedy generation is identical with and without the cache, across window j
   assert.deepEqual(
     generate(model, [5], 20, s, new Rng(2), () => {}),
     generate(model, [5], 20, s, new Rng(2), () => {}, { cache: false }),
+  );
+});
+
+test('a weights-only model (grads: false) has no gradient buffer and samples exactly as a full one', () => {
+  const full = new GPT(cfg(), be, { seed: 4 });
+  const lean = new GPT(cfg(), be, { init: false, grads: false });
+  lean.loadStateDict(full.stateDict());
+  assert.equal(lean.store.grad.length, 0);
+  assert.equal(full.store.grad.length, full.store.size);
+  const opts = { ...DEFAULT_SAMPLING, temperature: 0.9, topK: 4 };
+  assert.deepEqual(
+    generate(lean, [1, 2], 25, opts, new Rng(5), () => {}),
+    generate(full, [1, 2], 25, opts, new Rng(5), () => {}),
+  );
+  // outside noGrad too: nothing records a graph, and training it is refused in one line
+  const { logits } = lean.forward(tensor(be, [1, 2, 3], [1, 3], 'int32'), null);
+  assert.equal(logits.requiresGrad, false);
+  assert.throws(() => lean.store.zeroGrad(be), TsgptError);
+  assert.throws(
+    () => new AdamW(be, lean.store, { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, gradClip: 1 }),
+    /built without gradients/,
   );
 });
 

@@ -63,9 +63,9 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   return decodeCheckpoint(bytes, path);
 }
 
-/** A model with the checkpoint's weights, on backend. */
-export function modelFromCheckpoint(ck: Checkpoint, backend: Backend): GPT {
-  const model = new GPT(ck.meta.config, backend, { init: false });
+/** A model with the checkpoint's weights, on backend (grads: false for sampling and evaluation). */
+export function modelFromCheckpoint(ck: Checkpoint, backend: Backend, grads = true): GPT {
+  const model = new GPT(ck.meta.config, backend, { init: false, grads });
   model.loadStateDict(ck.weights);
   return model;
 }

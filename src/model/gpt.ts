@@ -39,6 +39,8 @@ export interface GPTOptions {
   seed?: number;
   /** false: leave the weights at zero (they are about to be loaded; saves seconds at 124M) */
   init?: boolean;
+  /** false: weights only, no gradient buffer (sampling, evaluation): half the parameter memory */
+  grads?: boolean;
 }
 
 export class GPT extends Module {
@@ -57,7 +59,7 @@ export class GPT extends Module {
     this.transformer = this.child('transformer', new Transformer(backend, dtype, config));
     // lm_head shares its weight with wte ("weight tying"): the same vectors that turn a token
     // into an embedding score embeddings against tokens. Fewer parameters, and it trains better.
-    this.store = new ParamStore(backend, dtype, this.namedParameters());
+    this.store = new ParamStore(backend, dtype, this.namedParameters(), opts.grads ?? true);
     if (opts.init !== false) this.initWeights(new Rng(opts.seed ?? 1337));
     this.sinusoid =
       config.positional === 'sinusoidal'

@@ -5,6 +5,7 @@
 
 import type { Backend, DType, FloatArray } from '../backend/backend.js';
 import { sizeOf } from '../backend/backend.js';
+import { TsgptError } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../util/rng.js';
 
@@ -79,6 +80,9 @@ export class ModuleList<M extends Module> extends Module {
   }
 }
 
+/** What training a weights-only model says. */
+export const NO_GRADS = 'this model was built without gradients (grads: false, for sampling and evaluation)';
+
 /**
  * All parameters of a model in one flat buffer, and all gradients in another, with each
  * parameter tensor a named view. Matrices (>= 2 dims, which get weight decay) come first, so
@@ -88,12 +92,15 @@ export class ParamStore {
   readonly names: readonly string[];
   readonly params: ReadonlyMap<string, Tensor>;
   readonly data: FloatArray;
+  /** the gradients, or an empty array when the store holds weights only (see hasGrads) */
   readonly grad: FloatArray;
+  /** false: weights only (sampling, evaluation): no gradient buffer, parameters need no grad */
+  readonly hasGrads: boolean;
   /** number of leading elements (the matrices) that get weight decay */
   readonly decaySize: number;
   readonly size: number;
 
-  constructor(backend: Backend, dtype: DType, named: ReadonlyMap<string, Tensor>) {
+  constructor(backend: Backend, dtype: DType, named: ReadonlyMap<string, Tensor>, grads = true) {
     const entries = [...named];
     const decayed = entries.filter(([, t]) => t.ndim >= 2);
     const plain = entries.filter(([, t]) => t.ndim < 2);
@@ -103,7 +110,12 @@ export class ParamStore {
     this.size = ordered.reduce((s, [, t]) => s + t.size, 0);
     this.decaySize = decayed.reduce((s, [, t]) => s + t.size, 0);
     this.data = backend.alloc(dtype, this.size) as FloatArray;
-    this.grad = backend.alloc(dtype, this.size) as FloatArray;
+    this.hasGrads = grads;
+    this.grad = grads
+      ? (backend.alloc(dtype, this.size) as FloatArray)
+      : dtype === 'float64'
+        ? new Float64Array(0)
+        : new Float32Array(0);
     let off = 0;
     for (const [, t] of ordered) {
       const n = sizeOf(t.shape);
@@ -112,7 +124,8 @@ export class ParamStore {
       backend.free(t.data);
       t.data = view;
       t.isView = true;
-      t.grad = new Tensor(backend, t.shape, dtype, this.grad.subarray(off, off + n));
+      if (grads) t.grad = new Tensor(backend, t.shape, dtype, this.grad.subarray(off, off + n));
+      else t.requiresGrad = false;
       off += n;
     }
   }
@@ -124,6 +137,7 @@ export class ParamStore {
   }
 
   zeroGrad(backend: Backend): void {
+    if (!this.hasGrads) throw new TsgptError(NO_GRADS);
     backend.fill(this.grad, 0);
   }
 }

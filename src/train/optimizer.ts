@@ -6,7 +6,8 @@
 // arguments and return values: V8 boxes a double on the JS heap each time it crosses a call.
 
 import type { AdamWParams, Backend, FloatArray } from '../backend/backend.js';
-import type { ParamStore } from '../nn/module.js';
+import { TsgptError } from '../errors.js';
+import { NO_GRADS, type ParamStore } from '../nn/module.js';
 
 export interface AdamWConfig {
   beta1: number;
@@ -42,6 +43,7 @@ export class AdamW {
     private readonly store: ParamStore,
     readonly cfg: AdamWConfig,
   ) {
+    if (!store.hasGrads) throw new TsgptError(NO_GRADS);
     this.m = backend.alloc(
       store.data instanceof Float64Array ? 'float64' : 'float32',
       store.size,

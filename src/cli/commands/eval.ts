@@ -74,7 +74,7 @@ export async function run(args: Args): Promise<void> {
   }
   const backend = await openBackend(args.string('backend')!, args.int('threads'));
   try {
-    const model = modelFromCheckpoint(ck, backend);
+    const model = modelFromCheckpoint(ck, backend, false);
     const bar = new ProgressBar({ label: 'eval' });
     const r = evaluateTokens(model, tok, tokens, {
       batchSize: args.int('batch-size')!,

@@ -82,7 +82,7 @@ export async function run(args: Args): Promise<void> {
     const merges = (await readIn(join(dir, 'merges.txt'), 'merges.txt (GPT-2 tokenizer)')).toString('utf8');
     tokenizer = Gpt2Tokenizer.fromFiles(vocab, merges).toJSON();
   }
-  const model = new GPT(config, refBackend, { init: false });
+  const model = new GPT(config, refBackend, { init: false, grads: false });
   model.loadStateDict(params);
   const out = args.string('out')!;
   await ensureDir(dirname(out));

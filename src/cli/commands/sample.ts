@@ -94,7 +94,7 @@ export async function run(args: Args): Promise<void> {
   validateSampling(opts);
   const backend = await openBackend(args.string('backend')!, args.int('threads'));
   try {
-    const model = modelFromCheckpoint(ck, backend);
+    const model = modelFromCheckpoint(ck, backend, false);
     const rng = new Rng(args.int('seed')!);
     const n = args.int('num-samples')!;
     const stopFlag = args.string('stop');
