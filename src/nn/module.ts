@@ -21,8 +21,8 @@ export function evalContext(): ForwardContext {
 }
 
 export function trainContext(rng: Rng): ForwardContext {
-  // 30 bits: a small integer in V8, so drawing a seed in the replayed step allocates nothing
-  return { training: true, dropoutSeed: () => rng.nextU32() >>> 2 };
+  // 30 bits: a small integer in V8, never boxed, so drawing a seed allocates nothing
+  return { training: true, dropoutSeed: () => rng.u30() };
 }
 
 /** How a parameter starts: N(0, std), all zeros, or all ones. */

@@ -65,6 +65,9 @@ export interface TrainerOptions {
   adaptThreads?: boolean;
 }
 
+/** Steps of the learning-rate schedule tabulated (8 MiB); later ones call lrAt. */
+const LR_TABLE_MAX = 1 << 20;
+
 export class Trainer {
   readonly model: GPT;
   readonly cfg: TrainConfig;
@@ -84,8 +87,15 @@ export class Trainer {
   /** the captured micro-step (forward + backward) and its loss tensor, once compiled */
   private tape: Tape | null = null;
   private lossT: Tensor | null = null;
-  /** sum of the micro-steps' losses in the current step */
-  private lossSum = 0;
+  /**
+   * The step's doubles live in typed arrays, not in fields or return values: V8 versions differ in
+   * which of those they box on the heap while trainStep() is not yet fully optimised (Node 22-26
+   * run it in Maglev, which boxes every double a call returns), and typed arrays are never boxed.
+   * sums[0]: the micro-steps' losses in the current step.
+   */
+  private readonly sums = new Float64Array(1);
+  /** lrAt(step) for every step of the schedule, tabulated once: a step reads its lr, calls nothing */
+  private readonly lrTable: Float64Array;
 
   constructor(o: TrainerOptions) {
     this.model = o.model;
@@ -110,6 +120,8 @@ export class Trainer {
       weightDecay: o.config.weightDecay,
       gradClip: o.config.gradClip,
     });
+    this.lrTable = new Float64Array(Math.min(o.config.lrDecayIters, LR_TABLE_MAX) + 1);
+    for (let it = 0; it < this.lrTable.length; it++) this.lrTable[it] = lrAt(it, o.config);
     this.rng = new Rng(o.config.seed);
     this.ctx = trainContext(this.rng);
     this.compile = o.compile ?? true;
@@ -141,7 +153,16 @@ export class Trainer {
   /** switches the backend's worker threads on and off by step times (multi-threaded backends) */
   readonly governor: ThreadGovernor | null = null;
 
-  private readonly info: TimedStepInfo = { step: 0, loss: 0, lr: 0, gradNorm: 0, ms: 0, tokensPerSec: 0 };
+  // the doubles start as NaN, not 0: a field that first held a small integer is, in some V8
+  // versions (Node 26), re-boxed on the heap at every later store of a double
+  private readonly info: TimedStepInfo = {
+    step: 0,
+    loss: Number.NaN,
+    lr: Number.NaN,
+    gradNorm: Number.NaN,
+    ms: Number.NaN,
+    tokensPerSec: Number.NaN,
+  };
 
   /**
    * One optimizer step (gradAccum micro-batches). Throws TrainingError on a NaN/Inf loss.
@@ -153,9 +174,10 @@ export class Trainer {
   trainStep(): StepInfo {
     const { gradAccum } = this.cfg;
     this.model.store.zeroGrad(this.be);
-    this.lossSum = 0;
+    this.sums[0] = 0;
     for (let micro = 0; micro < gradAccum; micro++) this.microStep();
-    const lr = lrAt(this.step, this.cfg);
+    const table = this.lrTable;
+    const lr = this.step < table.length ? table[this.step]! : lrAt(this.step, this.cfg);
     this.optimizer.lr = lr;
     this.optimizer.update();
     this.step++;
@@ -163,7 +185,7 @@ export class Trainer {
     // field's box; a new object, or a double passed to a call, would allocate)
     const info = this.info;
     info.step = this.step;
-    info.loss = this.lossSum / gradAccum;
+    info.loss = this.sums[0]! / gradAccum;
     info.lr = lr;
     info.gradNorm = this.optimizer.gradNorm;
     return info;
@@ -171,7 +193,7 @@ export class Trainer {
 
   /**
    * Forward + backward of one random batch, accumulating into the grads; adds the loss to
-   * this.lossSum (a field, not a return value: a returned double is boxed on the JS heap).
+   * sums[0] (not a return value: a returned double is boxed on the JS heap).
    */
   private microStep(): void {
     const T = this.model.config.blockSize;
@@ -191,7 +213,7 @@ export class Trainer {
     const value = this.lossT!.data[0]!;
     if (!Number.isFinite(value)) this.diverged(value);
     replay(this.tape.backward);
-    this.lossSum += value;
+    this.sums[0] += value;
   }
 
   /**
@@ -205,7 +227,7 @@ export class Trainer {
       const { loss } = this.model.forward(this.x, this.y, this.ctx);
       const value = loss!.item();
       if (!Number.isFinite(value)) this.diverged(value, loss!);
-      this.lossSum += value;
+      this.sums[0] += value;
       // average the gradient over micro-batches: each contributes loss / gradAccum
       const scaled = this.cfg.gradAccum > 1 ? F.scale(loss!, 1 / this.cfg.gradAccum) : loss!;
       backward(scaled);

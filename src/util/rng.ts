@@ -5,13 +5,14 @@
 export type RngState = [number, number, number, number];
 
 export class Rng {
+  /** the four state words, then the last output (s[4]) */
   private s: Uint32Array;
   private spareNormal: number | null = null;
 
   /** @example new Rng(1337).int(65) // a token id in [0, 65) */
   constructor(seed: number) {
     // splitmix32 expands the seed into the 128-bit state (never all zero)
-    this.s = new Uint32Array(4);
+    this.s = new Uint32Array(5);
     let x = seed >>> 0;
     for (let i = 0; i < 4; i++) {
       x = (x + 0x9e3779b9) >>> 0;
@@ -23,28 +24,47 @@ export class Rng {
     if ((this.s[0]! | this.s[1]! | this.s[2]! | this.s[3]!) === 0) this.s[0] = 1;
   }
 
-  /** Next 32-bit unsigned integer. */
-  nextU32(): number {
+  /**
+   * One xoshiro128** step; the output goes to s[4], not to a return value. V8 boxes a returned
+   * number of 2^30 or more on the heap whenever it does not inline the call (Node 22 does not,
+   * here), so int() and u30(), which the training step calls, return only small integers.
+   */
+  private advance(): void {
     const s = this.s;
-    const result = Math.imul(rotl(Math.imul(s[1]!, 5), 7), 9) >>> 0;
+    const m = Math.imul(s[1]!, 5);
+    s[4] = Math.imul((m << 7) | (m >>> 25), 9);
     const t = s[1]! << 9;
     s[2]! ^= s[0];
     s[3]! ^= s[1];
     s[1]! ^= s[2];
     s[0]! ^= s[3];
     s[2]! ^= t;
-    s[3] = rotl(s[3]!, 11);
-    return result;
+    const w = s[3]!;
+    s[3] = (w << 11) | (w >>> 21);
+  }
+
+  /** Next 32-bit unsigned integer. */
+  nextU32(): number {
+    this.advance();
+    return this.s[4]!;
+  }
+
+  /** The top 30 bits of nextU32(): a small integer (a dropout seed) that is never boxed. */
+  u30(): number {
+    this.advance();
+    return this.s[4]! >>> 2;
   }
 
   /** Uniform float in [0, 1) with 32 random bits. */
   uniform(): number {
-    return this.nextU32() / 4294967296;
+    this.advance();
+    return this.s[4]! / 4294967296;
   }
 
-  /** Uniform integer in [0, n). */
+  /** Uniform integer in [0, n): Math.floor(uniform() * n), computed without a call. */
   int(n: number): number {
-    return Math.floor(this.uniform() * n);
+    this.advance();
+    return Math.floor((this.s[4]! / 4294967296) * n);
   }
 
   /** Standard normal (Box-Muller, the second value kept for the next call). */
@@ -79,8 +99,4 @@ export class Rng {
     r.setState(state);
     return r;
   }
-}
-
-function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
