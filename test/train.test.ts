@@ -187,6 +187,16 @@ test('lr schedule: warm-up, cosine decay, floor', () => {
   assert.equal(lrAt(500, c), 1e-4);
 });
 
+test('each step uses lrAt(step): warm-up, decay and the floor past lrDecayIters', () => {
+  const cfg = tiny({ warmupIters: 2, lrDecayIters: 5, maxIters: 8 });
+  const t = trainer(cfg);
+  for (let step = 0; step < 8; step++) {
+    const info = t.trainStep();
+    assert.equal(info.lr, lrAt(step, cfg), `step ${step}`);
+    assert.equal(t.optimizer.lr, info.lr);
+  }
+});
+
 test('checkpoint round trip keeps weights, config, tokenizer and optimizer state', () => {
   const t = trainer(tiny());
   t.trainStep();
