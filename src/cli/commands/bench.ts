@@ -12,8 +12,8 @@ export const name = 'bench';
 export const summary = 'Measure training, matmul, generation and tokenizer speed, beside PyTorch';
 export const description =
   'Times the presets baby, plan and mini on the ref backend, on wasm with 1 thread and with all threads, ' +
-  'and in PyTorch (bench/pytorch/train_ref.py on /usr/bin/python3) with OpenBLAS default kernels and with ' +
-  'OPENBLAS_CORETYPE=SkylakeX; baby while another process spins on a core (busy: 1 thread, all threads ' +
+  'and in PyTorch (bench/pytorch/train_ref.py on /usr/bin/python3) with the kernels OpenBLAS detects, those ' +
+  'of OPENBLAS_CORETYPE in the environment, OPENBLAS_CORETYPE=SkylakeX (AVX-512) and, on baby, Prescott (SSE); baby while another process spins on a core (busy: 1 thread, all threads ' +
   'under the thread governor, all threads forced on); matmul GFLOP/s at the presets\u2019 shapes; greedy generation with and ' +
   'without the KV cache, and a GPT-2-124M-sized model beside PyTorch on the same weights; the tokenizers ' +
   'beside js-tiktoken. Each training configuration runs in its own process (peak RSS per configuration). ' +
