@@ -120,7 +120,16 @@ export interface BenchReport {
   machine: Record<string, string | number | null>;
   options: Record<string, unknown>;
   train?: { rows: TrainRow[]; summary: TrainSummary[]; notes: string[] };
-  matmul?: { rows: MatmulRow[]; threads: number[]; reps: number; error?: string };
+  matmul?: {
+    rows: MatmulRow[];
+    threads: number[];
+    reps: number;
+    /** the kernel build the rows ran on */
+    flavor?: string;
+    /** one core's arithmetic ceiling by kernel build, GFLOP/s (kernels/peak.ts) */
+    ceiling?: Record<string, number>;
+    error?: string;
+  };
   generate?: {
     baby: BabyGenerateResult | { error: string };
     /** tsgpt at 1 and all threads, PyTorch per kernel choice and thread setting, same weights */
@@ -707,11 +716,44 @@ function matmulShapes(o: MatmulOptions, vocabSize: number): Omit<MatmulRow, 'gfl
 
 type MatmulOptions = Pick<BenchOptions, 'presets' | 'quick' | 'threads'>;
 
+/**
+ * One core's ceiling for each kernel build: GFLOP/s of twelve independent f32x4 madd chains
+ * (kernels/peak.ts: relaxed_madd in the relaxed build, mul + add in the plain one), best of reps.
+ */
+async function maddCeilings(reps: number): Promise<Record<string, number>> {
+  const { createWasmBackend } = await import('../src/backend/wasm/index.js');
+  const out: Record<string, number> = {};
+  for (const kernels of ['relaxed', 'simd'] as const) {
+    let be: import('../src/backend/wasm/index.js').WasmBackend;
+    try {
+      be = await createWasmBackend({ threads: 1, kernels });
+    } catch {
+      continue; // no relaxed SIMD in this runtime
+    }
+    try {
+      const iters = 1_000_000; // 96 MFLOP: ~2 ms
+      for (let i = 0; i < 3; i++) be.kernels.madd_peak(iters, 1e-3);
+      let best = Number.POSITIVE_INFINITY;
+      for (let r = 0; r < reps; r++) {
+        const t = performance.now();
+        be.kernels.madd_peak(iters, 1e-3);
+        best = Math.min(best, performance.now() - t);
+      }
+      out[kernels] = (iters * 96) / (best * 1e6);
+    } finally {
+      await be.dispose();
+    }
+  }
+  return out;
+}
+
 async function benchMatmul(o: MatmulOptions, vocabSize: number): Promise<NonNullable<BenchReport['matmul']>> {
   const { createWasmBackend } = await import('../src/backend/wasm/index.js');
   const threadCounts = o.threads > 1 ? [1, o.threads] : [1];
   const reps = o.quick ? 3 : 7;
+  const ceiling = await maddCeilings(o.quick ? 3 : 9);
   const backends = await Promise.all(threadCounts.map((threads) => createWasmBackend({ threads })));
+  const flavor = backends[0]!.flavor;
   const rows: MatmulRow[] = [];
   try {
     const shapes = matmulShapes(o, vocabSize);
@@ -760,7 +802,7 @@ async function benchMatmul(o: MatmulOptions, vocabSize: number): Promise<NonNull
   } finally {
     for (const be of backends) await be.dispose();
   }
-  return { rows, threads: threadCounts, reps };
+  return { rows, threads: threadCounts, reps, flavor, ceiling };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1140,6 +1182,20 @@ export function formatReport(r: BenchReport): string {
       ).map((l) => `  ${l}`),
     );
     L.push('  * fwd: X W^T (weights stored (OC, C)); dX: dY W; dW: dY^T X');
+    const peak = mm.flavor ? mm.ceiling?.[mm.flavor] : undefined;
+    if (mm.ceiling && peak) {
+      const shares = mm.rows.map((x) => x.gflops['1t']! / peak).sort((a, b) => a - b);
+      const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+      const names: Record<string, string> = { relaxed: 'relaxed SIMD (FMA)', simd: 'plain SIMD (mul + add)' };
+      L.push(
+        `  * one core's ceiling, measured (twelve independent f32x4 multiply-add chains, kernels/peak.ts): ` +
+          Object.entries(mm.ceiling)
+            .map(([k, v]) => `${names[k] ?? k} ${v.toFixed(1)} GFLOP/s`)
+            .join(', '),
+        `  * the 1t column (${names[mm.flavor!] ?? mm.flavor}) reaches ${pct(shares[0]!)}-${pct(shares.at(-1)!)} of it, ` +
+          `median ${pct(shares[shares.length >> 1]!)}; ${shares.filter((x) => x >= 0.75).length} of ${shares.length} shapes at 75% or more`,
+      );
+    }
   }
 
   if (r.generate) {

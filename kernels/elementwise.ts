@@ -16,7 +16,7 @@ export const U_TANH = 6;
 export const U_SQRT = 7;
 
 /** Loads cnt < 4 floats into lanes 0..cnt-1 (rest zero). */
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline export function loadTail(p: usize, cnt: i32): v128 {
   let v = f32x4.splat(0);
   if (cnt > 0) v = f32x4.replace_lane(v, 0, load<f32>(p));
@@ -26,7 +26,7 @@ export const U_SQRT = 7;
 }
 
 /** Stores lanes 0..cnt-1 (cnt < 4). */
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline export function storeTail(p: usize, v: v128, cnt: i32): void {
   if (cnt > 0) store<f32>(p, f32x4.extract_lane(v, 0));
   if (cnt > 1) store<f32>(p, f32x4.extract_lane(v, 1), 4);
@@ -61,7 +61,7 @@ const GELU_C: f32 = 0.044715;
  * erfc(u) to ~1.2e-7 relative (Numerical Recipes' erfcc: a Chebyshev fit of
  * erfc(z) exp(z^2) in t = 1/(1 + z/2)), then reflected for u < 0.
  */
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline function erfc4(u: v128): v128 {
   const z = f32x4.abs(u);
   const t = f32x4.div(f32x4.splat(1), madd(z, f32x4.splat(0.5), f32x4.splat(1)));
@@ -85,7 +85,7 @@ const GELU_C: f32 = 0.044715;
  * that range erf is +-1 in float32). ~2e-7 absolute error, no exp: half the cost of erfc4,
  * so the GELU pair uses it; its relative accuracy fades only where GELU is ~1e-8 anyway.
  */
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline function erf4(x: v128): v128 {
   x = f32x4.pmax(f32x4.pmin(x, f32x4.splat(4)), f32x4.splat(-4));
   const x2 = f32x4.mul(x, x);
@@ -103,7 +103,7 @@ const GELU_C: f32 = 0.044715;
   return f32x4.div(p, q);
 }
 
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline function unaryVec(op: i32, x: v128): v128 {
   switch (op) {
     case U_GELU: {
@@ -142,7 +142,7 @@ const GELU_C: f32 = 0.044715;
  * tanh on four lanes (Cephes tanhf): an odd polynomial below |x| = 0.625, where 1 - 2/(e^2x + 1)
  * would cancel, and that formula (with the sign put back) above.
  */
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline function tanh4(x: v128): v128 {
   const ax = f32x4.abs(x);
   const e = exp4(f32x4.add(ax, ax));
@@ -158,7 +158,7 @@ const GELU_C: f32 = 0.044715;
 }
 
 /** f'(x) (y = f(x) given for exp, tanh, sqrt). */
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline function unaryGrad(op: i32, x: v128, y: v128): v128 {
   switch (op) {
     case U_GELU: {
@@ -195,7 +195,7 @@ const GELU_C: f32 = 0.044715;
 // The loops below are inlined once per op code with `op` a constant, so the optimiser folds
 // the switch in unaryVec / unaryGrad away: each op gets its own straight-line loop body.
 
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline function fwdLoop(op: i32, out: usize, x: usize, i0: i32, i1: i32): void {
   let i = i0;
   for (; i + 4 <= i1; i += 4) {
@@ -222,7 +222,7 @@ export function unary_fwd(op: i32, out: usize, x: usize, i0: i32, i1: i32): void
   }
 }
 
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline function bwdLoop(op: i32, dx: usize, x: usize, y: usize, dout: usize, i0: i32, i1: i32): void {
   let i = i0;
   for (; i + 4 <= i1; i += 4) {
@@ -254,7 +254,7 @@ export function unary_bwd(op: i32, dx: usize, x: usize, y: usize, dout: usize, i
 }
 
 // binary op codes, in the order of BinaryOp
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline function binVec(op: i32, a: v128, b: v128): v128 {
   switch (op) {
     case 0:
@@ -284,7 +284,7 @@ export function binary_same(op: i32, out: usize, a: usize, b: usize, i0: i32, i1
   }
 }
 
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline function tailMask(cnt: i32): v128 {
   return i32x4.lt_s(i32x4(0, 1, 2, 3), i32x4.splat(cnt));
 }

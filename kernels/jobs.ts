@@ -12,7 +12,35 @@
 // 64-byte line per thread holding its range word (CTRL_RANGES; MAX_THREADS lines).
 
 import {
-  add_bias, adamw_f32, bias_backward, binary_row, binary_same, dropout_fwd, fill_u32, scale_f32,
+  CTRL_BYTES,
+  CTRL_RANGES,
+  OP_ADAMW,
+  OP_ADD_BIAS,
+  OP_ATTENTION_BWD,
+  OP_ATTENTION_FWD,
+  OP_BIAS_BWD,
+  OP_BINARY_ROW,
+  OP_BINARY_SAME,
+  OP_CROSSENTROPY_BWD,
+  OP_CROSSENTROPY_FWD,
+  OP_DROPOUT,
+  OP_EMBEDDING_BWD,
+  OP_EMBEDDING_FWD,
+  OP_FILL,
+  OP_LAYERNORM_BWD,
+  OP_LAYERNORM_FWD,
+  OP_MATMUL,
+  OP_PACK_A,
+  OP_PACK_B,
+  OP_SCALE,
+  OP_SOFTMAX_BWD,
+  OP_SOFTMAX_FWD,
+  OP_SUM_SQUARES,
+  OP_UNARY_BWD,
+  OP_UNARY_FWD,
+} from '../src/backend/wasm/job-ops';
+import {adamw_f32, 
+  add_bias, bias_backward, binary_row, binary_same, dropout_fwd, fill_u32, scale_f32,
   sum_squares, unary_bwd, unary_fwd,
 } from './elementwise';
 import {
@@ -20,52 +48,24 @@ import {
   layernorm_bwd_dw, layernorm_bwd_dx, layernorm_fwd, softmax_bwd, softmax_fwd,
 } from './layers';
 import { matmul_rows, pack_a_tile, pack_b_panel } from './matmul';
-import {
-  CTRL_BYTES,
-  CTRL_RANGES,
-  OP_PACK_B,
-  OP_MATMUL,
-  OP_UNARY_FWD,
-  OP_UNARY_BWD,
-  OP_BINARY_SAME,
-  OP_BINARY_ROW,
-  OP_SCALE,
-  OP_LAYERNORM_FWD,
-  OP_SOFTMAX_FWD,
-  OP_SOFTMAX_BWD,
-  OP_CROSSENTROPY_FWD,
-  OP_CROSSENTROPY_BWD,
-  OP_EMBEDDING_FWD,
-  OP_DROPOUT,
-  OP_ADAMW,
-  OP_ATTENTION_FWD,
-  OP_ATTENTION_BWD,
-  OP_ADD_BIAS,
-  OP_PACK_A,
-  OP_FILL,
-  OP_LAYERNORM_BWD,
-  OP_BIAS_BWD,
-  OP_EMBEDDING_BWD,
-  OP_SUM_SQUARES,
-} from '../src/backend/wasm/job-ops';
 
 export { CTRL_BYTES };
 
 
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline function ai(ctrl: usize, i: i32): i32 {
   return load<i32>(ctrl + 64 + (<usize>i << 2));
 }
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline function au(ctrl: usize, i: i32): usize {
   return <usize>load<u32>(ctrl + 64 + (<usize>i << 2));
 }
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline function af(ctrl: usize, i: i32): f32 {
   return load<f32>(ctrl + 64 + (<usize>i << 2));
 }
 
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline function rangeWord(ctrl: usize, t: i32): usize {
   return ctrl + CTRL_RANGES + (<usize>t << 6);
 }
@@ -144,11 +144,11 @@ export function run_job(ctrl: usize, me: i32): i32 {
 }
 
 /** [i0, i1) of chunk ch when n items are cut into pieces of `per`. */
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline function lo(ch: i32, per: i32): i32 {
   return ch * per;
 }
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline function hi(ch: i32, per: i32, n: i32): i32 {
   const e = ch * per + per;
   return e < n ? e : n;

@@ -6,7 +6,7 @@
 import { gemm_block, pack_b, packed_width } from './matmul';
 import { exp4, hmax, hsum, madd } from './simd';
 
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline function dot(a: usize, b: usize, n: i32): f32 {
   let acc = f32x4.splat(0);
   let j = 0;
@@ -17,7 +17,7 @@ import { exp4, hmax, hsum, madd } from './simd';
 }
 
 /** y[j] += alpha * x[j], j < n */
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline function axpy(y: usize, alpha: f32, x: usize, n: i32): void {
   const av = f32x4.splat(alpha);
   let j = 0;

@@ -61,7 +61,7 @@ export function pack_a_tile(dst: usize, a: usize, m: i32, k: i32, it: i32): void
  * Stores the transpose of the 4x4 block with rows a, b, c, d as four packed rows 32 bytes apart
  * (column q of the block = row q of the output).
  */
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline function transpose4Store(d: usize, a: v128, b: v128, c: v128, e: v128): void {
   const t0 = i32x4.shuffle(a, b, 0, 4, 1, 5); // a0 b0 a1 b1
   const t1 = i32x4.shuffle(a, b, 2, 6, 3, 7); // a2 b2 a3 b3
@@ -125,7 +125,7 @@ export function pack_b_panel(dst: usize, b: usize, k: i32, n: i32, sk: i32, sn: 
   }
 }
 
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline function storeRow8(c: usize, v0: v128, v1: v128, nr: i32, acc: bool): void {
   if (nr == 8) {
     if (acc) {
@@ -145,7 +145,7 @@ export function pack_b_panel(dst: usize, b: usize, k: i32, n: i32, sk: i32, sn: 
   }
 }
 
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline function storePartial(c: usize, v: v128, n: i32, acc: bool): void {
   if (n == 4) {
     if (acc) v = f32x4.add(v, v128.load(c));

@@ -4,14 +4,14 @@
 // Also a vector exp (Cephes-style, ~2 ulp) that the softmax-like kernels use.
 
 /** c + a * b, fused (one rounding) when the relaxed build is compiled. */
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline export function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
   return f32x4.add(f32x4.mul(a, b), c);
 }
 
 /** Sum of the four lanes. */
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline export function hsum(v: v128): f32 {
   const s = f32x4.add(v, i32x4.shuffle(v, v, 2, 3, 0, 1));
   const t = f32x4.add(s, i32x4.shuffle(s, s, 1, 0, 3, 2));
@@ -19,7 +19,7 @@
 }
 
 /** Max of the four lanes (pmax: one maxps; wasm max would add NaN/-0 fix-ups). */
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline export function hmax(v: v128): f32 {
   const s = f32x4.pmax(v, i32x4.shuffle(v, v, 2, 3, 0, 1));
   const t = f32x4.pmax(s, i32x4.shuffle(s, s, 1, 0, 3, 2));
@@ -31,7 +31,7 @@
  * 2^n by building the float exponent. Inputs below -87.3 give ~1e-38 rather than 0, which is
  * below every tolerance we test with.
  */
-// @ts-ignore: decorator
+// @ts-expect-error: decorator
 @inline export function exp4(x: v128): v128 {
   x = f32x4.pmin(x, f32x4.splat(88.3762626647949));
   x = f32x4.pmax(x, f32x4.splat(-87.3365447504));

@@ -4,6 +4,8 @@
 
 export interface KernelExports {
   heap_base(): number;
+  /** the benchmark's one-core ceiling: iters * 96 FLOPs of f32x4 madd chains (kernels/peak.ts) */
+  madd_peak(iters: number, seed: number): number;
   /** opens the job written to the control block, cut into `parts` ranges (threads 0..parts-1) */
   job_publish(ctrl: number, parts: number): void;
   job_close(ctrl: number): void;
