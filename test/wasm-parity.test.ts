@@ -553,3 +553,24 @@ test('two threads give the same bits as one (work is split, never reordered)', a
     await two.dispose();
   }
 });
+
+test('madd_peak (the benchmark ceiling) computes its 12 chains c = c*a + b, in both builds', async () => {
+  for (const kernels of ['simd', 'relaxed'] as const) {
+    const be = await createWasmBackend({ threads: 1, kernels });
+    try {
+      const iters = 50;
+      const seed = 0.001;
+      let want = 0;
+      for (let chain = 0; chain < 12; chain++) {
+        let c = Math.fround(chain / 10);
+        for (let i = 0; i < iters; i++)
+          c = Math.fround(Math.fround(c * Math.fround(0.9999)) + Math.fround(seed));
+        want += 4 * c;
+      }
+      const got = be.kernels.madd_peak(iters, seed);
+      assert.ok(Math.abs(got - want) < 1e-4 * Math.abs(want), `${kernels}: ${got} vs ${want}`);
+    } finally {
+      await be.dispose();
+    }
+  }
+});
