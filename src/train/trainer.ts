@@ -65,7 +65,7 @@ export interface TrainerOptions {
   adaptThreads?: boolean;
 }
 
-/** Steps of the learning-rate schedule tabulated (8 MiB); later ones call lrAt. */
+/** Steps of the learning-rate schedule tabulated at most (8 MiB); a longer decay calls lrAt. */
 const LR_TABLE_MAX = 1 << 20;
 
 export class Trainer {
@@ -177,7 +177,13 @@ export class Trainer {
     this.sums[0] = 0;
     for (let micro = 0; micro < gradAccum; micro++) this.microStep();
     const table = this.lrTable;
-    const lr = this.step < table.length ? table[this.step]! : lrAt(this.step, this.cfg);
+    const last = table.length - 1; // lrDecayIters, or LR_TABLE_MAX when the schedule is longer
+    const lr =
+      this.step <= last
+        ? table[this.step]!
+        : last === this.cfg.lrDecayIters
+          ? table[last]! // past the decay: minLr
+          : lrAt(this.step, this.cfg);
     this.optimizer.lr = lr;
     this.optimizer.update();
     this.step++;
