@@ -512,6 +512,39 @@ test('allocator: first fit, coalescing, growth through the callback', () => {
   assert.equal(contiguousStrides([2, 3]).length, 2);
 });
 
+test('allocator: knows which bytes were handed out before; alloc zeroes exactly those', async () => {
+  const a = new FreeListAllocator(0, 1 << 20, () => {
+    throw new Error('no growth here');
+  });
+  const x = a.alloc(256);
+  assert.equal(a.lastDirtyBytes, 0); // fresh memory
+  const y = a.alloc(128);
+  assert.equal(a.lastDirtyBytes, 0);
+  a.release(x);
+  assert.equal(a.alloc(128), x);
+  assert.equal(a.lastDirtyBytes, 128); // reused: all of it
+  a.release(y); // y was the top block: the bump pointer moves back over y and x's tail
+  a.alloc(512); // from x + 128: 256 bytes handed out before (x's tail, y), then fresh
+  assert.equal(a.lastDirtyBytes, 256);
+
+  const be = await createWasmBackend({ threads: 1 });
+  try {
+    const first = be.alloc('float32', 1000);
+    first.fill(7);
+    be.free(first);
+    const again = be.alloc('float32', 1500); // the same block and fresh memory after it
+    assert.equal(again.byteOffset, first.byteOffset);
+    assert.ok(again.every((v) => v === 0));
+    const ints = be.alloc('int32', 10);
+    be.fill(ints, -3);
+    assert.deepEqual([...ints], new Array(10).fill(-3));
+    be.fill(again, 0.5);
+    assert.ok(again.every((v) => v === 0.5));
+  } finally {
+    await be.dispose();
+  }
+});
+
 test('two threads give the same bits as one (work is split, never reordered)', async () => {
   const one = await createWasmBackend({ threads: 1 });
   const two = await createWasmBackend({ threads: 2 });

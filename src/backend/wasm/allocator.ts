@@ -1,6 +1,7 @@
 // A first-fit free-list allocator over one linear memory (byte offsets, 64-byte aligned blocks,
 // neighbours coalesced on free). It only does bookkeeping: growing the memory is the caller's
 // `grow` callback. Not a general-purpose malloc: a training run allocates its buffers once.
+// It also tracks which memory was never handed out (still zero), so zeroing can skip it.
 
 /** Block alignment in bytes: a cache line, which also satisfies every SIMD load. */
 export const ALIGN = 64;
@@ -18,6 +19,14 @@ export class FreeListAllocator {
   private top: number;
   private inUse = 0;
   private peak = 0;
+  /** end of every block ever handed out: memory above it is still as the engine made it, zero */
+  private dirtyEnd: number;
+  /**
+   * How many leading bytes of the block the last alloc() returned were handed out before (and
+   * may hold old data); the rest is fresh memory, still zero. Callers that promise zeroed blocks
+   * clear only these, so fresh pages are not written (and not committed) until used.
+   */
+  lastDirtyBytes = 0;
 
   /**
    * @param base first byte the allocator may hand out (rounded up to ALIGN)
@@ -30,6 +39,7 @@ export class FreeListAllocator {
     private readonly grow: (minEnd: number) => number,
   ) {
     this.top = alignUp(base);
+    this.dirtyEnd = this.top;
   }
 
   /** Reserves `bytes` (rounded up to ALIGN, at least ALIGN) and returns the byte offset. */
@@ -52,6 +62,8 @@ export class FreeListAllocator {
       offset = this.top;
       this.top += size;
     }
+    this.lastDirtyBytes = Math.min(size, Math.max(0, this.dirtyEnd - offset));
+    if (offset + size > this.dirtyEnd) this.dirtyEnd = offset + size;
     this.live.set(offset, size);
     this.inUse += size;
     if (this.inUse > this.peak) this.peak = this.inUse;

@@ -4,6 +4,8 @@
 
 export interface KernelExports {
   heap_base(): number;
+  /** out[i0..i1) = the 32-bit pattern `bits` (byte pointer out; one thread, the caller's) */
+  fill_u32(out: number, bits: number, i0: number, i1: number): void;
   /** the benchmark's one-core ceiling: iters * 96 FLOPs of f32x4 madd chains (kernels/peak.ts) */
   madd_peak(iters: number, seed: number): number;
   /** opens the job written to the control block, cut into `parts` ranges (threads 0..parts-1) */
