@@ -65,7 +65,7 @@ export interface Gpt2GenerateResult {
   kernels: string;
   promptLen: number;
   newTokens: number;
-  /** reading the file, building the model (its random init included) and copying the weights in */
+  /** reading the file, building the model (no random init: the weights follow) and copying the weights in */
   loadS: number;
   /** loadS in parts: read + decode the file, build the model (no init: weights follow), copy weights in */
   loadParts: { readS: number; buildS: number; copyS: number };

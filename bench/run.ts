@@ -1260,7 +1260,7 @@ export function formatReport(r: BenchReport): string {
       );
       const t0 = x.tsgpt[0]!;
       L.push(
-        `    * tsgpt load = read + decode the file ${f(t0.loadParts.readS, 2)} s, build the model (random init) ` +
+        `    * tsgpt load = read + decode the file ${f(t0.loadParts.readS, 2)} s, build the model (no init: the weights follow) ` +
           `${f(t0.loadParts.buildS, 2)} s, copy weights ${f(t0.loadParts.copyS, 2)} s; wasm memory ${f(t0.wasmMiB, 0)} MiB`,
       );
       const fastest = <T extends { tokensPerSec: number | null }>(xs: readonly T[]) =>
