@@ -5,13 +5,10 @@
 //   node dist/bench/profile.js [--preset baby] [--threads 2] [--steps 40] [--text FILE]
 // The clocks add ~1 us per kernel call; compare the kernels with each other, not with the bench.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { Backend } from '../src/backend/backend.js';
 import { RefBackend } from '../src/backend/index.js';
-import { modelConfig } from '../src/model/config.js';
-import { GPT } from '../src/model/gpt.js';
-import { Trainer } from '../src/train/trainer.js';
-import { argValue, charData, median, presetConfig } from './train-speed.js';
+import { argValue, median, presetTrainer } from './train-speed.js';
 
 /** Replaces each kernel method of `be` by a timed wrapper; returns the totals it fills. */
 function instrument(be: Backend): Map<string, { ms: number; calls: number }> {
@@ -43,18 +40,8 @@ async function main(argv: readonly string[]): Promise<void> {
   const be = await createWasmBackend({ threads });
   try {
     const totals = instrument(be);
-    const { tokenizer, train, val } = charData(readFileSync(text, 'utf8'));
-    const cfg = presetConfig(preset, tokenizer.vocabSize);
-    const model = new GPT(modelConfig(cfg), be, { seed: cfg.seed });
     // workers stay on: the profile of the multi-threaded step, not the governor's choice
-    const trainer = new Trainer({
-      model,
-      config: cfg,
-      train,
-      val,
-      tokenizer: tokenizer.toJSON(),
-      adaptThreads: false,
-    });
+    const { trainer } = presetTrainer(preset, text, be, false);
     for (let i = 0; i < 5; i++) trainer.timedStep();
     for (const e of totals.values()) {
       e.ms = 0;

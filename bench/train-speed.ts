@@ -111,9 +111,31 @@ export interface TrainSpeedOptions {
   fixedThreads?: boolean;
 }
 
+/**
+ * A preset's model and trainer on `backend`, over a text file encoded char-level (the setup the
+ * speed measurements share). adaptThreads: let the ThreadGovernor switch workers on and off.
+ */
+export function presetTrainer(
+  preset: string,
+  text: string,
+  backend: Backend,
+  adaptThreads: boolean,
+): { cfg: FullConfig; model: GPT; trainer: Trainer } {
+  const { tokenizer, train, val } = charData(readFileSync(text, 'utf8'));
+  const cfg = presetConfig(preset, tokenizer.vocabSize);
+  const model = new GPT(modelConfig(cfg), backend, { seed: cfg.seed });
+  const trainer = new Trainer({
+    model,
+    config: cfg,
+    train,
+    val,
+    tokenizer: tokenizer.toJSON(),
+    adaptThreads,
+  });
+  return { cfg, model, trainer };
+}
+
 export async function measureTraining(o: TrainSpeedOptions): Promise<TrainSpeedResult> {
-  const { tokenizer, train, val } = charData(readFileSync(o.text, 'utf8'));
-  const cfg = presetConfig(o.preset, tokenizer.vocabSize);
   let backend: Backend = refBackend;
   let wasm: import('../src/backend/wasm/index.js').WasmBackend | null = null;
   if (o.backend === 'wasm') {
@@ -122,15 +144,7 @@ export async function measureTraining(o: TrainSpeedOptions): Promise<TrainSpeedR
     backend = wasm;
   }
   try {
-    const model = new GPT(modelConfig(cfg), backend, { seed: cfg.seed });
-    const trainer = new Trainer({
-      model,
-      config: cfg,
-      train,
-      val,
-      tokenizer: tokenizer.toJSON(),
-      adaptThreads: !o.fixedThreads,
-    });
+    const { cfg, model, trainer } = presetTrainer(o.preset, o.text, backend, !o.fixedThreads);
     // the first step captures the tape (slow); later ones replay it: the steady state
     for (let i = 0; i < o.warmup; i++) trainer.timedStep();
     const stepMs: number[] = [];
