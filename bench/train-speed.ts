@@ -10,15 +10,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Backend } from '../src/backend/backend.js';
 import { refBackend } from '../src/backend/index.js';
-import {
-  type FullConfig,
-  type GPTConfig,
-  modelConfig,
-  PRESETS,
-  validateConfig,
-} from '../src/model/config.js';
+import { type GPTConfig, modelConfig } from '../src/model/config.js';
 import { GPT } from '../src/model/gpt.js';
 import { CharTokenizer } from '../src/tokenizer/char.js';
+import { type FullConfig, PRESETS, validateConfig } from '../src/train/config.js';
 import { Trainer } from '../src/train/trainer.js';
 
 /** What one train-speed run reports (the JSON line on stdout). */

@@ -13,17 +13,7 @@ export {
 } from './backend/index.js';
 export * from './data/index.js';
 export * from './errors.js';
-export {
-  DEFAULT_CONFIG,
-  type FullConfig,
-  type GPTConfig,
-  isPreset,
-  modelConfig,
-  PRESETS,
-  type PresetName,
-  type TrainConfig,
-  validateConfig,
-} from './model/config.js';
+export { DEFAULT_GPT_CONFIG, type GPTConfig, modelConfig, validateModelConfig } from './model/config.js';
 export { GPT, type GPTOptions } from './model/gpt.js';
 export { fromHF, fromNanoGPT, toHF, toNanoGPT } from './model/interop.js';
 export { CausalSelfAttention } from './nn/attention.js';
@@ -35,6 +25,16 @@ export { DEFAULT_SAMPLING, type GenerateOptions, generate, type SampleOptions } 
 export { Tensor, tensor, tidy, zeros } from './tensor/tensor.js';
 export * from './tokenizer/index.js';
 export { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from './train/checkpoint.js';
+export {
+  CONFIG_KEYS,
+  DEFAULT_CONFIG,
+  type FullConfig,
+  isPreset,
+  PRESETS,
+  type PresetName,
+  type TrainConfig,
+  validateConfig,
+} from './train/config.js';
 export { type EvalResult, evaluateTokens } from './train/evaluate.js';
 export { AdamW } from './train/optimizer.js';
 export { lrAt } from './train/schedule.js';

@@ -10,8 +10,9 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { createWasmBackend } from '../src/backend/wasm/index.js';
-import { DEFAULT_CONFIG, modelConfig } from '../src/model/config.js';
+import { modelConfig } from '../src/model/config.js';
 import { GPT } from '../src/model/gpt.js';
+import { DEFAULT_CONFIG } from '../src/train/config.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
 

@@ -5,7 +5,7 @@
 
 import type { FloatArray } from '../backend/backend.js';
 import { CheckpointError, TsgptError } from '../errors.js';
-import { type GPTConfig, type TrainConfig, validateConfig, validateModelConfig } from '../model/config.js';
+import { type GPTConfig, validateModelConfig } from '../model/config.js';
 import type { GPT } from '../model/gpt.js';
 import type { TokenizerJSON } from '../tokenizer/tokenizer.js';
 import type { RngState } from '../util/rng.js';
@@ -15,6 +15,7 @@ import {
   encodeSafetensors,
   type TensorToEncode,
 } from '../util/safetensors.js';
+import { type TrainConfig, validateConfig } from './config.js';
 import type { AdamW } from './optimizer.js';
 
 export const CHECKPOINT_FORMAT = 'tsgpt-checkpoint';

@@ -7,17 +7,16 @@ import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadedDataset } from '../../data/node-io.js';
 import { ConfigError, UsageError } from '../../errors.js';
+import { MODEL_KEYS, modelConfig } from '../../model/config.js';
+import { GPT } from '../../model/gpt.js';
 import {
   CONFIG_KEYS,
   DEFAULT_CONFIG,
   type FullConfig,
   isPreset,
-  MODEL_KEYS,
-  modelConfig,
   PRESETS,
   validateConfig,
-} from '../../model/config.js';
-import { GPT } from '../../model/gpt.js';
+} from '../../train/config.js';
 import { lossChartSvg } from '../../train/plot.js';
 import { Trainer } from '../../train/trainer.js';
 import { ensureDir, writeFileAtomic } from '../../util/atomic-write.js';
