@@ -6,8 +6,9 @@
 import { backward, capture, disposeGraph, noGrad, replay, type Tape } from '../autograd/engine.js';
 import * as F from '../autograd/ops.js';
 import type { Backend } from '../backend/backend.js';
-import { fillBatch } from '../data/batch.js';
-import { DataError, TrainingError } from '../errors.js';
+import { checkTokenCount, fillBatch } from '../data/batch.js';
+import type { TokenArray } from '../data/dataset.js';
+import { TrainingError } from '../errors.js';
 import type { GPT } from '../model/gpt.js';
 import { type ForwardContext, trainContext } from '../nn/module.js';
 import { Tensor, tidy } from '../tensor/tensor.js';
@@ -18,9 +19,6 @@ import type { TrainConfig } from './config.js';
 import { AdamW } from './optimizer.js';
 import { lrAt } from './schedule.js';
 import { ThreadGovernor } from './thread-governor.js';
-
-/** Token ids of one split, as read from a token file. */
-export type TokenArray = Uint16Array | Uint32Array | Int32Array;
 
 /** What trainStep() returns. */
 export interface StepInfo {
@@ -102,14 +100,8 @@ export class Trainer {
     this.cfg = o.config;
     this.be = o.model.backend;
     const T = o.model.config.blockSize;
-    for (const [name, split] of [
-      ['train', o.train],
-      ['val', o.val],
-    ] as const)
-      if (split.length < T + 2)
-        throw new DataError(
-          `the ${name} split has ${split.length} tokens: need at least blockSize + 2 = ${T + 2} (more text, or a smaller blockSize)`,
-        );
+    checkTokenCount(o.train.length, T, 'the train split');
+    checkTokenCount(o.val.length, T, 'the val split');
     this.trainTokens = o.train;
     this.valTokens = o.val;
     this.tokenizer = o.tokenizer;

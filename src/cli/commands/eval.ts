@@ -3,10 +3,10 @@
 // BPE model can be compared on the same text.
 
 import { join } from 'node:path';
+import type { TokenArray } from '../../data/dataset.js';
 import { loadPrepared, readTextFile } from '../../data/node-io.js';
 import { ConfigError } from '../../errors.js';
 import { evaluateTokens } from '../../train/evaluate.js';
-import type { TokenArray } from '../../train/trainer.js';
 import type { Args, FlagSpec } from '../args.js';
 import {
   BACKEND_FLAGS,
@@ -80,6 +80,7 @@ export async function run(args: Args): Promise<void> {
       batchSize: args.int('batch-size')!,
       maxWindows: args.int('max-windows') ?? Number.POSITIVE_INFINITY,
       onProgress: (done, total) => bar.update(done, { windows: total }),
+      what: source,
     });
     bar.clear();
     if (args.bool('json')) {
