@@ -240,3 +240,14 @@ test('the trainer and evaluation take splits of exactly blockSize + 1 tokens, an
     { message: /^held\.txt: 16 tokens are too few for blockSize 16/ },
   );
 });
+
+test('run() trains to maxIters without an onStep hook (and stops when asked)', async () => {
+  const t = trainer(tiny({ maxIters: 5, evalInterval: 5 }));
+  const evals: number[] = [];
+  await t.run({ onEval: (e) => void evals.push(e.step) });
+  assert.equal(t.step, 5);
+  assert.deepEqual(evals, [0, 5]);
+  const s = trainer(tiny({ maxIters: 5 }));
+  await s.run({ shouldStop: () => s.step >= 2 });
+  assert.equal(s.step, 2);
+});

@@ -308,7 +308,8 @@ export class Trainer {
     while (this.step < c.maxIters) {
       if (this.step % c.evalInterval === 0) await hooks.onEval?.(this.evaluate(), () => this.checkpoint());
       if (hooks.shouldStop?.()) return;
-      hooks.onStep?.(this.timedStep());
+      const info = this.timedStep(); // not inside `onStep?.(...)`: without onStep it would not run
+      hooks.onStep?.(info);
       // yield to the event loop now and then so Ctrl-C and progress redraws get through
       if (this.step % 8 === 0) await new Promise((r) => setTimeout(r, 0));
     }
