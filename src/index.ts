@@ -24,7 +24,12 @@ export { Module, ParamStore } from './nn/module.js';
 export { DEFAULT_SAMPLING, type GenerateOptions, generate, type SampleOptions } from './sample/sampling.js';
 export { Tensor, tensor, tidy, zeros } from './tensor/tensor.js';
 export * from './tokenizer/index.js';
-export { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from './train/checkpoint.js';
+export {
+  type Checkpoint,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  modelFromCheckpoint,
+} from './train/checkpoint.js';
 export {
   CONFIG_KEYS,
   DEFAULT_CONFIG,
@@ -38,6 +43,18 @@ export {
 export { type EvalResult, evaluateTokens } from './train/evaluate.js';
 export { AdamW } from './train/optimizer.js';
 export { lrAt } from './train/schedule.js';
+export {
+  buildRun,
+  type ConfigLayers,
+  type NamedCheckpoint,
+  planRun,
+  type RunData,
+  type RunOptions,
+  type RunPlan,
+  type RunSetup,
+  resolveConfig,
+  setupRun,
+} from './train/setup.js';
 export { ThreadGovernor } from './train/thread-governor.js';
 export { type StepInfo, Trainer, type TrainerOptions } from './train/trainer.js';
 export { Rng } from './util/rng.js';

@@ -168,12 +168,17 @@ export function checkValue(key: string, value: unknown, where = 'config'): unkno
   return checkKind(spec, key, value, where);
 }
 
+/** The relations between the keys of a whole config: the model's, and minLr <= learningRate. */
+export function checkRelations(c: FullConfig, where: string): void {
+  checkModelRelations(c, where);
+  if (c.minLr > c.learningRate)
+    throw new ConfigError(`${where}: minLr = ${c.minLr} is above learningRate = ${c.learningRate}`);
+}
+
 /** Validates every key given and the relations between keys; missing keys take DEFAULT_CONFIG's. */
 export function validateConfig(cfg: Record<string, unknown>, where = 'config'): FullConfig {
   for (const [k, v] of Object.entries(cfg)) checkValue(k, v, where);
   const c = { ...DEFAULT_CONFIG, ...cfg } as FullConfig;
-  checkModelRelations(c, where);
-  if (c.minLr > c.learningRate)
-    throw new ConfigError(`${where}: minLr = ${c.minLr} is above learningRate = ${c.learningRate}`);
+  checkRelations(c, where);
   return c;
 }
