@@ -1,7 +1,8 @@
 // Run by test/alloc-free.test.ts as `node --expose-gc dist/test/alloc-probe.js [threads [steps [warmup]]]`:
-// trains a small GPT on the wasm backend, lets the compiled (captured) step warm up, then counts
-// the JavaScript bytes that STEPS further steps allocate in the young generation, where every new
-// object is born (less what an empty window counts: the measurement's own objects). With no
+// trains a small GPT on the wasm backend, lets the compiled (captured) step warm up
+// (src/train/compiled-step.ts), then counts the JavaScript bytes that STEPS further steps allocate
+// in the young generation, where every new object is born (less what an empty window counts: the
+// measurement's own objects). With no
 // allocation it does not move and no garbage collection runs. Prints one JSON line.
 // perStepBytes is the growth from a STEPS window to a 2*STEPS one, per step. Each window starts
 // with a forced GC (a clean young generation: steadiest on Node 20); with --no-gc it does not:
