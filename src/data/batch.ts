@@ -9,8 +9,8 @@ import type { Rng } from '../util/rng.js';
 /**
  * The fewest tokens that hold one window of blockSize: blockSize inputs and, shifted by one,
  * blockSize targets, so blockSize + 1. The one rule for every use: training batches (fillBatch),
- * the trainer's check of both splits, evaluation (evaluateTokens), prepareDataset's least split
- * (a window of 1: one (x, y) pair) and `tsgpt prepare`'s note about small splits.
+ * the trainer's check of both splits, evaluation (evaluateTokens) and prepareDataset's least
+ * split (a window of 1: one (x, y) pair).
  * @example minTokens(64) // 65
  */
 export function minTokens(blockSize: number): number {
