@@ -96,11 +96,15 @@ export async function run(args: Args): Promise<number> {
   if (!existsSync(program))
     throw new TsgptError(`the benchmark is not built: ${program} is missing (npm run build)`);
   const child = spawn(process.execPath, [program, ...argvOf(args)], { stdio: 'inherit' });
-  return new Promise((resolve, reject) => {
+  // Ctrl-C reaches the whole process group (the program too); a `kill` of this process alone
+  // is passed on, so the program never outlives the command
+  const forward = () => child.kill('SIGTERM');
+  process.once('SIGTERM', forward);
+  return new Promise<number>((resolve, reject) => {
     child.on('error', (e) => reject(new TsgptError(`could not start the benchmark: ${e.message}`)));
     // killed by a signal: the shell's convention, 128 + its number
     child.on('exit', (code, signal) =>
       resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0)),
     );
-  });
+  }).finally(() => process.off('SIGTERM', forward));
 }
