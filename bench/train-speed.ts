@@ -1,6 +1,6 @@
 // Training throughput of one configuration (preset x backend x threads), measured in a process
 // of its own so that its peak RSS belongs to it alone: warm-up steps, then timed steps of the
-// real Trainer on char-level Tiny Shakespeare. `bench/run.ts` starts one of these per
+// real Trainer on char-level Tiny Shakespeare. `bench/sections/train.ts` starts one of these per
 // configuration and reads the JSON line it prints. Not a test, not a trainer (no evals, no
 // checkpoints).
 //
@@ -16,6 +16,7 @@ import { CharTokenizer } from '../src/tokenizer/char.js';
 import type { FullConfig } from '../src/train/config.js';
 import { resolveConfig, setupRun } from '../src/train/setup.js';
 import type { Trainer } from '../src/train/trainer.js';
+import { SHAKESPEARE } from './paths.js';
 
 /** What one train-speed run reports (the JSON line on stdout). */
 export interface TrainSpeedResult {
@@ -174,7 +175,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const preset = argValue(argv, '--preset') ?? 'baby';
   const backend = argValue(argv, '--backend') ?? 'wasm';
   if (backend !== 'ref' && backend !== 'wasm') throw new Error(`--backend ${backend}: ref or wasm`);
-  const text = argValue(argv, '--text') ?? 'data/tinyshakespeare.txt';
+  const text = argValue(argv, '--text') ?? SHAKESPEARE;
   if (!existsSync(text)) throw new Error(`text not found: ${text}`);
   const r = await measureTraining({
     preset,
