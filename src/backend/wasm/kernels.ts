@@ -1,37 +1,11 @@
 // What the host knows about the kernels module: the type of its exports (generated at build time
-// from the AssemblyScript sources in kernels/), its two builds, the shared memory's page limits,
-// and the constants both sides read (kernels/abi.ts), re-exported for the host's files.
-// Not here: the jobs' argument slots (jobs.gen.ts, generated from kernels/job-table.mjs).
+// from the compiler's typings of kernels/index.ts), its two builds, the shared memory's limits.
+// Not here: the constants both sides read (kernels/abi.ts, imported directly), the jobs'
+// argument slots (jobs.gen.ts, generated from kernels/job-table.mjs).
 
 export type { KernelExports } from './kernel-exports.gen.js';
-export {
-  A_PACKED,
-  A_ROWS,
-  A_TRANS,
-  ARG_SLOTS,
-  B_ADD,
-  B_DIV,
-  B_MUL,
-  B_SUB,
-  CTRL_ARGS,
-  CTRL_BYTES,
-  CTRL_DONE,
-  CTRL_OP,
-  CTRL_QUIT,
-  CTRL_SLEEPERS,
-  CTRL_THREADS,
-  CTRL_TOTAL,
-  CTRL_WAKE,
-  MAX_THREADS,
-  U_EXP,
-  U_GELU,
-  U_GELU_TANH,
-  U_LOG,
-  U_NEG,
-  U_RELU,
-  U_SQRT,
-  U_TANH,
-} from './kernels/abi.js';
+/** the most threads a job can be shared among (defined in kernels/abi.ts) */
+export { MAX_THREADS } from './kernels/abi.js';
 
 /** Which build of the kernels: plain SIMD128, or SIMD128 + relaxed SIMD (fused multiply-add). */
 export type KernelFlavor = 'simd' | 'relaxed';

@@ -18,8 +18,8 @@ import {
   CTRL_THREADS,
   CTRL_TOTAL,
   CTRL_WAKE,
-  type KernelExports,
-} from './kernels.js';
+} from './kernels/abi.js';
+import type { KernelExports } from './kernels.js';
 import type { WorkerHandle } from './platform.js';
 
 /**

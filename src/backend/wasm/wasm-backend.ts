@@ -26,11 +26,7 @@ import {
   B_MUL,
   B_SUB,
   CTRL_BYTES,
-  type KernelExports,
-  type KernelFlavor,
-  MAX_PAGES,
   MAX_THREADS,
-  PAGE,
   U_EXP,
   U_GELU,
   U_GELU_TANH,
@@ -39,7 +35,8 @@ import {
   U_RELU,
   U_SQRT,
   U_TANH,
-} from './kernels.js';
+} from './kernels/abi.js';
+import { type KernelExports, type KernelFlavor, MAX_PAGES, PAGE } from './kernels.js';
 import type { WasmPlatform, WorkerHandle } from './platform.js';
 import { spinsPerMs, ThreadPool } from './thread-pool.js';
 import { instantiateKernels } from './worker-loop.js';
@@ -148,12 +145,12 @@ export class WasmBackend implements Backend {
   readonly floatDTypes: readonly DType[] = ['float32'];
   /** buffers of this memory seen so far (memory.grow makes a new SharedArrayBuffer object) */
   private readonly buffers: ArrayBufferLike[];
-  private scratch = 0;
-  private scratchBytes = 0;
-  private scratchA = 0;
-  private scratchABytes = 0;
-  private scratchAttn = 0;
-  private scratchAttnBytes = 0;
+  /** packed B panels of matmul */
+  private readonly scratchB: ScratchBlock;
+  /** packed A tiles of matmul (a transposed A) */
+  private readonly scratchA: ScratchBlock;
+  /** each thread's packed Q, K, V of one attention head */
+  private readonly scratchAttn: ScratchBlock;
   /** writes a job's arguments and runs it on the pool, one method per job */
   private readonly jobs: Jobs;
   /** f64 partial sums of chunked reductions (sumSquares), one per chunk */
@@ -171,6 +168,9 @@ export class WasmBackend implements Backend {
   ) {
     this.buffers = [memory.buffer];
     this.jobs = new Jobs(pool);
+    this.scratchB = new ScratchBlock(allocator);
+    this.scratchA = new ScratchBlock(allocator);
+    this.scratchAttn = new ScratchBlock(allocator);
     // laid out once: a view made now stays valid, a shared memory's buffer never detaches
     this.partials = new Float64Array(memory.buffer, allocator.alloc(MAX_PARTIALS * 8), MAX_PARTIALS);
   }
@@ -271,36 +271,6 @@ export class WasmBackend implements Backend {
     if (arr.length < size)
       throw new TsgptError(`wasm backend: ${op}: ${name} has ${arr.length} elements, needs ${size}`);
     return this.ptr(arr, op);
-  }
-
-  /** A scratch block of at least `bytes` (kept between calls; grows as needed). */
-  private scratchFor(bytes: number): number {
-    if (bytes > this.scratchBytes) {
-      if (this.scratchBytes > 0) this.allocator.release(this.scratch);
-      this.scratchBytes = Math.max(bytes, this.scratchBytes * 2);
-      this.scratch = this.allocator.alloc(this.scratchBytes);
-    }
-    return this.scratch;
-  }
-
-  /** A third scratch block: each thread's packed Q, K, V of one attention head. */
-  private scratchAttnFor(bytes: number): number {
-    if (bytes > this.scratchAttnBytes) {
-      if (this.scratchAttnBytes > 0) this.allocator.release(this.scratchAttn);
-      this.scratchAttnBytes = Math.max(bytes, this.scratchAttnBytes * 2);
-      this.scratchAttn = this.allocator.alloc(this.scratchAttnBytes);
-    }
-    return this.scratchAttn;
-  }
-
-  /** A second scratch block, for packed A tiles. */
-  private scratchAFor(bytes: number): number {
-    if (bytes > this.scratchABytes) {
-      if (this.scratchABytes > 0) this.allocator.release(this.scratchA);
-      this.scratchABytes = Math.max(bytes, this.scratchABytes * 2);
-      this.scratchA = this.allocator.alloc(this.scratchABytes);
-    }
-    return this.scratchA;
   }
 
   /** Elements per chunk when n elements are split over the threads (multiple of 16). */
@@ -538,7 +508,7 @@ export class WasmBackend implements Backend {
     const width = packedWidth(n);
     const packedBytes = k * width * 4;
     const nb = p.bBatchStride === 0 ? 1 : batch;
-    const bp = this.scratchFor(nb * packedBytes);
+    const bp = this.scratchB.atLeast(nb * packedBytes);
     // element (k, j) of op(B) at b[k*sk + j*sn]; packing is a copy: worth a second thread only when large
     const sk = p.transB ? 1 : n;
     const sn = p.transB ? k : 1;
@@ -568,7 +538,7 @@ export class WasmBackend implements Backend {
       const tiles = (m + 3) >> 2;
       const tileBytes = tiles * k * 16;
       const na = p.aBatchStride === 0 ? 1 : batch;
-      aPtr = this.scratchAFor(na * tileBytes);
+      aPtr = this.scratchA.atLeast(na * tileBytes);
       if (na === batch && !byColumns) {
         srcA = pa;
         aStride = tileBytes;
@@ -726,7 +696,7 @@ export class WasmBackend implements Backend {
     const patt = this.need(op, 'att', att, b * nh * t * t);
     const pqkv = this.need(op, 'qkv', qkv, b * t * 3 * c);
     const bytes = attentionScratchBytes(t, c / nh);
-    const scratch = this.scratchAttnFor(bytes * this.pool.threads);
+    const scratch = this.scratchAttn.atLeast(bytes * this.pool.threads);
     const parallel = b * t * t * c >= PAR_MIN_ELEMENTS;
     this.jobs.attentionFwd(b * nh, parallel, po, patt, pqkv, t, c, nh, scale, scratch, bytes);
   }
@@ -751,7 +721,7 @@ export class WasmBackend implements Backend {
     const pqkv = this.need(op, 'qkv', qkv, b * t * 3 * c);
     const patt = this.need(op, 'att', att, b * nh * t * t);
     const bytes = attentionScratchBytes(t, c / nh);
-    const scratch = this.scratchAttnFor(bytes * this.pool.threads);
+    const scratch = this.scratchAttn.atLeast(bytes * this.pool.threads);
     const parallel = b * t * t * c >= PAR_MIN_ELEMENTS;
     this.jobs.attentionBwd(
       b * nh,
@@ -853,6 +823,24 @@ export class WasmBackend implements Backend {
       n,
       this.per(n),
     );
+  }
+}
+
+/** A block of wasm memory kept between calls, grown (at least doubling) when a call needs more. */
+class ScratchBlock {
+  private ptr = 0;
+  private bytes = 0;
+
+  constructor(private readonly allocator: FreeListAllocator) {}
+
+  /** The block's byte pointer, after growing it to at least `bytes`. */
+  atLeast(bytes: number): number {
+    if (bytes > this.bytes) {
+      if (this.bytes > 0) this.allocator.release(this.ptr);
+      this.bytes = Math.max(bytes, this.bytes * 2);
+      this.ptr = this.allocator.alloc(this.bytes);
+    }
+    return this.ptr;
   }
 }
 

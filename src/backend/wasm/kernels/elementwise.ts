@@ -1,4 +1,4 @@
-// Elementwise kernels over [i0, i1) element ranges (so jobs.ts can split them across threads):
+// Elementwise kernels over [i0, i1) element ranges (so a job can split them across threads):
 // fill, unary forward/backward, binary fast paths, scale, dropout, AdamW, bias add/backward,
 // sum of squares. Each body is a 4-lane SIMD loop with a padded-vector tail.
 // Not here: general broadcasting (the JS side handles strided shapes) or row-wise layers.

@@ -2,7 +2,7 @@
 // 4 for an odd last few columns, e.g. N = 65), and a 4x8 register tile of C (8 f32x4
 // accumulators) walks K. A is read in place through two strides; a transposed A (the
 // weight-gradient case) is first packed into 4-row tiles (pack_a_tile) so each k reads 16 bytes.
-// Not here: threading policy (jobs.ts splits the work) or any JavaScript-side allocation.
+// Not here: threading policy (the matmul job, chunks.ts) or any JavaScript-side allocation.
 //
 // Why 4x8: V8 keeps ~15 SIMD registers; 8 accumulators + 2 B vectors + 1 A broadcast (+1
 // temporary without FMA) fit, bigger tiles spill.
