@@ -1,8 +1,10 @@
 // Derives both sides of the wasm job interface from src/backend/wasm/kernels/job-table.mjs: the
 // host's writers (src/backend/wasm/jobs.gen.ts) and the kernels' dispatcher
 // (src/backend/wasm/kernels/dispatch.gen.ts), after checking each job against the signature of
-// the AssemblyScript function that runs it (names and types). Run by scripts/build-kernels.mjs;
-// the generated files are git-ignored. Not here: compiling anything (build-kernels.mjs does).
+// the AssemblyScript function that runs it (names and types). Run by scripts/build-kernels.mjs
+// (`node scripts/gen-jobs.mjs` alone regenerates). The generated files are build output,
+// git-ignored: the table is the one copy in the repository, so nothing generated can go stale.
+// Not here: compiling anything (build-kernels.mjs does).
 
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

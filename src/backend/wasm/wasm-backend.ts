@@ -549,23 +549,23 @@ export class WasmBackend implements Backend {
       }
     }
     this.jobs.matmul(
-      batch * cpb,
+      batch * cpb, // chunks
       parallel,
-      pc,
-      aPtr,
+      pc, // c
+      aPtr, // a
       bp,
       m,
       k,
       n,
-      p.transA ? A_PACKED : A_ROWS,
+      p.transA ? A_PACKED : A_ROWS, // aLayout
       p.accumulate,
-      aStride,
-      nb === 1 ? 0 : packedBytes,
-      rpc,
-      cpb,
+      aStride, // aStrideBytes
+      nb === 1 ? 0 : packedBytes, // bpStrideBytes
+      rpc, // rowsPerChunk
+      cpb, // chunksPerBatch
       srcA,
-      p.aBatchStride * 4,
-      ppc,
+      p.aBatchStride * 4, // srcAStrideBytes
+      ppc, // panelsPerChunk
       colChunks,
     );
   }

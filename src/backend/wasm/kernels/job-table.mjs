@@ -13,8 +13,9 @@
 // `chunks: 'n / per'` the job is n items cut into chunks of per (the host computes the count;
 // it runs in parallel when there is more than one chunk) and the kernel's last two i32
 // parameters receive the chunk's range [lo, hi). Without `chunks`, the host passes the number of
-// chunks and whether to share them. Every argument must reach the kernel (or be n or per); the
-// build fails otherwise, or when a type differs.
+// chunks and whether to share them. Every argument must reach the kernel (or be the count or
+// size of `chunks`); the build fails otherwise, or when a type differs. Adding a job: an entry
+// here, its kernel, and the backend method that calls this.jobs.<name in camelCase>(...).
 
 /**
  * @typedef {'usize' | 'i32' | 'u32' | 'f32' | 'f64' | 'bool'} SlotType
