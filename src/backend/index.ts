@@ -18,7 +18,7 @@ export type {
 export { contiguousStrides, dropoutUniform, sizeOf } from './backend.js';
 export { RefBackend } from './ref/ref-backend.js';
 /** The most threads a wasm backend shares a kernel among (the caller included). */
-export { MAX_THREADS } from './wasm/job-ops.js';
+export { MAX_THREADS } from './wasm/kernels/abi.js';
 
 /** A new, independent ref backend. */
 export function createRefBackend(): RefBackend {
