@@ -516,18 +516,34 @@ export function softmax(x: Tensor): Tensor {
  * Fused causal self-attention over packed q|k|v: qkv (B, T, 3C) -> (B, T, C) with nHead heads.
  * Each position attends to itself and earlier positions only; scores are scaled by
  * 1/sqrt(hs) so their variance stays ~1 whatever the head size (softmax would saturate).
+ * dropoutP > 0 (training): nanoGPT's attention dropout on the probabilities, inverted (kept ones
+ * scaled by 1/(1-p)), its mask drawn from `seed` (a function draws a fresh one at every replay)
+ * at each probability's index in (B, nh, T, T) (see Backend.attentionForward).
  */
-export function causalSelfAttention(qkv: Tensor, nHead: number): Tensor {
+export function causalSelfAttention(
+  qkv: Tensor,
+  nHead: number,
+  dropoutP = 0,
+  seed: number | (() => number) = 0,
+): Tensor {
   const be = sameBackend('causalSelfAttention', qkv);
   if (qkv.ndim !== 3 || qkv.dim(2) % 3 !== 0)
     throw new ShapeError(`causalSelfAttention: qkv ${shapeStr(qkv.shape)} must be (B, T, 3C)`);
+  if (!(dropoutP >= 0 && dropoutP < 1))
+    throw new ShapeError(`causalSelfAttention: dropout p must be in [0, 1), got ${dropoutP}`);
   const [b, t, c3] = qkv.shape as [number, number, number];
   const c = c3 / 3;
   if (c % nHead !== 0) throw new ShapeError(`causalSelfAttention: C ${c} not divisible by nHead ${nHead}`);
   const scale = 1 / Math.sqrt(c / nHead);
   const out = new Tensor(be, [b, t, c], qkv.dtype);
   const att = be.alloc(qkv.dtype, b * nHead * t * t) as FloatArray; // (B, nh, T, T)
-  compute(() => be.attentionForward(out.f, att, qkv.f, b, t, c, nHead, scale));
+  // the mask's seed, drawn by the forward and read again by the backward (an Int32Array: a
+  // replayed step stores into it without allocating)
+  const drawn = new Int32Array(1);
+  compute(() => {
+    if (dropoutP > 0) drawn[0] = typeof seed === 'number' ? seed : seed();
+    be.attentionForward(out.f, att, qkv.f, b, t, c, nHead, scale, dropoutP, drawn[0]!);
+  });
   if (!needsGrad(qkv)) {
     be.free(att);
     return out;
@@ -537,7 +553,21 @@ export function causalSelfAttention(qkv: Tensor, nHead: number): Tensor {
     out,
     'causalSelfAttention',
     [qkv],
-    () => be.attentionBackward(gradOf(qkv).f, datt, out.grad!.f, qkv.f, att, b, t, c, nHead, scale),
+    () =>
+      be.attentionBackward(
+        gradOf(qkv).f,
+        datt,
+        out.grad!.f,
+        qkv.f,
+        att,
+        b,
+        t,
+        c,
+        nHead,
+        scale,
+        dropoutP,
+        drawn[0]!,
+      ),
     [att, datt],
   );
 }

@@ -142,6 +142,11 @@ export interface Backend {
    * qkv (B, T, 3C) holds q | k | v along the last dim, heads NH of size HS = C / NH.
    * out (B, T, C); att (B, NH, T, T) saves the softmax probabilities (0 above the diagonal).
    * scale is usually 1/sqrt(HS).
+   * Attention dropout (nanoGPT's attn_dropout, training only): with dropoutP > 0 the weighted sum
+   * uses the probabilities after inverted dropout, P * mask, where mask at element i of att
+   * (flat index over (B, NH, T, T)) is dropoutMask(seed, i, dropoutP), the draw dropoutForward
+   * makes on a tensor of att's shape. att still saves P itself; the backward redraws the mask
+   * from the seed (counter-based: nothing else is stored).
    */
   attentionForward(
     out: FloatArray,
@@ -152,8 +157,13 @@ export interface Backend {
     c: number,
     nh: number,
     scale: number,
+    dropoutP?: number,
+    seed?: number,
   ): void;
-  /** accumulates dqkv (B, T, 3C); datt (B, NH, T, T) is scratch (overwritten). */
+  /**
+   * accumulates dqkv (B, T, 3C); datt (B, NH, T, T) is scratch (overwritten). dropoutP and seed
+   * must be the forward's.
+   */
   attentionBackward(
     dqkv: FloatArray,
     datt: FloatArray,
@@ -165,6 +175,8 @@ export interface Backend {
     c: number,
     nh: number,
     scale: number,
+    dropoutP?: number,
+    seed?: number,
   ): void;
   /**
    * Fused log-softmax + negative log-likelihood: losses (N) = -log softmax(logits (N, V))[target].
@@ -233,6 +245,15 @@ export function dropoutUniform(seed: number, i: number): number {
   x = Math.imul(x, 0x846ca68b);
   x ^= x >>> 16;
   return (x >>> 8) / 16777216;
+}
+
+/**
+ * The inverted-dropout multiplier of element i for a seed: 1/(1-p) (a float64, as every backend
+ * applies it) when kept (dropoutUniform(seed, i) >= p), else 0. dropoutForward's mask and the
+ * attention kernels' both come from it.
+ */
+export function dropoutMask(seed: number, i: number, p: number): number {
+  return dropoutUniform(seed, i) >= p ? 1 / (1 - p) : 0;
 }
 
 /** Element strides of a contiguous row-major shape. */

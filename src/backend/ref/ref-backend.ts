@@ -14,7 +14,7 @@ import type {
   MatmulParams,
   UnaryOp,
 } from '../backend.js';
-import { contiguousStrides, dropoutUniform, sizeOf } from '../backend.js';
+import { contiguousStrides, dropoutMask, dropoutUniform, sizeOf } from '../backend.js';
 import { gelu, geluGrad, geluTanh, geluTanhGrad } from './math.js';
 
 export class RefBackend implements Backend {
@@ -434,6 +434,8 @@ export class RefBackend implements Backend {
     c: number,
     nh: number,
     scale: number,
+    dropoutP = 0,
+    seed = 0,
   ): void {
     const hs = c / nh;
     const c3 = 3 * c;
@@ -466,11 +468,13 @@ export class RefBackend implements Backend {
           for (let tk = 0; tk <= tq; tk++) att[attRow + tk] *= inv;
           for (let tk = tq + 1; tk < t; tk++) att[attRow + tk] = 0;
 
-          // pass 4: out = sum_tk att[tk] * v[tk]
+          // pass 4: out = sum_tk drop(att)[tk] * v[tk]; attention dropout (training) zeroes
+          // some probabilities and scales the rest by 1/(1-p), mask drawn at att's flat index
           for (let i = 0; i < hs; i++) out[o + i] = 0;
           for (let tk = 0; tk <= tq; tk++) {
             const val = bb * t * c3 + tk * c3 + h * hs + 2 * c;
-            const w = att[attRow + tk]!;
+            const m = dropoutP > 0 ? dropoutMask(seed, attRow + tk, dropoutP) : 1;
+            const w = att[attRow + tk]! * m;
             for (let i = 0; i < hs; i++) out[o + i] += w * qkv[val + i]!;
           }
         }
@@ -489,6 +493,8 @@ export class RefBackend implements Backend {
     c: number,
     nh: number,
     scale: number,
+    dropoutP = 0,
+    seed = 0,
   ): void {
     const hs = c / nh;
     const c3 = 3 * c;
@@ -499,17 +505,18 @@ export class RefBackend implements Backend {
           const attRow = bb * nh * t * t + h * t * t + tq * t;
           const o = bb * t * c + tq * c + h * hs;
 
-          // backward pass 4: out[i] += att[tk] * v[tk][i]
-          //   -> datt[tk] = dot(v[tk], dout); dv[tk] += att[tk] * dout
+          // backward pass 4: out[i] += att[tk] * m[tk] * v[tk][i] (m: the dropout mask, 1 without)
+          //   -> datt[tk] = dot(v[tk], dout) * m[tk]; dv[tk] += att[tk] * m[tk] * dout
           for (let tk = 0; tk <= tq; tk++) {
             const val = bb * t * c3 + tk * c3 + h * hs + 2 * c;
-            const w = att[attRow + tk]!;
+            const m = dropoutP > 0 ? dropoutMask(seed, attRow + tk, dropoutP) : 1;
+            const w = att[attRow + tk]! * m;
             let s = 0;
             for (let i = 0; i < hs; i++) {
               s += qkv[val + i]! * dout[o + i]!;
               dqkv[val + i] += w * dout[o + i]!;
             }
-            datt[attRow + tk] = s;
+            datt[attRow + tk] = s * m;
           }
           for (let tk = tq + 1; tk < t; tk++) datt[attRow + tk] = 0;
 

@@ -689,12 +689,38 @@ export class WasmBackend implements Backend {
     c: number,
     nh: number,
     scale: number,
+    dropoutP = 0,
+    seed = 0,
   ): void {
     const op = 'attentionForward';
     if (c % nh !== 0) throw new TsgptError(`wasm backend: ${op}: C ${c} is not a multiple of NH ${nh}`);
     const po = this.need(op, 'out', out, b * t * c);
     const patt = this.need(op, 'att', att, b * nh * t * t);
     const pqkv = this.need(op, 'qkv', qkv, b * t * 3 * c);
+    if (dropoutP > 0) {
+      const bytes = attentionDropScratchBytes(t, c / nh);
+      const scratch = this.scratchAttn.atLeast(bytes * this.pool.threads);
+      const parallel = b * t * t * c >= PAR_MIN_ELEMENTS;
+      const thr = dropoutThreshold(dropoutP);
+      const ks = 1 / (1 - dropoutP);
+      this.jobs.attentionDropFwd(
+        b * nh,
+        parallel,
+        po,
+        patt,
+        pqkv,
+        t,
+        c,
+        nh,
+        scale,
+        seed | 0,
+        thr,
+        ks,
+        scratch,
+        bytes,
+      );
+      return;
+    }
     const bytes = attentionScratchBytes(t, c / nh);
     const scratch = this.scratchAttn.atLeast(bytes * this.pool.threads);
     const parallel = b * t * t * c >= PAR_MIN_ELEMENTS;
@@ -712,6 +738,8 @@ export class WasmBackend implements Backend {
     c: number,
     nh: number,
     scale: number,
+    dropoutP = 0,
+    seed = 0,
   ): void {
     const op = 'attentionBackward';
     if (c % nh !== 0) throw new TsgptError(`wasm backend: ${op}: C ${c} is not a multiple of NH ${nh}`);
@@ -720,6 +748,32 @@ export class WasmBackend implements Backend {
     const pdout = this.need(op, 'dout', dout, b * t * c);
     const pqkv = this.need(op, 'qkv', qkv, b * t * 3 * c);
     const patt = this.need(op, 'att', att, b * nh * t * t);
+    if (dropoutP > 0) {
+      const bytes = attentionDropScratchBytes(t, c / nh);
+      const scratch = this.scratchAttn.atLeast(bytes * this.pool.threads);
+      const parallel = b * t * t * c >= PAR_MIN_ELEMENTS;
+      const thr = dropoutThreshold(dropoutP);
+      const ks = 1 / (1 - dropoutP);
+      this.jobs.attentionDropBwd(
+        b * nh,
+        parallel,
+        pdqkv,
+        pdatt,
+        pdout,
+        pqkv,
+        patt,
+        t,
+        c,
+        nh,
+        scale,
+        seed | 0,
+        thr,
+        ks,
+        scratch,
+        bytes,
+      );
+      return;
+    }
     const bytes = attentionScratchBytes(t, c / nh);
     const scratch = this.scratchAttn.atLeast(bytes * this.pool.threads);
     const parallel = b * t * t * c >= PAR_MIN_ELEMENTS;
@@ -865,6 +919,20 @@ function checkRank(op: string, rank: number): number {
  */
 export function attentionScratchBytes(t: number, hs: number): number {
   return Math.ceil(((hs * packedWidth(t) + 3 * t * packedWidth(hs)) * 4) / 64) * 64;
+}
+
+/**
+ * Bytes of one thread's scratch for the attention kernels with dropout
+ * (kernels/attention-dropout.ts attention_drop_scratch_floats): attentionScratchBytes', plus the
+ * dropped-out probabilities of one head (T x T).
+ */
+export function attentionDropScratchBytes(t: number, hs: number): number {
+  return Math.ceil(((hs * packedWidth(t) + 3 * t * packedWidth(hs) + t * t) * 4) / 64) * 64;
+}
+
+/** The dropout kernels keep element i iff (hash >>> 8) >= this: ceil(p * 2^24), i.e. u >= p exactly. */
+function dropoutThreshold(p: number): number {
+  return Math.min(16777216, Math.max(0, Math.ceil(p * 16777216)));
 }
 
 /** f32 columns that packed B occupies: 8-wide panels, a 4-wide last panel for <= 4 leftover columns. */
