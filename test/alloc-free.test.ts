@@ -18,8 +18,10 @@ import { fileURLToPath } from 'node:url';
 
 const PROBE = fileURLToPath(new URL('./alloc-probe.js', import.meta.url));
 
-function probe(threads: number): void {
-  const r = spawnSync(process.execPath, ['--expose-gc', PROBE, String(threads)], { encoding: 'utf8' });
+function probe(threads: number, flags: readonly string[] = []): void {
+  const r = spawnSync(process.execPath, ['--expose-gc', PROBE, String(threads), ...flags], {
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
   const m = JSON.parse(r.stdout) as {
     steps: number;
@@ -43,3 +45,6 @@ function probe(threads: number): void {
 test('no JS heap allocation in the steady-state training step (wasm, 1 thread)', () => probe(1));
 
 test('no JS heap allocation in the steady-state training step (wasm, 2 threads)', () => probe(2));
+
+test('no JS heap allocation in the steady-state step with gradient checkpointing (wasm, 2 threads)', () =>
+  probe(2, ['200', '2000', '--grad-checkpoint']));

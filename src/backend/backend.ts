@@ -9,6 +9,8 @@
 // - Arrays passed to a backend were allocated by that same backend (`alloc`), so a backend may
 //   keep them in its own memory (WebAssembly memory for `wasm`).
 
+import type { Arena } from './arena.js';
+
 export type DType = 'float32' | 'float64' | 'int32';
 export type FloatArray = Float32Array | Float64Array;
 export type AnyArray = Float32Array | Float64Array | Int32Array;
@@ -49,6 +51,11 @@ export interface Backend {
   alloc(dtype: DType, size: number): AnyArray;
   /** Returns an array's memory to the backend; the array must not be used afterwards. */
   free(arr: AnyArray): void;
+  /**
+   * While an arena is set, alloc() takes from it and free() of its memory does nothing (gradient
+   * checkpointing's memory plan, src/backend/arena.ts); null goes back to the backend's own.
+   */
+  setArena?(arena: Arena | null): void;
   /** Releases what the backend holds beyond memory (the wasm backend's worker threads). */
   dispose?(): Promise<void>;
   /** Threads that take part in parallel kernels, the caller included (absent: 1). */

@@ -7,6 +7,7 @@ import * as F from '../autograd/ops.js';
 import type { Backend, DType, FloatArray } from '../backend/backend.js';
 import { CheckpointError, ConfigError, ShapeError, shapeStr } from '../errors.js';
 import { Block } from '../nn/block.js';
+import { checkpoint } from '../nn/checkpoint.js';
 import { KVCache } from '../nn/kv-cache.js';
 import { Embedding, LayerNorm } from '../nn/layers.js';
 import { evalContext, type ForwardContext, Module, ModuleList, ParamStore } from '../nn/module.js';
@@ -133,7 +134,10 @@ export class GPT extends Module {
     const tokEmb = tr.wte.forward(idx); // (B, T, C)
     const posEmb = tr.wpe ? tr.wpe.forward(this.positionIds(t)) : F.narrow(this.sinusoid!, 0, 0, t); // (T, C)
     let x = F.dropout(F.add(tokEmb, posEmb), cfg.dropout, ctx.dropoutSeed, ctx.training); // (B, T, C)
-    for (const block of tr.h.items) x = block.forward(x, ctx);
+    for (const block of tr.h.items)
+      x = ctx.checkpoint
+        ? checkpoint((h, c) => block.forward(h, c), x, ctx, ctx.checkpoint) // recomputed in backward
+        : block.forward(x, ctx);
     x = tr.ln_f.forward(x);
     if (targets) {
       const logits = F.linear(x, tr.wte.weight, null); // (B, T, V)

@@ -8,21 +8,25 @@ import { sizeOf } from '../backend/backend.js';
 import { TsgptError } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../util/rng.js';
+import type { Checkpointing } from './checkpoint.js';
 
 /** What a forward pass needs besides its input: train/eval mode and dropout randomness. */
 export interface ForwardContext {
   readonly training: boolean;
   /** a fresh seed for one dropout mask */
   readonly dropoutSeed: () => number;
+  /** gradient checkpointing: recompute each block in the backward, in this memory (checkpoint.ts) */
+  readonly checkpoint?: Checkpointing;
 }
 
 export function evalContext(): ForwardContext {
   return { training: false, dropoutSeed: () => 0 };
 }
 
-export function trainContext(rng: Rng): ForwardContext {
+export function trainContext(rng: Rng, checkpoint?: Checkpointing): ForwardContext {
   // 30 bits: a small integer in V8, never boxed, so drawing a seed allocates nothing
-  return { training: true, dropoutSeed: () => rng.u30() };
+  const dropoutSeed = () => rng.u30();
+  return checkpoint ? { training: true, dropoutSeed, checkpoint } : { training: true, dropoutSeed };
 }
 
 /** How a parameter starts: N(0, std), all zeros, or all ones. */

@@ -33,6 +33,7 @@ import { fillBatch } from '../data/batch.js';
 import type { TokenArray } from '../data/dataset.js';
 import { TrainingError } from '../errors.js';
 import type { GPT } from '../model/gpt.js';
+import { Checkpointing } from '../nn/checkpoint.js';
 import { type ForwardContext, trainContext } from '../nn/module.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../util/rng.js';
@@ -96,7 +97,7 @@ export class CompiledStep {
     private readonly compile: boolean,
   ) {
     this.be = model.backend;
-    this.ctx = trainContext(rng);
+    this.ctx = trainContext(rng, cfg.gradCheckpoint ? new Checkpointing(this.be) : undefined);
     this.lrTable = new Float64Array(Math.min(cfg.lrDecayIters, LR_TABLE_MAX) + 1);
     for (let it = 0; it < this.lrTable.length; it++) this.lrTable[it] = lrAt(it, cfg);
     const T = model.config.blockSize;

@@ -33,6 +33,8 @@ export interface TrainConfig {
   evalInterval: number;
   evalIters: number;
   seed: number;
+  /** gradient checkpointing: keep each block's input only, recompute the block in the backward */
+  gradCheckpoint: boolean;
 }
 
 /** Everything a training run is configured by: the model's keys and the training keys. */
@@ -53,6 +55,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   evalInterval: 250,
   evalIters: 20,
   seed: 1337,
+  gradCheckpoint: false,
 };
 
 export const DEFAULT_CONFIG: FullConfig = { ...DEFAULT_GPT_CONFIG, ...DEFAULT_TRAIN_CONFIG };
@@ -153,6 +156,10 @@ export const TRAIN_CONFIG_KEYS: Record<keyof TrainConfig, KeySpec> = {
   evalInterval: { kind: 'posint', help: 'steps between evaluations' },
   evalIters: { kind: 'posint', help: 'batches per evaluation' },
   seed: { kind: 'int', help: 'random seed' },
+  gradCheckpoint: {
+    kind: 'bool',
+    help: 'recompute each block in the backward instead of keeping its activations (less memory, more compute)',
+  },
 };
 
 /** Every key of a run's configuration (model keys, then training keys): config files and flags. */

@@ -4,6 +4,7 @@
 // allocation). It is deliberately not clever: no SIMD, no threads, no blocking/tiling.
 
 import { ShapeError, shapeStr } from '../../errors.js';
+import type { Arena } from '../arena.js';
 import type {
   AdamWParams,
   AnyArray,
@@ -28,6 +29,7 @@ export class RefBackend implements Backend {
   alloc(dtype: 'int32', size: number): Int32Array;
   alloc(dtype: DType, size: number): AnyArray;
   alloc(dtype: DType, size: number): AnyArray {
+    if (this.arena) return this.arena.take(dtype, size);
     // typed arrays are zero-filled by the JS engine
     switch (dtype) {
       case 'float32':
@@ -40,7 +42,13 @@ export class RefBackend implements Backend {
   }
 
   free(_arr: AnyArray): void {
-    // the garbage collector owns JS memory
+    // the garbage collector owns JS memory (an arena's too)
+  }
+
+  private arena: Arena | null = null;
+
+  setArena(arena: Arena | null): void {
+    this.arena = arena;
   }
 
   // ---------------------------------------------------------------- elementwise

@@ -5,6 +5,7 @@
 // Not here: the math (kernels/), nor Node specifics (node-platform.ts); ref/ is the definition.
 
 import { TsgptError } from '../../errors.js';
+import type { Arena } from '../arena.js';
 import {
   type AdamWParams,
   type AnyArray,
@@ -232,6 +233,7 @@ export class WasmBackend implements Backend {
     if (dtype === 'float64')
       throw new TsgptError('wasm backend: alloc: dtype float64 is not supported (float32 only)');
     if (!Number.isInteger(size) || size < 0) throw new TsgptError(`wasm backend: alloc: bad size ${size}`);
+    if (this.arena) return this.arena.take(dtype, size);
     const offset = this.allocator.alloc(size * 4);
     // zeroed: only the part handed out before needs clearing (fresh memory is zero, and left
     // untouched it is not even committed), by the wasm kernel (TypedArray.fill on shared memory
@@ -243,7 +245,18 @@ export class WasmBackend implements Backend {
   }
 
   free(arr: AnyArray): void {
+    // an arena's memory goes back with the arena's reset, not one array at a time
+    for (let i = 0; i < this.arenas.length; i++) if (this.arenas[i]!.owns(arr)) return;
     this.allocator.release(this.ptr(arr, 'free'));
+  }
+
+  /** the arena alloc() takes from (gradient checkpointing), and every arena ever set */
+  private arena: Arena | null = null;
+  private readonly arenas: Arena[] = [];
+
+  setArena(arena: Arena | null): void {
+    this.arena = arena;
+    if (arena && !this.arenas.includes(arena)) this.arenas.push(arena);
   }
 
   private currentBuffer(): ArrayBufferLike {
