@@ -27,6 +27,7 @@ import { GPT } from '../model/gpt.js';
 import type { TokenizerJSON } from '../tokenizer/tokenizer.js';
 import { type Checkpoint, modelFromCheckpoint } from './checkpoint.js';
 import { checkRelations, checkValue, DEFAULT_CONFIG, type FullConfig, isPreset, PRESETS } from './config.js';
+import { type DataParallelGroup, dataParallelGroup } from './data-parallel.js';
 import { Trainer } from './trainer.js';
 
 /** A decoded checkpoint and its name (a path) for messages. */
@@ -69,6 +70,12 @@ export interface RunOptions extends ConfigLayers {
   compile?: boolean;
   /** passed to the Trainer (default true): let the ThreadGovernor switch worker threads */
   adaptThreads?: boolean;
+  /**
+   * Data parallelism over this many ranks (default 1: none): buildRun makes the group
+   * (data-parallel.ts) and the Trainer is its rank 0; the caller starts the other ranks
+   * (node-data-parallel.ts startRanks). batchSize must be a multiple of it.
+   */
+  dataParallel?: number;
 }
 
 /** A run decided and checked (planRun), not yet built: no engine has started. */
@@ -82,6 +89,8 @@ export interface RunSetup {
   config: FullConfig;
   model: GPT;
   trainer: Trainer;
+  /** with dataParallel > 1: the group, whose rank 0 the Trainer is (start the other ranks) */
+  group?: DataParallelGroup;
 }
 
 /**
@@ -159,6 +168,13 @@ export function resolveConfig(layers: ConfigLayers, vocabSize: number): FullConf
 export function planRun(o: RunOptions): RunPlan {
   const config = resolveConfig(o, o.data.vocabSize);
   const { resume, initFrom, data } = o;
+  const ranks = o.dataParallel ?? 1;
+  if (!(Number.isInteger(ranks) && ranks >= 1))
+    throw new ConfigError(`data parallel: ${ranks} ranks: must be a positive integer`);
+  if (config.batchSize % ranks !== 0)
+    throw new ConfigError(
+      `data parallel: batchSize ${config.batchSize} is not a multiple of the ${ranks} ranks (each takes batchSize / ranks rows)`,
+    );
   const ck = resume ?? initFrom;
   if (ck && JSON.stringify(ck.checkpoint.meta.tokenizer) !== JSON.stringify(data.tokenizer))
     throw new ConfigError(
@@ -183,6 +199,8 @@ export function buildRun(plan: RunPlan, backend: Backend): RunSetup {
     model.loadStateDict(initFrom.checkpoint.weights);
     model.cropBlockSize(config.blockSize); // nanoGPT's crop_block_size: the first positions
   } else model = new GPT(modelConfig(config), backend, { seed: config.seed });
+  const ranks = plan.dataParallel ?? 1;
+  const group = ranks > 1 ? dataParallelGroup(ranks, model.numParams()) : null;
   const trainer = new Trainer({
     model,
     config,
@@ -192,8 +210,9 @@ export function buildRun(plan: RunPlan, backend: Backend): RunSetup {
     ...(resume ? { resume: resume.checkpoint } : {}),
     ...(plan.compile === undefined ? {} : { compile: plan.compile }),
     ...(plan.adaptThreads === undefined ? {} : { adaptThreads: plan.adaptThreads }),
+    ...(group ? { dataParallel: group.rank0 } : {}),
   });
-  return { config, model, trainer };
+  return group ? { config, model, trainer, group } : { config, model, trainer };
 }
 
 /**

@@ -6,10 +6,12 @@
 
 import { existsSync } from 'node:fs';
 import { appendFile, readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { LoadedDataset } from '../../data/node-io.js';
 import { ConfigError, UsageError } from '../../errors.js';
 import { CONFIG_KEYS, DEFAULT_CONFIG, type FullConfig, PRESETS } from '../../train/config.js';
+import { startRanks } from '../../train/node-data-parallel.js';
 import { lossChartSvg } from '../../train/plot.js';
 import { buildRun, planRun } from '../../train/setup.js';
 import { ensureDir, writeFileAtomic } from '../../util/atomic-write.js';
@@ -86,6 +88,14 @@ export const flags: readonly FlagSpec[] = [
   { name: 'force', type: 'bool', help: 'start over even if --out already holds a checkpoint' },
   { name: 'max-time', type: 'float', min: 0, help: 'stop (with a checkpoint) after this many minutes' },
   ...BACKEND_FLAGS,
+  {
+    name: 'data-parallel',
+    type: 'int',
+    min: 1,
+    max: 64,
+    metavar: 'N',
+    help: 'data parallelism: N model replicas (threads), each on batchSize/N rows of every batch, gradients averaged before one AdamW step; --threads is then per replica (default: cores / N)',
+  },
   ...configFlags,
 ];
 
@@ -170,14 +180,27 @@ export async function run(args: Args, ctx: CommandContext): Promise<void> {
       : { configFile: { name: configPath, values: await readConfigFile(configPath) } }),
     overrides: flagOverrides(args),
     overridesName: 'flags',
+    dataParallel: args.int('data-parallel') ?? 1,
     ...(resume ? { resume: { checkpoint: await readCheckpoint(ckptPath), name: ckptPath } } : {}),
     ...(initFrom === undefined
       ? {}
       : { initFrom: { checkpoint: await readCheckpoint(initFrom), name: initFrom } }),
   });
-  const backend = await openBackend(choice);
+  const ranks = plan.dataParallel ?? 1;
+  // data parallel: the cores shared among the replicas unless --threads says how many each gets
+  const perRank =
+    ranks > 1 && choice.name === 'wasm' && choice.threads === undefined
+      ? { ...choice, threads: Math.max(1, Math.floor(availableParallelism() / ranks)) }
+      : choice;
+  const backend = await openBackend(perRank);
+  let others: { stop(): Promise<void> } | null = null;
   try {
-    const { config: cfg, model, trainer } = buildRun(plan, backend);
+    const { config: cfg, model, trainer, group } = buildRun(plan, backend);
+    if (group)
+      others = await startRanks(group, trainer, data.train, {
+        backend: choice.name,
+        threads: backend.threads ?? 1,
+      });
     await ensureDir(out);
     const logPath = join(out, 'log.jsonl');
     const chartPath = join(out, 'loss.svg');
@@ -252,6 +275,7 @@ export async function run(args: Args, ctx: CommandContext): Promise<void> {
           'faster (another program was using a core)',
       );
   } finally {
+    await others?.stop();
     closeBackend(backend);
   }
 }
