@@ -9,6 +9,7 @@ import { contiguousStrides, sizeOf } from '../backend/backend.js';
 import { ShapeError, shapeStr } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { compute, gradOf, needsGrad, record } from './engine.js';
+import { embeddingInt8, int8Of, linearInt8 } from './int8.js';
 
 function sameBackend(op: string, ...ts: readonly (Tensor | null)[]): Backend {
   const b = ts[0]!.backend;
@@ -106,6 +107,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
  * @example F.linear(x, w, b) // (B, T, C) -> (B, T, OC)
  */
 export function linear(x: Tensor, w: Tensor, bias: Tensor | null): Tensor {
+  const q = int8Of(w); // an int8 model (inference): the weight lives in int8 (int8.ts)
+  if (q) return linearInt8(x, q, bias);
   const be = sameBackend('linear', x, w, bias);
   sameDType('linear', x, w);
   const c = x.dim(-1);
@@ -435,6 +438,11 @@ export function mean(x: Tensor): Tensor {
  * @example F.embedding(wte, idx) // (V, C), (B, T) -> (B, T, C)
  */
 export function embedding(table: Tensor, ids: Tensor): Tensor {
+  const q = int8Of(table); // an int8 model: rows dequantized from the int8 table (int8.ts)
+  if (q) {
+    if (needsGrad(table)) throw new ShapeError('embedding: an int8 table cannot be trained');
+    return embeddingInt8(q, ids, table.backend);
+  }
   const be = sameBackend('embedding', table);
   if (ids.dtype !== 'int32') throw new ShapeError(`embedding: ids must be int32, got ${ids.dtype}`);
   if (table.ndim !== 2) throw new ShapeError(`embedding: table ${shapeStr(table.shape)} must be (V, C)`);

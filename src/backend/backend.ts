@@ -10,6 +10,7 @@
 //   keep them in its own memory (WebAssembly memory for `wasm`).
 
 import type { Arena } from './arena.js';
+import type { Int8Weights } from './int8.js';
 
 export type DType = 'float32' | 'float64' | 'int32';
 export type FloatArray = Float32Array | Float64Array;
@@ -214,6 +215,14 @@ export interface Backend {
    * dropoutUniform(seed, i) >= p (see below): every backend draws the same mask for a seed.
    */
   dropoutForward(out: FloatArray, mask: FloatArray, x: FloatArray, p: number, seed: number): void;
+
+  // ---- int8 inference (optional) ----
+  /**
+   * out (N, OC) = x (N, C) @ W^T + bias with W int8 (src/backend/int8.ts: one scale per row) and
+   * x quantized per row on the fly; bias may be null. The definition is linearInt8Ref; a backend
+   * without it cannot run int8 models.
+   */
+  linearInt8?(out: FloatArray, x: FloatArray, w: Int8Weights, bias: FloatArray | null, n: number): void;
 
   // ---- optimizer ----
   /**

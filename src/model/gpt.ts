@@ -115,6 +115,36 @@ export class GPT extends Module {
   }
 
   /**
+   * Drops the float32 storage of the named parameters, for weights that live elsewhere from now
+   * on (int8: src/model/quantize.ts). The flat buffer is rebuilt with the other parameters (their
+   * values kept, no gradients: inference only) and the old one freed; the named tensors are left
+   * empty, and stateDict() and numParams() no longer count them.
+   */
+  releaseParams(names: ReadonlySet<string>): void {
+    const be = this.backend;
+    const kept = new Map<string, Tensor>();
+    const values = new Map<string, Float64Array>();
+    for (const [name, t] of this.namedParameters()) {
+      if (names.has(name)) continue;
+      kept.set(name, t);
+      values.set(name, Float64Array.from(t.f)); // read before the old buffer is freed
+    }
+    const old = this.paramStore;
+    for (const t of kept.values()) t.data = be.alloc(this.dtype, t.size); // ParamStore frees these
+    this.paramStore = new ParamStore(be, this.dtype, kept, false);
+    for (const [name, t] of kept) t.data.set(values.get(name)!);
+    for (const [name, t] of this.namedParameters())
+      if (names.has(name)) {
+        t.data = this.dtype === 'float64' ? new Float64Array(0) : new Float32Array(0);
+        t.isView = true;
+        t.grad = null;
+        t.requiresGrad = false;
+      }
+    be.free(old.data);
+    if (old.hasGrads) be.free(old.grad);
+  }
+
+  /**
    * idx (B, T) int32 token ids; with targets (B, T) also returns the mean cross-entropy loss.
    * Without targets only the last position's logits are computed (what sampling needs).
    * @example const { logits, loss } = model.forward(x, y, trainContext(rng)) // logits (B, T, V)

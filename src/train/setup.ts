@@ -25,7 +25,7 @@ import { ConfigError } from '../errors.js';
 import { type GPTConfig, MODEL_KEYS, modelConfig } from '../model/config.js';
 import { GPT } from '../model/gpt.js';
 import type { TokenizerJSON } from '../tokenizer/tokenizer.js';
-import { type Checkpoint, modelFromCheckpoint } from './checkpoint.js';
+import { type Checkpoint, INT8_NOT_TRAINABLE, modelFromCheckpoint } from './checkpoint.js';
 import { checkRelations, checkValue, DEFAULT_CONFIG, type FullConfig, isPreset, PRESETS } from './config.js';
 import { type DataParallelGroup, dataParallelGroup } from './data-parallel.js';
 import { Trainer } from './trainer.js';
@@ -176,6 +176,7 @@ export function planRun(o: RunOptions): RunPlan {
       `data parallel: batchSize ${config.batchSize} is not a multiple of the ${ranks} ranks (each takes batchSize / ranks rows)`,
     );
   const ck = resume ?? initFrom;
+  if (ck?.checkpoint.int8) throw new ConfigError(`${ck.name}: ${INT8_NOT_TRAINABLE}`);
   if (ck && JSON.stringify(ck.checkpoint.meta.tokenizer) !== JSON.stringify(data.tokenizer))
     throw new ConfigError(
       resume

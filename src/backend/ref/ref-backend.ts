@@ -16,6 +16,7 @@ import type {
   UnaryOp,
 } from '../backend.js';
 import { contiguousStrides, dropoutMask, dropoutUniform, sizeOf } from '../backend.js';
+import { type Int8Weights, linearInt8Ref } from '../int8.js';
 import { gelu, geluGrad, geluTanh, geluTanhGrad } from './math.js';
 
 export class RefBackend implements Backend {
@@ -639,6 +640,12 @@ export class RefBackend implements Backend {
       mask[i] = m;
       out[i] = x[i]! * m;
     }
+  }
+
+  // ---------------------------------------------------------------- int8 inference
+
+  linearInt8(out: FloatArray, x: FloatArray, w: Int8Weights, bias: FloatArray | null, n: number): void {
+    linearInt8Ref(out, x, w, bias, n);
   }
 
   // ---------------------------------------------------------------- optimizer

@@ -17,6 +17,7 @@ import {
   sizeOf,
   type UnaryOp,
 } from '../backend.js';
+import type { Int8Weights } from '../int8.js';
 import { FreeListAllocator } from './allocator.js';
 import { Jobs } from './jobs.gen.js';
 import {
@@ -152,6 +153,8 @@ export class WasmBackend implements Backend {
   private readonly scratchA: ScratchBlock;
   /** each thread's packed Q, K, V of one attention head */
   private readonly scratchAttn: ScratchBlock;
+  /** linearInt8's quantized activations */
+  private readonly scratchInt8: ScratchBlock;
   /** writes a job's arguments and runs it on the pool, one method per job */
   private readonly jobs: Jobs;
   /** f64 partial sums of chunked reductions (sumSquares), one per chunk */
@@ -172,6 +175,7 @@ export class WasmBackend implements Backend {
     this.scratchB = new ScratchBlock(allocator);
     this.scratchA = new ScratchBlock(allocator);
     this.scratchAttn = new ScratchBlock(allocator);
+    this.scratchInt8 = new ScratchBlock(allocator);
     // laid out once: a view made now stays valid, a shared memory's buffer never detaches
     this.partials = new Float64Array(memory.buffer, allocator.alloc(MAX_PARTIALS * 8), MAX_PARTIALS);
   }
@@ -867,6 +871,30 @@ export class WasmBackend implements Backend {
     const thr = Math.min(16777216, Math.max(0, Math.ceil(p * 16777216)));
     const keepScale = p >= 1 ? 0 : 1 / (1 - p);
     this.jobs.dropout(po, pmask, this.ptr(x, op), seed | 0, thr, keepScale, n, this.per(n));
+  }
+
+  // ---- int8 inference ----
+
+  linearInt8(out: FloatArray, x: FloatArray, w: Int8Weights, bias: FloatArray | null, n: number): void {
+    const op = 'linearInt8';
+    const { rows: oc, cols: c } = w;
+    const po = this.need(op, 'out', out, n * oc);
+    const px = this.need(op, 'x', x, n * c);
+    const pq = this.need(op, 'q', w.q, Math.ceil((oc * c) / 4));
+    const ps = this.need(op, 'scales', w.scales, oc);
+    const pw = this.need(op, 'rowSums', w.rowSums, oc);
+    const pb = bias ? this.need(op, 'bias', bias, oc) : 0;
+    // x's rows as 7-bit bytes (n * c) and their scales (n floats), in scratch kept between calls
+    const xsBytes = Math.ceil((n * 4) / 64) * 64;
+    const pxs = this.scratchInt8.atLeast(xsBytes + n * c);
+    const pxq = pxs + xsBytes;
+    this.jobs.quantizeRows(pxq, pxs, px, c, n, this.rowsPer(n, c));
+    // columns in multiples of 4 (the kernel's row group), split when the work is worth threads
+    const per =
+      this.pool.threads === 1 || n * c * oc < PAR_MIN_MACS * 4
+        ? oc
+        : Math.max(4, Math.ceil(oc / (this.pool.threads * 4) / 4) * 4);
+    this.jobs.linearInt8(po, pxq, pxs, pq, ps, pw, pb, n, c, oc, per);
   }
 
   // ---- optimizer ----

@@ -353,4 +353,31 @@ export const JOBS = [
       scratchBytes: 'usize',
     },
   },
+  // ---- int8.ts ----
+  {
+    name: 'quantize_rows',
+    kernel: 'quantize_rows',
+    chunks: 'n / per',
+    doc: 'rows of x (N, C) f32 to 7-bit bytes + 64 and a scale each, for linear_int8',
+    args: { xq: 'usize', xs: 'usize', x: 'usize', c: 'i32', n: 'i32', per: 'i32' },
+  },
+  {
+    name: 'linear_int8',
+    kernel: 'linear_int8',
+    chunks: 'oc / per',
+    doc: 'out (N, OC) = quantized x @ int8 W^T (+ bias), by columns',
+    args: {
+      out: 'usize',
+      xq: 'usize',
+      xs: 'usize',
+      wq: 'usize',
+      ws: 'usize',
+      wsum: 'usize',
+      bias: 'usize',
+      n: 'i32',
+      c: 'i32',
+      oc: 'i32',
+      per: 'i32',
+    },
+  },
 ];
