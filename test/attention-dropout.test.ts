@@ -230,3 +230,45 @@ describe('dropout parity with PyTorch (training mode, every dropout on, the same
     check(wasm, 'wasm');
   });
 });
+
+// ---- dropout without a stored mask (dropoutApply / dropoutBackward) ----
+
+describe('dropout that redraws its mask in the backward computes what the stored mask does, bit for bit', () => {
+  let wasm: WasmBackend | null = null;
+  after(async () => {
+    await wasm?.dispose();
+  });
+  for (const name of ['ref', 'wasm'] as const)
+    test(name, async () => {
+      const be: Backend =
+        name === 'ref' ? new RefBackend() : (wasm ??= await createWasmBackend({ threads: 2 }));
+      for (const [n, p, seed] of [
+        [1, 0.5, 3],
+        [37, 0.1, 99],
+        [50_000, 0.2, 12345],
+      ] as const) {
+        const x = tensor(
+          be,
+          Array.from({ length: n }, () => rng.normal()),
+          [n],
+          'float32',
+          true,
+        );
+        const dout = Array.from({ length: n }, () => rng.normal());
+        // the op (no mask kept), its output and its gradient
+        const y = F.dropout(x, p, seed, true);
+        const w = tensor(be, dout, [n], 'float32');
+        backward(F.sum(F.mul(y, w)));
+        // the stored-mask way: dropoutForward's mask, dx = dout * mask
+        const out = be.alloc('float32', n);
+        const mask = be.alloc('float32', n);
+        be.dropoutForward(out, mask, x.f, p, seed);
+        assert.deepEqual(Array.from(y.data), Array.from(out), `n${n}: forward`);
+        for (let i = 0; i < n; i++) {
+          const want = Math.fround(w.data[i]! * mask[i]!);
+          if (!Object.is(x.grad!.data[i], Math.fround(0 + want)))
+            assert.fail(`n${n}: dx[${i}] ${x.grad!.data[i]} vs ${want}`);
+        }
+      }
+    });
+});

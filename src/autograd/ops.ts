@@ -214,19 +214,23 @@ function binaryOp(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
     if (t.size === out.size) accumulate(gradOf(t), g);
     else be.sumTo(gradOf(t).f, g, shape, padded);
   };
-  // scratch for the local gradients, allocated once (freed with the graph)
-  const tmp = be.alloc(out.dtype, out.size) as FloatArray;
+  // scratch for the local gradients, allocated once (freed with the graph); a + b needs none
+  const tmp = op === 'add' ? null : (be.alloc(out.dtype, out.size) as FloatArray);
   return record(
     out,
     op,
     [a, b],
     () => {
       const dout = out.grad!.f;
-      if (op === 'add' || op === 'sub') {
-        // out = a + b: da += dout; db += dout (or -dout for a - b)
+      if (!tmp) {
+        // out = a + b: da += dout; db += dout
+        if (a.requiresGrad) reduceInto(a, aPadded, dout);
+        if (b.requiresGrad) reduceInto(b, bPadded, dout);
+      } else if (op === 'sub') {
+        // out = a - b: da += dout; db += -dout
         if (a.requiresGrad) reduceInto(a, aPadded, dout);
         if (b.requiresGrad) {
-          be.scale(tmp, dout, op === 'sub' ? -1 : 1, false);
+          be.scale(tmp, dout, -1, false);
           reduceInto(b, bPadded, tmp);
         }
       } else if (op === 'mul') {
@@ -253,7 +257,7 @@ function binaryOp(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
         }
       }
     },
-    [tmp],
+    tmp ? [tmp] : [],
   );
 }
 
@@ -588,6 +592,7 @@ export function dropout(x: Tensor, p: number, seed: number | (() => number), tra
   if (!training || p === 0) return x;
   if (!(p > 0 && p < 1)) throw new ShapeError(`dropout: p must be in [0, 1), got ${p}`);
   const be = sameBackend('dropout', x);
+  if (be.dropoutApply && be.dropoutBackward) return dropoutRedrawn(x, p, seed);
   const out = new Tensor(be, x.shape, x.dtype);
   const mask = be.alloc(x.dtype, x.size) as FloatArray;
   // a seed function draws a new mask each time the step is replayed
@@ -610,6 +615,23 @@ export function dropout(x: Tensor, p: number, seed: number | (() => number), tra
     },
     [mask, tmp],
   );
+}
+
+/**
+ * dropout() on a backend that redraws the mask in the backward (dropoutApply, dropoutBackward):
+ * the same numbers, without a mask or a scratch array per dropout (half a layer's activations).
+ */
+function dropoutRedrawn(x: Tensor, p: number, seed: number | (() => number)): Tensor {
+  const be = x.backend;
+  const out = new Tensor(be, x.shape, x.dtype);
+  const drawn = new Int32Array(1); // the mask's seed, for the backward (see causalSelfAttention)
+  compute(() => {
+    drawn[0] = typeof seed === 'number' ? seed : seed();
+    be.dropoutApply!(out.f, x.f, p, drawn[0]!);
+  });
+  if (!needsGrad(x)) return out;
+  // dx += dout * mask, the mask drawn again from its seed
+  return record(out, 'dropout', [x], () => be.dropoutBackward!(gradOf(x).f, out.grad!.f, p, drawn[0]!));
 }
 
 /**

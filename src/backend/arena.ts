@@ -13,9 +13,8 @@ const ALIGN = 64;
 export class Arena {
   /** the blocks, allocated from the backend (arena unset) and kept for the arena's life */
   private readonly blocks: Float32Array[] = [];
-  /** the block being filled, and the next free byte in it */
-  private block = 0;
-  private offset = 0;
+  /** the next free byte of each block */
+  private readonly offsets: number[] = [];
   /** bytes handed out since the last reset, and the most that has ever been */
   private used = 0;
   private peak = 0;
@@ -29,24 +28,23 @@ export class Arena {
     private readonly minBlockBytes = 1 << 20,
   ) {}
 
-  /** A zero-filled array of `size` elements from the arena (Backend.alloc's contract). */
+  /**
+   * A zero-filled array of `size` elements from the arena (Backend.alloc's contract): the first
+   * block with room (first fit: the same requests in the same order after a reset get the same
+   * places), else a new block.
+   */
   take(dtype: DType, size: number): AnyArray {
     const width = dtype === 'float64' ? 8 : 4;
     const bytes = Math.ceil((size * width) / ALIGN) * ALIGN;
-    let blk = this.blocks[this.block];
-    if (!blk || this.offset + bytes > blk.byteLength) {
-      // the next block if it is big enough, else a new one in its place (the same requests in
-      // the same order after a reset find the blocks they had)
-      if (blk) this.block++;
-      this.offset = 0;
-      blk = this.blocks[this.block];
-      if (!blk || bytes > blk.byteLength) {
-        blk = this.allocBlock(Math.max(bytes, this.minBlockBytes));
-        this.blocks.splice(this.block, 0, blk);
-      }
+    let k = 0;
+    while (k < this.blocks.length && this.offsets[k]! + bytes > this.blocks[k]!.byteLength) k++;
+    if (k === this.blocks.length) {
+      this.blocks.push(this.allocBlock(Math.max(bytes, this.minBlockBytes)));
+      this.offsets.push(0);
     }
-    const at = blk.byteOffset + this.offset;
-    this.offset += bytes;
+    const blk = this.blocks[k]!;
+    const at = blk.byteOffset + this.offsets[k]!;
+    this.offsets[k] = this.offsets[k]! + bytes;
     this.used += bytes;
     if (this.used > this.peak) this.peak = this.used;
     const arr =
@@ -59,10 +57,9 @@ export class Arena {
     return arr;
   }
 
-  /** Everything handed out is free again; the next take() starts at the first block. */
+  /** Everything handed out is free again; the next take() starts over at the first block. */
   reset(): void {
-    this.block = 0;
-    this.offset = 0;
+    this.offsets.fill(0);
     this.used = 0;
   }
 

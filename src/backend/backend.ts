@@ -215,6 +215,16 @@ export interface Backend {
    * dropoutUniform(seed, i) >= p (see below): every backend draws the same mask for a seed.
    */
   dropoutForward(out: FloatArray, mask: FloatArray, x: FloatArray, p: number, seed: number): void;
+  /**
+   * dropoutForward without the mask: out[i] = x[i] * dropoutMask(seed, i, p). Optional, with
+   * dropoutBackward: the pair saves the mask's memory (the backward redraws it from the seed).
+   */
+  dropoutApply?(out: FloatArray, x: FloatArray, p: number, seed: number): void;
+  /**
+   * accumulates dx[i] += dout[i] * m[i], m[i] = dropoutMask(seed, i, p) stored as dx's dtype:
+   * the same numbers as multiplying by dropoutForward's saved mask, then accumulating.
+   */
+  dropoutBackward?(dx: FloatArray, dout: FloatArray, p: number, seed: number): void;
 
   // ---- int8 inference (optional) ----
   /**

@@ -9,10 +9,11 @@
 //  - Dropout masks are counter-based (a seed per mask, src/backend/backend.ts dropoutUniform):
 //    the forward records each seed it draws, the recomputation reads them back, so it draws the
 //    same masks and computes the same numbers bit for bit.
-//  - Every block's forward intermediates come from one arena, and every block's recomputation
-//    and backward from another (src/backend/arena.ts): reset before each block, they hand out the
-//    same addresses in the same order, so the blocks take turns in the same memory. A block's
-//    buffers are all written before they are read within its own turn, so the turns do not mix.
+//  - Every block's forward intermediates, and later every block's recomputation and backward,
+//    come from one arena (src/backend/arena.ts): reset before each turn, it hands out the same
+//    addresses for the same requests, so the blocks take turns in the same memory (all forwards
+//    end before the first recomputation). A turn writes each of its buffers before reading it,
+//    and copies its result out (the block's output, the input's gradient), so turns do not mix.
 //  - The recomputation and backward are captured on a tape of their own (captureNested) the
 //    first time; the checkpoint's backward closure, which the outer step's tape replays, then
 //    replays that tape.
@@ -39,23 +40,24 @@ const MAX_SEEDS = 64;
 
 /** The memory the checkpointed blocks of one model take turns in (see the file comment). */
 export class Checkpointing {
-  /** the blocks' forward intermediates (no graph), one block at a time */
-  readonly forwardArena: Arena;
-  /** a block's recomputation with its graph, gradients and scratch, one block at a time */
-  readonly backwardArena: Arena;
+  /**
+   * one block's forward intermediates (no graph), then, in the backward, one block's
+   * recomputation with its graph, gradients and scratch: the forwards are all done before the
+   * first recomputation starts, so both take turns in the same arena
+   */
+  readonly arena: Arena;
 
   constructor(readonly backend: Backend) {
     if (!backend.setArena)
       throw new ConfigError(
         `gradient checkpointing: the ${backend.name} backend cannot lend memory to an arena (Backend.setArena)`,
       );
-    this.forwardArena = new Arena(backend);
-    this.backwardArena = new Arena(backend);
+    this.arena = new Arena(backend);
   }
 
-  /** Bytes of backend memory the two arenas hold. */
+  /** Bytes of backend memory the arena holds. */
   get bytes(): number {
-    return this.forwardArena.bytes + this.backwardArena.bytes;
+    return this.arena.bytes;
   }
 }
 
@@ -102,8 +104,8 @@ export function checkpoint(
   compute(() => {
     n[0] = 0;
   });
-  ck.forwardArena.reset();
-  setArena(ck.forwardArena);
+  ck.arena.reset();
+  setArena(ck.arena);
   let y: Tensor;
   try {
     y = noGrad(() => f(x, recording));
@@ -124,8 +126,8 @@ export function checkpoint(
     const dx = x.requiresGrad ? gradOf(x) : null;
     const accumulate: { fn: (() => void) | null } = { fn: null };
     let tape: Tape;
-    ck.backwardArena.reset();
-    setArena(ck.backwardArena);
+    ck.arena.reset();
+    setArena(ck.arena);
     try {
       tape = captureNested(() => {
         compute(() => {

@@ -642,6 +642,23 @@ export class RefBackend implements Backend {
     }
   }
 
+  dropoutApply(out: FloatArray, x: FloatArray, p: number, seed: number): void {
+    // dropoutForward's numbers, the mask not kept (dropoutBackward draws it again)
+    const n = x.length;
+    for (let i = 0; i < n; i++) out[i] = x[i]! * (p === 0 ? 1 : dropoutMask(seed, i, p));
+  }
+
+  dropoutBackward(dx: FloatArray, dout: FloatArray, p: number, seed: number): void {
+    // out = x * m  ->  dx += dout * m, with m and the product rounded as a stored mask and a
+    // multiply into a scratch array of dx's dtype would round them
+    const r = dx instanceof Float32Array ? Math.fround : (v: number) => v;
+    const n = dx.length;
+    for (let i = 0; i < n; i++) {
+      const m = r(p === 0 ? 1 : dropoutMask(seed, i, p));
+      dx[i] = dx[i]! + r(dout[i]! * m);
+    }
+  }
+
   // ---------------------------------------------------------------- int8 inference
 
   linearInt8(out: FloatArray, x: FloatArray, w: Int8Weights, bias: FloatArray | null, n: number): void {

@@ -873,6 +873,36 @@ export class WasmBackend implements Backend {
     this.jobs.dropout(po, pmask, this.ptr(x, op), seed | 0, thr, keepScale, n, this.per(n));
   }
 
+  dropoutApply(out: FloatArray, x: FloatArray, p: number, seed: number): void {
+    const op = 'dropoutApply';
+    const n = x.length;
+    const keepScale = p >= 1 ? 0 : 1 / (1 - p);
+    this.jobs.dropoutApply(
+      this.need(op, 'out', out, n),
+      this.ptr(x, op),
+      seed | 0,
+      dropoutThreshold(p),
+      keepScale,
+      n,
+      this.per(n),
+    );
+  }
+
+  dropoutBackward(dx: FloatArray, dout: FloatArray, p: number, seed: number): void {
+    const op = 'dropoutBackward';
+    const n = dx.length;
+    const keepScale = p >= 1 ? 0 : 1 / (1 - p);
+    this.jobs.dropoutBwd(
+      this.ptr(dx, op),
+      this.need(op, 'dout', dout, n),
+      seed | 0,
+      dropoutThreshold(p),
+      keepScale,
+      n,
+      this.per(n),
+    );
+  }
+
   // ---- int8 inference ----
 
   linearInt8(out: FloatArray, x: FloatArray, w: Int8Weights, bias: FloatArray | null, n: number): void {

@@ -5,36 +5,13 @@
 // shared lowbias32 hash (dropoutUniform in backend.ts) at att's flat index, so nothing is stored.
 // Not here: the kernels without dropout (layers.ts), which stay exactly as they were.
 
+import { keep1, keep4 } from './dropout';
 import { attention_scratch_floats, dot, rowExpShift, rowMax, rowScale } from './layers';
 import { gemm_block, pack_b, packed_width } from './matmul';
 
 /** f32 of scratch per thread: layers.ts's, plus the dropped-out probabilities P * M (T x T). */
 export function attention_drop_scratch_floats(t: i32, hs: i32): i32 {
   return attention_scratch_floats(t, hs) + t * t;
-}
-
-/** Keep-lanes of four consecutive flat indices idx.. : all ones iff (hash >>> 8) >= thr. */
-// @ts-expect-error: decorator
-@inline function keep4(s: v128, idx: v128, thr: v128): v128 {
-  let h = i32x4.add(s, idx);
-  h = v128.xor(h, i32x4.shr_u(h, 16));
-  h = i32x4.mul(h, i32x4.splat(0x7feb352d));
-  h = v128.xor(h, i32x4.shr_u(h, 15));
-  h = i32x4.mul(h, i32x4.splat(<i32>0x846ca68b));
-  h = v128.xor(h, i32x4.shr_u(h, 16));
-  return i32x4.ge_s(i32x4.shr_u(h, 8), thr); // both in [0, 2^24]: a signed compare is exact
-}
-
-/** The scalar twin of keep4. */
-// @ts-expect-error: decorator
-@inline function keep1(s: i32, idx: i32, thr: u32): bool {
-  let h = s + idx;
-  h ^= <i32>(<u32>h >>> 16);
-  h = h * 0x7feb352d;
-  h ^= <i32>(<u32>h >>> 15);
-  h = h * <i32>0x846ca68b;
-  h ^= <i32>(<u32>h >>> 16);
-  return <u32>h >>> 8 >= thr;
 }
 
 /**

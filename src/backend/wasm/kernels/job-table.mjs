@@ -353,6 +353,21 @@ export const JOBS = [
       scratchBytes: 'usize',
     },
   },
+  // ---- dropout.ts ----
+  {
+    name: 'dropout_apply',
+    kernel: 'dropout_apply',
+    chunks: 'n / per',
+    doc: 'dropout without a stored mask: out = x * mask(seed, i)',
+    args: { out: 'usize', x: 'usize', seed: 'i32', thr: 'u32', keepScale: 'f64', n: 'i32', per: 'i32' },
+  },
+  {
+    name: 'dropout_bwd',
+    kernel: 'dropout_bwd',
+    chunks: 'n / per',
+    doc: 'dx += dout * mask(seed, i), the mask redrawn',
+    args: { dx: 'usize', dout: 'usize', seed: 'i32', thr: 'u32', keepScale: 'f32', n: 'i32', per: 'i32' },
+  },
   // ---- int8.ts ----
   {
     name: 'quantize_rows',
