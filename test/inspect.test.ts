@@ -111,6 +111,16 @@ test('inspect: a batch with targets gives every position and the loss forward() 
     model.forward(tensor(be, x, [2, 8], 'int32'), tensor(be, y, [2, 8], 'int32')).loss!.item(),
   );
   assert.equal(r.loss, want);
+  // one histogram range for every layer: the bins line up, and every value is counted
+  const ranged = inspect(model, x, { batch: 2, ranges: { block: [-4, 4] }, bins: 16 });
+  for (const l of ranged.layers) {
+    assert.deepEqual([l.block.histogram.lo, l.block.histogram.hi], [-4, 4]);
+    assert.equal(
+      l.block.histogram.counts.reduce((a, b) => a + b, 0),
+      2 * 8 * 16,
+    );
+  }
+  assert.notDeepEqual([ranged.layers[0]!.mlp.histogram.lo], [-4]);
   assert.throws(() => inspect(model, [1, 2, 3], { batch: 2 }), ShapeError);
   assert.throws(() => inspect(model, new Array(13).fill(1)), /exceeds blockSize 12/);
   assert.throws(() => inspect(model, [1, 13]), /outside \[0, 13\)/);

@@ -82,6 +82,11 @@ export interface InspectOptions {
   targets?: ArrayLike<number>;
   /** histogram bins of the activation statistics (default 32) */
   bins?: number;
+  /**
+   * histogram range of each kind of activation (default: each array's own [min, max]); one range
+   * for all layers puts their histograms on one axis, to compare them
+   */
+  ranges?: Partial<Record<ProbePoint, readonly [number, number]>>;
 }
 
 /**
@@ -116,7 +121,7 @@ export function inspect(model: GPT, idx: ArrayLike<number>, opts: InspectOptions
       attention[this.layer] = Float32Array.from(probs);
     },
     activation(point: ProbePoint, x: Tensor) {
-      const s = stats(x.data, bins);
+      const s = stats(x.data, bins, opts.ranges?.[point]);
       if (point === 'embedding') embedding = s;
       else if (point === 'mlp') mlp = s;
       else layers[this.layer] = { mlp: mlp!, block: s };
