@@ -85,8 +85,10 @@ export async function startStudioServer(opts: StudioServerOptions = {}): Promise
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EADDRINUSE') reject(new UsageError(`studio: port ${port} is in use: pick another with --port`));
-      else if (e.code === 'EACCES') reject(new UsageError(`studio: not allowed to listen on port ${port}: pick another with --port`));
+      if (e.code === 'EADDRINUSE')
+        reject(new UsageError(`studio: port ${port} is in use: pick another with --port`));
+      else if (e.code === 'EACCES')
+        reject(new UsageError(`studio: not allowed to listen on port ${port}: pick another with --port`));
       else reject(new TsgptError(`studio: cannot listen on ${STUDIO_HOST}:${port} (${e.code ?? e.message})`));
     });
     server.listen(port, STUDIO_HOST, () => resolve());

@@ -13,7 +13,7 @@ import type {
   StepPoint,
 } from './engine/protocol.js';
 
-type Topic = 'state' | 'steps' | 'history' | 'health' | 'tokens' | 'inside' | 'notice';
+type Topic = 'state' | 'steps' | 'history' | 'health' | 'tokens' | 'inside' | 'notice' | 'sample';
 
 export class Studio {
   readonly engine = new Engine();
@@ -34,6 +34,8 @@ export class Studio {
   inside: InsideResult | null = null;
   /** the tokens of the last generation */
   generated: GeneratedToken[] = [];
+  /** what the model wrote at the last evaluation */
+  sample: { step: number; text: string } | null = null;
   /** the last notice the engine sent on its own (e.g. training stopped on an error) */
   notice: { level: 'info' | 'error'; text: string } | null = null;
   private readonly subs = new Map<Topic, Set<() => void>>();
@@ -47,6 +49,7 @@ export class Studio {
     e.on('history', (ev) => {
       this.history = ev.history;
       this.health = [];
+      this.sample = null;
       this.emit('history');
     });
     e.on('steps', (ev) => {
@@ -68,6 +71,10 @@ export class Studio {
     e.on('tokens', (ev) => {
       this.generated.push(...ev.tokens);
       this.emit('tokens');
+    });
+    e.on('sample', (ev) => {
+      this.sample = { step: ev.step, text: ev.text };
+      this.emit('sample');
     });
     e.on('notice', (ev) => {
       this.notice = { level: ev.level, text: ev.text };

@@ -106,15 +106,17 @@ export interface Candidate {
   id: number;
   text: string;
   p: number;
+  /** its place in the list, best first (0 is the most likely) */
+  rank: number;
 }
 
 export interface GeneratedToken {
   id: number;
   /** the text this token added (may be empty while a multi-byte character is incomplete) */
   text: string;
-  /** the model's own distribution (softmax of the logits), top entries */
+  /** the model's own distribution (softmax of the logits): the top entries, and the chosen one */
   before: Candidate[];
-  /** the distribution it was drawn from, after temperature, top-k and top-p */
+  /** the distribution it was drawn from, after temperature, top-k and top-p: top entries and the chosen one */
   after: Candidate[];
   /** how many candidates survived the cut-offs */
   kept: number;
@@ -141,6 +143,8 @@ export type EngineEvent =
   | { type: 'history'; history: History }
   | { type: 'tokens'; tokens: GeneratedToken[] }
   | { type: 'health'; health: Health }
+  /** a short sample drawn at an evaluation, to watch the model learn */
+  | { type: 'sample'; step: number; text: string }
   | { type: 'notice'; level: 'info' | 'error'; text: string };
 
 /** What 'inspect' answers. */

@@ -103,6 +103,8 @@ interface Session {
   trainer: Trainer | null;
   trainBlocked: string | null;
   origin: ModelInfo['origin'];
+  /** optimizer steps the weights have had (the trainer's count when there is one) */
+  steps: number;
 }
 
 let engineInfo: EngineInfo | null = null;
@@ -151,7 +153,7 @@ function state(): EngineState {
         }
       : null,
     status,
-    step: s?.trainer?.step ?? 0,
+    step: s?.trainer?.step ?? s?.steps ?? 0,
     maxIters: cfg?.maxIters ?? 0,
     bestValLoss: s?.trainer && Number.isFinite(s.trainer.bestValLoss) ? s.trainer.bestValLoss : null,
     savedStep,
@@ -246,7 +248,14 @@ async function sessionFromCheckpoint(ck: Checkpoint, origin: ModelInfo['origin']
   return buildSession((be) => {
     const model = new GPT(ck.meta.config, be, { init: false });
     model.loadStateDict(ck.weights);
-    return { model, tokenizer, config, origin, ...trainerFor(model, tokenizer, config, ck) };
+    return {
+      model,
+      tokenizer,
+      config,
+      origin,
+      steps: ck.meta.step,
+      ...trainerFor(model, tokenizer, config, ck),
+    };
   });
 }
 
@@ -345,7 +354,7 @@ async function newModel(raw: Partial<FullConfig>): Promise<ModelInfo> {
       val: d.val,
       tokenizer: d.tokenizer.toJSON(),
     });
-    return { model, tokenizer: d.tokenizer, config, trainer, trainBlocked: null, origin: 'new' };
+    return { model, tokenizer: d.tokenizer, config, trainer, trainBlocked: null, origin: 'new', steps: 0 };
   });
   replaceSession(s);
   history = { steps: [], evals: [] };
@@ -374,7 +383,7 @@ function checkpointBytes(s: Session): Uint8Array {
   return encodeCheckpoint(s.model, null, {
     train: s.config,
     tokenizer: s.tokenizer.toJSON(),
-    step: 0,
+    step: s.steps,
     bestValLoss: null,
     rng: null,
   });
@@ -525,8 +534,23 @@ async function evaluate(t: Trainer): Promise<void> {
   const point = { step: e.step, train: e.train, val: e.val };
   history.evals.push(point);
   post({ type: 'eval', point });
+  if (session && e.step > 0) post({ type: 'sample', step: e.step, text: evalSample(session) });
   await save();
   emitState();
+}
+
+/** What the model writes now: 200 tokens from a newline (or the text's first token), the same seed each time. */
+function evalSample(s: Session): string {
+  let start: number[];
+  try {
+    start = s.tokenizer.encode('\n');
+  } catch {
+    start = data ? [data.train[0]!] : [0];
+  }
+  if (start.length === 0) start = [0];
+  const o: SampleOptions = { temperature: 0.8, topK: 40, topP: 1, greedy: false, repetitionPenalty: 1 };
+  const ids = generate(s.model, start, 200, o, new Rng(1), () => {});
+  return s.tokenizer.decode(ids);
 }
 
 /** Stops the training loop after its current step and waits for it (it saves on the way out). */
@@ -581,9 +605,16 @@ function health(s: Session, t: Trainer, before: Float32Array): Health {
     ranges: { mlp: span((l) => l.mlp), block: span((l) => l.block) },
   });
   const gradParts = look.layers.map((_, i) => matrices(i).map((n) => s.model.store.get(n).grad!.data));
-  let gmax = 0;
-  for (const parts of gradParts)
-    for (const p of parts) for (let i = 0; i < p.length; i++) gmax = Math.max(gmax, Math.abs(p[i]!));
+  // the gradients' axis spans five standard deviations of the widest layer (a few extreme
+  // values would otherwise squeeze every histogram into one bin)
+  let gspan = 0;
+  for (const parts of gradParts) {
+    let n = 0;
+    let sq = 0;
+    for (const p of parts) for (let i = 0; i < p.length; i++) sq += p[i]! * p[i]!;
+    for (const p of parts) n += p.length;
+    gspan = Math.max(gspan, 5 * Math.sqrt(sq / Math.max(1, n)));
+  }
   return {
     step: t.step,
     layers: look.layers.map((l, i) => {
@@ -594,7 +625,7 @@ function health(s: Session, t: Trainer, before: Float32Array): Health {
         all.set(p, off);
         off += p.length;
       }
-      return { mlp: l.mlp, block: l.block, grad: stats(all, HEALTH_BINS, [-gmax, gmax]) };
+      return { mlp: l.mlp, block: l.block, grad: stats(all, HEALTH_BINS, [-gspan, gspan]) };
     }),
     ratios,
   };
@@ -649,11 +680,17 @@ function runGenerate(
   let shown = s.tokenizer.decode(ids);
   let pending: GeneratedToken[] = [];
   let lastPost = t0;
-  let before: Candidate[] = [];
-  let after: Candidate[] = [];
-  let kept = 0;
-  const cand = (ids: number[], probs: number[]): Candidate[] =>
-    ids.slice(0, TOP).map((id, i) => ({ id, text: tokenLabel(s.tokenizer, id), p: probs[i]! }));
+  // each step's two distributions, kept until the token is chosen (then cut to the top few)
+  let raw = { ids: [] as number[], probs: [] as number[] };
+  let drawn = { ids: [] as number[], probs: [] as number[] };
+  /** the top entries of a distribution, and the chosen token wherever it ranks */
+  const cand = (d: { ids: number[]; probs: number[] }, chosen: number): Candidate[] => {
+    const out: Candidate[] = [];
+    for (let i = 0; i < d.ids.length; i++)
+      if (i < TOP || d.ids[i] === chosen)
+        out.push({ id: d.ids[i]!, text: tokenLabel(s.tokenizer, d.ids[i]!), p: d.probs[i]!, rank: i });
+    return out;
+  };
   if (stopFlag) Atomics.store(stopFlag, 0, 0);
   const out = generate(
     s.model,
@@ -668,7 +705,13 @@ function runGenerate(
       const upTo = text.endsWith('\uFFFD') ? text.length - 1 : text.length;
       const added = upTo > shown.length ? text.slice(shown.length, upTo) : '';
       shown += added;
-      pending.push({ id, text: added, before, after, kept });
+      pending.push({
+        id,
+        text: added,
+        before: cand(raw, id),
+        after: cand(drawn, id),
+        kept: drawn.ids.length,
+      });
       const now = performance.now();
       if (now - lastPost > 30) {
         post({ type: 'tokens', tokens: pending });
@@ -679,11 +722,8 @@ function runGenerate(
     },
     {
       onLogits: (logits, context) => {
-        const raw = samplingDistribution(logits, [], RAW);
-        before = cand(raw.ids, raw.probs);
-        const d = samplingDistribution(logits, context, sampling);
-        after = cand(d.ids, d.probs);
-        kept = d.ids.length;
+        raw = samplingDistribution(logits, [], RAW);
+        drawn = samplingDistribution(logits, context, sampling);
       },
     },
   );
@@ -816,7 +856,7 @@ async function handle(req: Envelope): Promise<{ result: unknown; transfer?: Tran
     case 'download': {
       const s = currentModel();
       const bytes = checkpointBytes(s);
-      return { result: { bytes, step: s.trainer?.step ?? 0 }, transfer: [bytes.buffer] };
+      return { result: { bytes, step: s.trainer?.step ?? s.steps }, transfer: [bytes.buffer] };
     }
     case 'load':
       return { result: await loadCheckpoint(req.name, req.bytes) };

@@ -5,6 +5,14 @@
 import uPlot from 'uplot';
 import { h } from './dom.js';
 
+/** A short tick label for values of any size: 0.003 -> 3e-3, 12.5 -> 13, 0.25 -> 0.25. */
+export const compact = (v: number): string =>
+  v === 0
+    ? '0'
+    : Math.abs(v) >= 1000 || Math.abs(v) < 0.01
+      ? v.toExponential(0)
+      : String(Number(v.toPrecision(2)));
+
 export interface LineSeries {
   label: string;
   color: string;
@@ -123,12 +131,10 @@ export class LineChart {
                 ctx.setLineDash([]);
                 ctx.fillStyle = '#6b6a66';
                 ctx.font = `${11 * devicePixelRatio}px system-ui, sans-serif`;
-                ctx.textAlign = 'right';
-                ctx.fillText(
-                  mark.label,
-                  u.bbox.left + u.bbox.width - 6 * devicePixelRatio,
-                  y - 4 * devicePixelRatio,
-                );
+                // uPlot leaves the y axis' right alignment set: say ours
+                ctx.textAlign = 'left';
+                ctx.textBaseline = 'bottom';
+                ctx.fillText(mark.label, u.bbox.left + 8 * devicePixelRatio, y - 3 * devicePixelRatio);
                 ctx.restore();
               },
             ],

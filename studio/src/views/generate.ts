@@ -57,10 +57,15 @@ export function generateView(studio: Studio): View {
       h(
         'table',
         { class: 'cand-table' },
-        ...cands.map((c) =>
+        ...cands.map((c, i) =>
           h(
             'tr',
             { class: c.id === chosen ? 'chosen' : '' },
+            h(
+              'td',
+              { class: 'p' },
+              i > 0 && c.rank !== cands[i - 1]!.rank + 1 ? `… ${c.rank + 1}` : `${c.rank + 1}`,
+            ),
             h('td', { class: 't' }, c.text),
             h('td', {}, h('div', { class: `bar ${cls}`, style: `width:${(100 * c.p) / max}%` })),
             h('td', { class: 'p' }, `${(100 * c.p).toFixed(c.p < 0.001 ? 3 : 1)}%`),
@@ -78,8 +83,19 @@ export function generateView(studio: Studio): View {
     const how = o.greedy
       ? 'greedy: always the most likely'
       : `temperature ${o.temperature}, top-k ${o.topK || 'off'}, top-p ${o.topP}: ${t.kept} candidate${t.kept === 1 ? '' : 's'} left`;
+    const index = studio.generated.indexOf(t);
+    const rank = t.after.find((c) => c.id === t.id)?.rank ?? 0;
+    const p = t.after.find((c) => c.id === t.id)?.p ?? 0;
+    const shownText = (t.before.find((c) => c.id === t.id)?.text ?? t.text) || `#${t.id}`;
     setChildren(
       detail,
+      h(
+        'p',
+        { class: 'small', style: 'margin:0 0 14px', 'data-testid': 'chosen' },
+        `Token ${index + 1} of the text: `,
+        h('b', { class: 'mono' }, shownText),
+        `, drawn at rank ${rank + 1} of ${t.kept} with probability ${(100 * p).toFixed(1)}%.`,
+      ),
       h(
         'div',
         { class: 'cands' },

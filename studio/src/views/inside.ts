@@ -7,7 +7,7 @@
 
 import type { Health, InsideResult } from '../engine/protocol.js';
 import type { Studio } from '../studio.js';
-import { LineChart } from '../ui/chart.js';
+import { compact, LineChart } from '../ui/chart.js';
 import { fmt, h, MessageLine, setChildren } from '../ui/dom.js';
 import {
   cellAt,
@@ -27,14 +27,6 @@ const LAYER_COLORS = ['#4f46e5', '#0ea5e9', '#10b981', '#f59e0b', '#ef4444', '#a
 const layerColor = (l: number) => LAYER_COLORS[l % LAYER_COLORS.length]!;
 /** Pastel backgrounds for text coloured by token. */
 const TOKEN_BG = ['#e0e7ff', '#fde68a', '#bbf7d0', '#fbcfe8', '#bae6fd', '#fed7aa'];
-
-/** A short tick label for values of any size. */
-const compact = (v: number) =>
-  v === 0
-    ? '0'
-    : Math.abs(v) >= 1000 || Math.abs(v) < 0.01
-      ? v.toExponential(0)
-      : String(Number(v.toPrecision(2)));
 
 /** How a token is shown in a label: invisible characters made visible. */
 const show = (s: string) => s.replace(/\n/g, '⏎').replace(/ /g, '␣').replace(/\t/g, '⇥');
@@ -66,9 +58,15 @@ export function insideView(studio: Studio): View {
   );
   let selected: [number, number] = [0, 0];
   let busy = false;
+  /** asked again while a look was under way: look once more when it ends */
+  let again = false;
 
   async function look(): Promise<void> {
-    if (busy || !studio.state.model) return;
+    if (!studio.state.model) return;
+    if (busy) {
+      again = true;
+      return;
+    }
     busy = true;
     msg.clear();
     try {
@@ -79,6 +77,10 @@ export function insideView(studio: Studio): View {
       msg.show((e as Error).message);
     } finally {
       busy = false;
+    }
+    if (again) {
+      again = false;
+      await look();
     }
   }
   goBtn.addEventListener('click', () => void look());
@@ -165,6 +167,21 @@ export function insideView(studio: Studio): View {
         yTitle: `PC2 (${(100 * e.explained[1]!).toFixed(0)}%)`,
         color: tokenKindColor,
       }),
+      r.tokenizer === 'char'
+        ? h(
+            'div',
+            { class: 'legend', style: 'margin-top:8px' },
+            ...[
+              ['lower case', 'a'],
+              ['capitals', 'A'],
+              ['punctuation', ','],
+              ['space, newline', '␣'],
+              ['digits', '3'],
+            ].map(([name, ch]) =>
+              h('span', {}, h('i', { class: 'dot', style: `background:${tokenKindColor(ch!)}` }), name!),
+            ),
+          )
+        : null,
     );
     // positions
     if (r.positions) {
@@ -251,8 +268,9 @@ export function insideView(studio: Studio): View {
           label: `layer ${l}`,
           color: layerColor(l),
           width: 1.6,
+          points: true,
         })),
-        { label: 'token embedding', color: '#6b6a66', width: 1.6, dash: [5, 4] },
+        { label: 'token embedding', color: '#6b6a66', width: 1.6, dash: [5, 4], points: true },
       ],
     });
     const tables = [h('div'), h('div'), h('div')];

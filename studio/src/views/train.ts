@@ -7,7 +7,7 @@
 import { type FullConfig, PRESETS, validateConfig } from 'tsgpt';
 import type { DataSource, TokenizerChoice } from '../engine/protocol.js';
 import type { Studio } from '../studio.js';
-import { LineChart } from '../ui/chart.js';
+import { compact, LineChart } from '../ui/chart.js';
 import { fmt, h, MessageLine, setChildren } from '../ui/dom.js';
 import type { View } from './view.js';
 
@@ -39,7 +39,7 @@ const FIELDS: Field[] = [
 /** The presets the page offers: a quick one of its own, then the library's. */
 const STUDIO_PRESETS: Record<string, { summary: string; config: Partial<FullConfig> }> = {
   tiny: {
-    summary: 'a first look: 2 layers, 64 wide, context 32, 600 steps (about a minute)',
+    summary: 'a first look: 2 layers, 64 wide, context 32, 600 steps (under a minute)',
     config: {
       nLayer: 2,
       nHead: 4,
@@ -102,7 +102,8 @@ export function trainView(studio: Studio): View {
   });
   const builtinRadio = h('input', { type: 'radio', name: 'src', value: 'builtin', checked: true });
   const fileRadio = h('input', { type: 'radio', name: 'src', value: 'file' });
-  const fileName = h('span', { class: 'small muted' }, 'a UTF-8 text file: none chosen yet');
+  const NO_FILE = 'a UTF-8 text file: none chosen yet';
+  const fileName = h('span', { class: 'small muted' }, NO_FILE);
   const tokSelect = h(
     'select',
     { 'data-testid': 'tokenizer' },
@@ -113,6 +114,11 @@ export function trainView(studio: Studio): View {
   const bpeRow = h('label', { class: 'field', hidden: true }, 'BPE vocabulary size', bpeSize);
   const dataSummary = h('div', { class: 'small muted', 'data-testid': 'data-summary' });
   let fileBytes: { name: string; bytes: ArrayBuffer } | null = null;
+  /** the choice the engine last accepted (a refused file puts the form back to it) */
+  let applied: { file: { name: string; bytes: ArrayBuffer } | null; radio: 'builtin' | 'file' } = {
+    file: null,
+    radio: 'builtin',
+  };
 
   const drop = h(
     'div',
@@ -176,8 +182,13 @@ export function trainView(studio: Studio): View {
     try {
       await engine.request({ type: 'setData', source, tokenizer: choice } as const);
       dataMsg.clear();
+      applied = { file: fileBytes, radio: fileRadio.checked ? 'file' : 'builtin' };
     } catch (e) {
       dataMsg.show((e as Error).message);
+      // the engine kept the text it had: so does the form
+      fileBytes = applied.file;
+      fileName.textContent = applied.file?.name ?? NO_FILE;
+      (applied.radio === 'file' ? fileRadio : builtinRadio).checked = true;
     }
     renderData();
   }
@@ -241,6 +252,7 @@ export function trainView(studio: Studio): View {
     });
     input.addEventListener('input', () => {
       input.removeAttribute('aria-invalid');
+      presetNote.textContent = `${presetSelect.value}, edited`;
       renderEstimate();
     });
     inputs.set(f.key, input);
@@ -349,7 +361,7 @@ export function trainView(studio: Studio): View {
   );
 
   // ------------------------------------------------------------ checkpoint
-  const downloadBtn = h('button', { type: 'button', 'data-testid': 'download' }, 'Download .safetensors');
+  const downloadBtn = h('button', { type: 'button', 'data-testid': 'download' }, 'Download');
   const loadInput = h('input', {
     type: 'file',
     accept: '.safetensors',
@@ -451,6 +463,41 @@ export function trainView(studio: Studio): View {
       { label: 'train loss (evaluation)', color: '#3730a3', pointsOnly: true },
     ],
   });
+  const lrChart = new LineChart({
+    height: 150,
+    xLabel: 'step',
+    yFormat: compact,
+    series: [{ label: 'learning rate: warm-up, then cosine decay', color: '#0f766e', width: 1.5 }],
+  });
+  const sampleText = h('div', {
+    class: 'output',
+    style: 'min-height:150px;max-height:220px',
+    'data-testid': 'eval-sample',
+  });
+  const sampleTitle = h('h3', {}, 'What it writes');
+  const renderSample = () => {
+    const sm = studio.sample;
+    sampleTitle.textContent = sm ? `What it writes at step ${fmt.int(sm.step)}` : 'What it writes';
+    sampleText.textContent = sm ? sm.text : '';
+    if (!sm)
+      sampleText.append(
+        h('span', { class: 'muted' }, 'A sample appears at each evaluation while it trains.'),
+      );
+  };
+  renderSample();
+  studio.on('sample', renderSample);
+  const lowerCards = h(
+    'div',
+    { class: 'two' },
+    h(
+      'section',
+      { class: 'card' },
+      sampleTitle,
+      h('p', { class: 'sub' }, '200 tokens from a newline, temperature 0.8, the same seed each time.'),
+      sampleText,
+    ),
+    h('section', { class: 'card' }, h('h3', {}, 'Learning rate'), lrChart.el),
+  );
   const chartCard = h(
     'section',
     { class: 'card' },
@@ -508,6 +555,10 @@ export function trainView(studio: Studio): View {
       i++;
     }
     chart.setData(xs, [raw, smooth, val, etrain]);
+    lrChart.setData(
+      steps.map((p) => p.step),
+      [steps.map((p) => p.lr)],
+    );
   }
 
   function queueDraw(): void {
@@ -545,8 +596,14 @@ export function trainView(studio: Studio): View {
         ? (lastR.step - first.step) / ((lastR.t - first.t) / 1000)
         : null;
     const c = st.model?.config;
+    // while training: the wall-clock rate; otherwise the median step's, over the last steps
+    const speeds = recent.map((p) => p.tokensPerSec).sort((a, b) => a - b);
     tSpeed.v.textContent =
-      stepsPerSec !== null && c ? fmt.int(stepsPerSec * c.batchSize * c.blockSize * c.gradAccum) : '–';
+      stepsPerSec !== null && c
+        ? fmt.int(stepsPerSec * c.batchSize * c.blockSize * c.gradAccum)
+        : speeds.length
+          ? fmt.int(speeds[Math.floor(speeds.length / 2)]!)
+          : '–';
     if (stepsPerSec !== null) tEta.v.textContent = fmt.duration((st.maxIters - st.step) / stepsPerSec);
     else tEta.v.textContent = st.status === 'done' ? 'done' : '–';
     tParams.v.textContent = st.model ? fmt.params(st.model.params) : '–';
@@ -642,6 +699,7 @@ export function trainView(studio: Studio): View {
       ),
       h('div', { class: 'tiles' }, tStep.el, tLoss.el, tVal.el, tSpeed.el, tEta.el, tParams.el),
       chartCard,
+      lowerCards,
     ),
   );
 
@@ -652,6 +710,17 @@ export function trainView(studio: Studio): View {
     /** First data: what a restored run brought, or Tiny Shakespeare by characters. */
     async boot(restored: boolean) {
       if (restored) {
+        const d = studio.state.data;
+        if (d && d.name !== 'tinyshakespeare') {
+          fileRadio.checked = true;
+          fileName.textContent = d.name;
+          applied = { file: null, radio: 'file' };
+        }
+        if (d?.tokenizer.startsWith('byte-level')) {
+          tokSelect.value = 'bpe';
+          bpeRow.hidden = false;
+          bpeSize.value = String(d.vocabSize);
+        }
         const c = studio.state.model?.config;
         if (c) {
           for (const f of FIELDS) inputs.get(f.key)!.value = String(c[f.key]);
