@@ -790,12 +790,14 @@ async function bench(steps: number, warmup: number, threads?: number) {
     const model = new GPT(modelConfig(cfg), be, { seed: cfg.seed });
     const t = new Trainer({ model, config: cfg, train: ds.train, val: ds.val, tokenizer: tok.toJSON() });
     for (let i = 0; i < warmup; i++) t.timedStep();
+    const stepMs: number[] = [];
     const t0 = performance.now();
-    for (let i = 0; i < steps; i++) t.timedStep();
+    for (let i = 0; i < steps; i++) stepMs.push(t.timedStep().ms);
     const ms = performance.now() - t0;
     return {
       tokensPerSec: (steps * t.tokensPerStep * 1000) / ms,
       msPerStep: ms / steps,
+      stepMs,
       threads: be.threads ?? 1,
       flavor: (be as { flavor?: string }).flavor ?? '?',
     };
