@@ -52,6 +52,7 @@ interface PageStudio {
       origin: string;
       canTrain: boolean;
       trainBlocked: string | null;
+      tokenizer: string;
     } | null;
     status: string;
     step: number;
@@ -169,6 +170,8 @@ describe('the studio in Chromium', { skip }, () => {
     });
     ctx.on('request', (r) => requests.push(r.url()));
     page = ctx.pages()[0] ?? (await ctx.newPage());
+    // generous: the machine running the suite may be busy with other work
+    page.setDefaultTimeout(120_000);
     page.on('pageerror', (e) => pageErrors.push(e.message));
     await open(server.url);
   });
@@ -378,6 +381,17 @@ describe('the studio in Chromium', { skip }, () => {
       next.loss < 3.5,
       `training went on from the restored weights (loss ${next.loss}), not from scratch`,
     );
+    // stop ends the run where it stands, with an evaluation there
+    await page.click('[data-testid=train]');
+    await page.waitForFunction(() => window.tsgptStudio.state.status === 'training');
+    await page.click('[data-testid=stop]');
+    await waitStatus('done');
+    const stopped = await st();
+    assert.ok(stopped.step < 400);
+    const evals = (await page.evaluate(() => window.tsgptStudio.history)).evals;
+    assert.equal(evals.at(-1)?.step, stopped.step);
+    assert.equal(stopped.savedStep, stopped.step);
+    assert.match((await page.textContent('[data-testid=status]')) ?? '', /Stopped at step/);
   });
 
   test('bad input: a clear message each time, and the model untouched', async () => {
@@ -441,6 +455,74 @@ describe('the studio in Chromium', { skip }, () => {
     await page.click('[data-testid=new-model]');
     await check('a model too big for the engine', /needs about [\d.]+ GiB to train/);
     assert.deepEqual(pageErrors, []);
+  });
+
+  test('a BPE tokenizer learned in the page, and the prompt coloured by token', async () => {
+    await page.click('a[href="#train"]');
+    await page.selectOption('[data-testid=tokenizer]', 'bpe');
+    await page.waitForFunction(() =>
+      /byte-level BPE \(512\)/.test(document.querySelector('[data-testid=data-summary]')?.textContent ?? ''),
+    );
+    await setFields({ ...TINY, maxIters: 10, evalInterval: 10, evalIters: 1 });
+    await page.click('[data-testid=new-model]');
+    await page.waitForFunction(() => window.tsgptStudio.state.model?.tokenizer === 'byte-level BPE (512)');
+    await page.click('[data-testid=train]');
+    await waitStatus('done');
+    await page.click('a[href="#inside"]');
+    const prompt = 'ROMEO:\nBut soft, what light';
+    await page.fill('[data-testid=inside-prompt]', prompt);
+    await page.click('[data-testid=inspect]');
+    await page.waitForFunction((p) => window.tsgptStudio.inside?.tokens.join('') === p, prompt);
+    const n = await page.evaluate(() => window.tsgptStudio.inside!.tokens.length);
+    assert.ok(n < prompt.length, `${n} BPE tokens for ${prompt.length} characters`);
+    assert.equal(await page.locator('.tokens-coloured span').count(), n);
+    assert.equal(await page.textContent('.tokens-coloured'), prompt);
+  });
+
+  test("a checkpoint with GPT-2's tokenizer, made by the CLI, loads with the same logits", async () => {
+    const out = join(tmp, 'cli-gpt2');
+    const r = spawnSync(
+      process.execPath,
+      [
+        CLI,
+        'train',
+        '--data',
+        join(tmp, 'input.txt'),
+        '--tokenizer',
+        'gpt2',
+        '--out',
+        out,
+        ...['--n-layer', '1', '--n-head', '2', '--n-embd', '16', '--block-size', '16', '--batch-size', '2'],
+        ...[
+          '--max-iters',
+          '2',
+          '--eval-interval',
+          '2',
+          '--eval-iters',
+          '1',
+          '--warmup-iters',
+          '0',
+          '--threads',
+          '1',
+        ],
+      ],
+      { encoding: 'utf8' },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    const file = join(out, 'ckpt.safetensors');
+    await page.click('a[href="#train"]');
+    await page.setInputFiles('[data-testid=load-file]', file);
+    await page.waitForFunction(() => window.tsgptStudio.state.model?.tokenizer === 'GPT-2 BPE (50257)');
+    const prompt = 'KING RICHARD: Now is the winter';
+    assertClose(await pageLogits(prompt), await cliLogits(file, prompt), 'gpt2 checkpoint');
+    await page.click('a[href="#inside"]');
+    await page.fill('[data-testid=inside-prompt]', prompt);
+    await page.click('[data-testid=inspect]');
+    await page.waitForFunction((p) => window.tsgptStudio.inside?.tokens.join('') === p, prompt);
+    const tokens = await page.evaluate(() => window.tsgptStudio.inside!.tokens);
+    assert.equal(tokens.join(''), prompt);
+    assert.ok(tokens.length < 12 && tokens.includes(' winter'), JSON.stringify(tokens));
+    await page.screenshot({ path: join(ARTIFACTS, 'inside-gpt2.png'), fullPage: true });
   });
 
   test('without cross-origin isolation the page runs the engine on one thread, and says so', async () => {

@@ -123,7 +123,21 @@ export function labeledHeatmap(
   o: LabeledOptions,
 ): HTMLCanvasElement {
   const dpr = window.devicePixelRatio || 1;
-  const pad = { left: 54, top: 40 };
+  const labelFont = (px: number) => `${px}px ui-monospace, Menlo, Consolas, 'DejaVu Sans Mono', monospace`;
+  const measure = h('canvas').getContext('2d')!;
+  const widest = (labels: string[], px: number) => {
+    measure.font = labelFont(px);
+    return Math.max(0, ...labels.map((l) => measure.measureText(l).width));
+  };
+  // a first guess of the cell size gives the font, the font gives the room the labels need
+  const guess = Math.max(2, Math.floor((o.size - 54) / Math.max(rows, cols)));
+  const fontPx = Math.min(12, Math.max(8, guess - 1));
+  const colWide = widest(o.colLabels, fontPx);
+  const rotate = colWide > guess - 2; // column labels that do not fit across a cell stand upright
+  const pad = {
+    left: Math.max(54, Math.ceil(widest(o.rowLabels, fontPx)) + 22),
+    top: rotate ? Math.max(40, Math.ceil(colWide) + 24) : 40,
+  };
   const cell = Math.max(2, Math.floor((o.size - pad.left) / Math.max(rows, cols)));
   const w = pad.left + cell * cols + 8;
   const hgt = pad.top + cell * rows + 8;
@@ -139,15 +153,28 @@ export function labeledHeatmap(
     }
   const every = o.every ?? Math.max(1, Math.ceil(9 / cell));
   ctx.fillStyle = '#3a3a3c';
-  ctx.font = `${Math.min(12, Math.max(8, cell - 1))}px ui-monospace, Menlo, Consolas, 'DejaVu Sans Mono', monospace`;
+  ctx.font = labelFont(fontPx);
   ctx.textBaseline = 'middle';
   ctx.textAlign = 'right';
   for (let i = 0; i < rows; i += every)
     ctx.fillText(o.rowLabels[i] ?? '', pad.left - 5, pad.top + i * cell + cell / 2);
-  ctx.textAlign = 'center';
+  for (let j = 0; j < cols; j += every) {
+    const x = pad.left + j * cell + cell / 2;
+    if (rotate) {
+      ctx.save();
+      ctx.translate(x, pad.top - 5);
+      ctx.rotate(-Math.PI / 2);
+      ctx.textAlign = 'left';
+      ctx.textBaseline = 'middle';
+      ctx.fillText(o.colLabels[j] ?? '', 0, 0);
+      ctx.restore();
+    } else {
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'bottom';
+      ctx.fillText(o.colLabels[j] ?? '', x, pad.top - 4);
+    }
+  }
   ctx.textBaseline = 'bottom';
-  for (let j = 0; j < cols; j += every)
-    ctx.fillText(o.colLabels[j] ?? '', pad.left + j * cell + cell / 2, pad.top - 4);
   ctx.font = "11px system-ui, -apple-system, 'Segoe UI', Roboto, 'DejaVu Sans', sans-serif";
   ctx.fillStyle = '#6b6a66';
   if (o.colTitle) {
@@ -232,13 +259,31 @@ export function labeledScatter(
   ctx.textAlign = 'right';
   ctx.fillText(o.yTitle, 0, 0);
   ctx.restore();
-  const fontSize = n > 400 ? 9 : n > 120 ? 11 : 13;
-  ctx.font = `${fontSize}px ui-monospace, Menlo, Consolas, 'DejaVu Sans Mono', monospace`;
+  // up to LABELLED points get their text; with more, every point is a dot and only the ones
+  // farthest out are labelled (the crowd in the middle would be unreadable ink)
+  const LABELLED = 200;
+  let labelled: Set<number> | null = null;
+  if (n > LABELLED) {
+    const far = Array.from({ length: n }, (_, i) => i).sort(
+      (a, b) => Math.hypot(xy[2 * b]!, xy[2 * b + 1]!) - Math.hypot(xy[2 * a]!, xy[2 * a + 1]!),
+    );
+    labelled = new Set(far.slice(0, 80));
+    for (let i = 0; i < n; i++) {
+      ctx.fillStyle = o.color(labels[i]!);
+      ctx.globalAlpha = 0.35;
+      ctx.beginPath();
+      ctx.arc(sx(xy[2 * i]!), sy(xy[2 * i + 1]!), 2, 0, 2 * Math.PI);
+      ctx.fill();
+    }
+    ctx.globalAlpha = 1;
+  }
+  ctx.font = `${n > 120 ? 11 : 13}px ui-monospace, Menlo, Consolas, 'DejaVu Sans Mono', monospace`;
   ctx.textAlign = 'center';
-  ctx.textBaseline = 'middle';
+  ctx.textBaseline = labelled ? 'bottom' : 'middle';
   for (let i = 0; i < n; i++) {
+    if (labelled && !labelled.has(i)) continue;
     ctx.fillStyle = o.color(labels[i]!);
-    ctx.fillText(labels[i]!, sx(xy[2 * i]!), sy(xy[2 * i + 1]!));
+    ctx.fillText(labels[i]!, sx(xy[2 * i]!), sy(xy[2 * i + 1]!) - (labelled ? 3 : 0));
   }
   canvas.addEventListener('mousemove', (e) => {
     const r = canvas.getBoundingClientRect();
