@@ -1,5 +1,5 @@
 // Generation speed, measured in a process of its own (so that peak RSS is this run's alone).
-// Three modes, started by bench/run.ts:
+// Three modes, started by bench/sections/generate.ts:
 //   --model baby              greedy tokens with and without the KV cache: tokens/s of each, the
 //                             speedup, and whether both produced the same tokens (they must)
 //   --model gpt2 --write-weights FILE
@@ -21,6 +21,7 @@ import { tokenizerFromJSON } from '../src/tokenizer/index.js';
 import { decodeCheckpoint } from '../src/train/checkpoint.js';
 import { Rng } from '../src/util/rng.js';
 import { decodeSafetensors, encodeSafetensors, type TensorToEncode } from '../src/util/safetensors.js';
+import { SHAKESPEARE } from './paths.js';
 import { argValue, charData, median, presetConfig } from './train-speed.js';
 
 /** GPT-2 small (124M): the shape of the Hugging Face `gpt2` checkpoint. */
@@ -246,7 +247,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const threads = num('--threads', 1);
   let result: object;
   if (model === 'baby') {
-    const text = argValue(argv, '--text') ?? 'data/tinyshakespeare.txt';
+    const text = argValue(argv, '--text') ?? SHAKESPEARE;
     const ckpt = argValue(argv, '--ckpt');
     if (!ckpt && !existsSync(text)) throw new Error(`text not found: ${text}`);
     result = await measureBaby({

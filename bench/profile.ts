@@ -8,6 +8,7 @@
 import { existsSync } from 'node:fs';
 import type { Backend } from '../src/backend/backend.js';
 import { RefBackend } from '../src/backend/index.js';
+import { SHAKESPEARE } from './paths.js';
 import { argValue, median, presetTrainer } from './train-speed.js';
 
 /** Replaces each kernel method of `be` by a timed wrapper; returns the totals it fills. */
@@ -34,7 +35,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const preset = argValue(argv, '--preset') ?? 'baby';
   const threads = Number(argValue(argv, '--threads') ?? 2);
   const steps = Number(argValue(argv, '--steps') ?? 40);
-  const text = argValue(argv, '--text') ?? 'data/tinyshakespeare.txt';
+  const text = argValue(argv, '--text') ?? SHAKESPEARE;
   if (!existsSync(text)) throw new Error(`text not found: ${text} (--text FILE)`);
   const { createWasmBackend } = await import('../src/backend/wasm/index.js');
   const be = await createWasmBackend({ threads });

@@ -1,33 +1,22 @@
 // Tokenizer benchmark (not a test): byte-level BPE training time on Tiny Shakespeare to a
 // 1,024-token vocabulary, and encoding/decoding throughput (MB/s of UTF-8 input) of our GPT-2
 // tokenizer next to js-tiktoken's `gpt2` encoding on the same text, with identical ids checked.
-// Run: `node dist/bench/tokenizer.js [path/to/tinyshakespeare.txt]`; the main bench calls
-// runTokenizerBench(). Each figure is the best of `repeats` runs.
+// Run: `node dist/bench/tokenizer.js [FILE]` (default: assets/tinyshakespeare.txt); `tsgpt bench`
+// calls runTokenizerBench() (bench/sections/tokenizer.ts). Each figure is the best of `repeats` runs.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { BpeTokenizer } from '../src/tokenizer/bpe.js';
 import { Gpt2Tokenizer } from '../src/tokenizer/gpt2.js';
+import { SHAKESPEARE } from './paths.js';
 
 export interface TokenizerBenchOptions {
-  /** Text to use; default Tiny Shakespeare ($TSGPT_SHAKESPEARE or data/tinyshakespeare.txt). */
+  /** Text to use; default Tiny Shakespeare (the repository's copy, assets/tinyshakespeare.txt). */
   text?: string;
   /** Runs per figure, best kept (default 3). */
   repeats?: number;
-}
-
-function findShakespeare(): string {
-  const candidates = [
-    process.env['TSGPT_SHAKESPEARE'],
-    join('data', 'tinyshakespeare.txt'),
-    '/work/shared/data/tinyshakespeare.txt',
-  ];
-  for (const p of candidates) if (p && existsSync(p)) return readFileSync(p, 'utf8');
-  throw new Error(
-    'tokenizer bench: Tiny Shakespeare not found (run `tsgpt prepare` or set TSGPT_SHAKESPEARE)',
-  );
 }
 
 /** Best (smallest) wall time in seconds of `repeats` runs of `fn` on a fresh `setup()` (untimed). */
@@ -52,7 +41,7 @@ const none = (): null => null;
 export async function runTokenizerBench(
   options: TokenizerBenchOptions = {},
 ): Promise<Record<string, number>> {
-  const text = options.text ?? findShakespeare();
+  const text = options.text ?? readFileSync(SHAKESPEARE, 'utf8');
   const repeats = options.repeats ?? 3;
   const mb = new TextEncoder().encode(text).length / 1e6;
   const out: Record<string, number> = { text_mb: mb };

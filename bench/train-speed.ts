@@ -1,6 +1,6 @@
 // Training throughput of one configuration (preset x backend x threads), measured in a process
 // of its own so that its peak RSS belongs to it alone: warm-up steps, then timed steps of the
-// real Trainer on char-level Tiny Shakespeare. `bench/run.ts` starts one of these per
+// real Trainer on char-level Tiny Shakespeare. `bench/sections/train.ts` starts one of these per
 // configuration and reads the JSON line it prints. Not a test, not a trainer (no evals, no
 // checkpoints).
 //
@@ -10,16 +10,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Backend } from '../src/backend/backend.js';
 import { refBackend } from '../src/backend/index.js';
-import {
-  type FullConfig,
-  type GPTConfig,
-  modelConfig,
-  PRESETS,
-  validateConfig,
-} from '../src/model/config.js';
-import { GPT } from '../src/model/gpt.js';
+import type { GPTConfig } from '../src/model/config.js';
+import type { GPT } from '../src/model/gpt.js';
 import { CharTokenizer } from '../src/tokenizer/char.js';
-import { Trainer } from '../src/train/trainer.js';
+import type { FullConfig } from '../src/train/config.js';
+import { resolveConfig, setupRun } from '../src/train/setup.js';
+import type { Trainer } from '../src/train/trainer.js';
+import { SHAKESPEARE } from './paths.js';
 
 /** What one train-speed run reports (the JSON line on stdout). */
 export interface TrainSpeedResult {
@@ -83,9 +80,7 @@ export function charData(text: string): {
 
 /** A preset's full config for a char vocabulary (the preset's keys over DEFAULT_CONFIG). */
 export function presetConfig(preset: string, vocabSize: number): FullConfig {
-  const p = PRESETS[preset as keyof typeof PRESETS];
-  if (!p) throw new Error(`unknown preset ${preset} (known: ${Object.keys(PRESETS).join(', ')})`);
-  return validateConfig({ ...p.config, vocabSize });
+  return resolveConfig({ preset }, vocabSize);
 }
 
 export function median(xs: readonly number[]): number {
@@ -113,7 +108,8 @@ export interface TrainSpeedOptions {
 
 /**
  * A preset's model and trainer on `backend`, over a text file encoded char-level (the setup the
- * speed measurements share). adaptThreads: let the ThreadGovernor switch workers on and off.
+ * speed measurements share), built by setupRun as `tsgpt train` builds its run. adaptThreads:
+ * let the ThreadGovernor switch workers on and off.
  */
 export function presetTrainer(
   preset: string,
@@ -122,16 +118,8 @@ export function presetTrainer(
   adaptThreads: boolean,
 ): { cfg: FullConfig; model: GPT; trainer: Trainer } {
   const { tokenizer, train, val } = charData(readFileSync(text, 'utf8'));
-  const cfg = presetConfig(preset, tokenizer.vocabSize);
-  const model = new GPT(modelConfig(cfg), backend, { seed: cfg.seed });
-  const trainer = new Trainer({
-    model,
-    config: cfg,
-    train,
-    val,
-    tokenizer: tokenizer.toJSON(),
-    adaptThreads,
-  });
+  const data = { train, val, vocabSize: tokenizer.vocabSize, tokenizer: tokenizer.toJSON(), name: text };
+  const { config: cfg, model, trainer } = setupRun({ backend, data, preset, adaptThreads });
   return { cfg, model, trainer };
 }
 
@@ -187,7 +175,7 @@ async function main(argv: readonly string[]): Promise<void> {
   const preset = argValue(argv, '--preset') ?? 'baby';
   const backend = argValue(argv, '--backend') ?? 'wasm';
   if (backend !== 'ref' && backend !== 'wasm') throw new Error(`--backend ${backend}: ref or wasm`);
-  const text = argValue(argv, '--text') ?? 'data/tinyshakespeare.txt';
+  const text = argValue(argv, '--text') ?? SHAKESPEARE;
   if (!existsSync(text)) throw new Error(`text not found: ${text}`);
   const r = await measureTraining({
     preset,

@@ -22,17 +22,7 @@ export type { KernelFlavor } from './backend/wasm/kernels.js';
 export type { WasmPlatform } from './backend/wasm/platform.js';
 export * from './data/index.js';
 export * from './errors.js';
-export {
-  DEFAULT_CONFIG,
-  type FullConfig,
-  type GPTConfig,
-  isPreset,
-  modelConfig,
-  PRESETS,
-  type PresetName,
-  type TrainConfig,
-  validateConfig,
-} from './model/config.js';
+export { DEFAULT_GPT_CONFIG, type GPTConfig, modelConfig, validateModelConfig } from './model/config.js';
 export { GPT, type GPTOptions } from './model/gpt.js';
 export {
   cosineSimilarity,
@@ -65,10 +55,37 @@ export {
 } from './sample/sampling.js';
 export { Tensor, tensor, tidy, zeros } from './tensor/tensor.js';
 export * from './tokenizer/index.js';
-export { type Checkpoint, decodeCheckpoint, encodeCheckpoint } from './train/checkpoint.js';
+export {
+  type Checkpoint,
+  decodeCheckpoint,
+  encodeCheckpoint,
+  modelFromCheckpoint,
+} from './train/checkpoint.js';
+export {
+  CONFIG_KEYS,
+  DEFAULT_CONFIG,
+  type FullConfig,
+  isPreset,
+  PRESETS,
+  type PresetName,
+  type TrainConfig,
+  validateConfig,
+} from './train/config.js';
 export { type EvalResult, evaluateTokens } from './train/evaluate.js';
 export { AdamW } from './train/optimizer.js';
 export { lrAt } from './train/schedule.js';
+export {
+  buildRun,
+  type ConfigLayers,
+  type NamedCheckpoint,
+  planRun,
+  type RunData,
+  type RunOptions,
+  type RunPlan,
+  type RunSetup,
+  resolveConfig,
+  setupRun,
+} from './train/setup.js';
 export { ThreadGovernor } from './train/thread-governor.js';
 export { type StepInfo, Trainer, type TrainerOptions } from './train/trainer.js';
 export { Rng } from './util/rng.js';

@@ -23,7 +23,7 @@ export default defineConfig({
     alias: [
       { find: /^tsgpt$/, replacement: `${repo}src/index.ts` },
       // the compiled kernels (npm run build puts them there)
-      { find: '@kernels', replacement: `${repo}dist/kernels` },
+      { find: '@kernels', replacement: `${repo}dist/src/backend/wasm/kernels` },
       { find: '@assets', replacement: `${repo}assets` },
       // the page passes its own platform to the wasm backend: leave Node's host out of the bundle
       {

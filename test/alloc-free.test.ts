@@ -1,9 +1,10 @@
 // The steady-state training step allocates nothing on the JavaScript heap: wasm backend,
-// compiled step, measured in a child process with --expose-gc (see alloc-probe.ts) as the growth
-// of V8's young generation over 200 steps after warm-up, with no GC in between. Exactly zero, so
-// a single boxed double a step fails too: besides a graph, a tensor or an args array per kernel
-// call, watch for doubles passed to or returned from calls that V8 does not inline, closures in
-// hot functions (their context is allocated on every call) and clock reads. To find the site:
+// compiled step (src/train/compiled-step.ts, which lists what it does for this and why),
+// measured in a child process with --expose-gc (see alloc-probe.ts) as the growth of V8's young
+// generation over 200 steps after warm-up, with no GC in between. Exactly zero, so a single
+// boxed double a step fails too: besides a graph, a tensor or an args array per kernel call,
+// watch for doubles passed to or returned from calls that V8 does not inline, closures in hot
+// functions (their context is allocated on every call) and clock reads. To find the site:
 // a sampling heap profile (HeapProfiler.startSampling with includeObjectsCollectedByMinorGC).
 // This holds on Node 20 after 2,000 warm-up steps. Node 22 to 26 fully optimise a function run
 // once a step much later, and box doubles until then: there it takes up to ~20,000 steps (the

@@ -1,7 +1,8 @@
 // Run by test/alloc-free.test.ts as `node --expose-gc dist/test/alloc-probe.js [threads [steps [warmup]]]`:
-// trains a small GPT on the wasm backend, lets the compiled (captured) step warm up, then counts
-// the JavaScript bytes that STEPS further steps allocate in the young generation, where every new
-// object is born (less what an empty window counts: the measurement's own objects). With no
+// trains a small GPT on the wasm backend, lets the compiled (captured) step warm up
+// (src/train/compiled-step.ts), then counts the JavaScript bytes that STEPS further steps allocate
+// in the young generation, where every new object is born (less what an empty window counts: the
+// measurement's own objects). With no
 // allocation it does not move and no garbage collection runs. Prints one JSON line.
 // perStepBytes is the growth from a STEPS window to a 2*STEPS one, per step. Each window starts
 // with a forced GC (a clean young generation: steadiest on Node 20); with --no-gc it does not:
@@ -10,8 +11,9 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import { getHeapSpaceStatistics } from 'node:v8';
 import { createWasmBackend } from '../src/backend/wasm/index.js';
-import { DEFAULT_CONFIG, modelConfig } from '../src/model/config.js';
+import { modelConfig } from '../src/model/config.js';
 import { GPT } from '../src/model/gpt.js';
+import { DEFAULT_CONFIG } from '../src/train/config.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
 

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { MAX_THREADS } from '../src/backend/index.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'tsgpt-errors-'));
@@ -109,6 +110,31 @@ test('invalid config files are refused with the reason', () => {
     tsgpt('train', '--data', 'data', '--out', 'bad', '--config', 'nope.json'),
     1,
     /config file not found: nope\.json/,
+  );
+});
+
+test("backend flags: --threads is refused with --backend ref, and capped at the backend's limit", () => {
+  const ck = ['--ckpt', 'run/ckpt.safetensors'];
+  for (const cmd of [
+    ['train', '--data', 'data', '--out', 'bad'],
+    ['sample', ...ck],
+    ['eval', ...ck, '--data', 'data'],
+  ]) {
+    fails(
+      tsgpt(...cmd, '--backend', 'ref', '--threads', '2'),
+      2,
+      /--threads 2: the ref backend runs on one thread; --threads is for --backend wasm/,
+    );
+    fails(
+      tsgpt(...cmd, '--threads', String(MAX_THREADS + 1)),
+      2,
+      new RegExp(`--threads must be <= ${MAX_THREADS}, got ${MAX_THREADS + 1}`),
+    );
+  }
+  fails(
+    tsgpt('train', '--data', 'data', '--out', 'run', '--resume', '--init-from', 'run/ckpt.safetensors'),
+    2,
+    /--resume and --init-from exclude each other/,
   );
 });
 

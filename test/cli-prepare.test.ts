@@ -1,6 +1,7 @@
 // `tsgpt prepare` end to end: runs the built CLI (dist/src/cli/main.js) in a temp directory and
-// checks exit codes, that each failure is one line on stderr, and that a failed run leaves an
-// existing dataset byte-for-byte intact. Never touches the network.
+// checks exit codes, that each failure is one line on stderr, that a failed run leaves an
+// existing dataset byte-for-byte intact, and that without --data it prepares the shipped Tiny
+// Shakespeare offline. Never touches the network.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -13,9 +14,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { loadPrepared } from '../src/data/node-io.js';
-import { WordTokenizer } from '../src/tokenizer/index.js';
+import { CharTokenizer, WordTokenizer } from '../src/tokenizer/index.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url)); // dist/test/ -> the repository
+const SHAKESPEARE_SHA256 = '86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed';
 const TEXT =
   'ROMEO:\nBut, soft! what light through yonder window breaks?\nIt is the east, and Juliet is the sun.\n';
 
@@ -38,12 +41,12 @@ interface Result {
   stderr: string;
 }
 
-function tsgpt(args: string[], env: Record<string, string> = {}): Promise<Result> {
+function tsgpt(args: string[], env: Record<string, string> = {}, dir = cwd): Promise<Result> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       [MAIN, ...args],
-      { cwd, env: { ...process.env, TSGPT_DEBUG: '', ...env } },
+      { cwd: dir, env: { ...process.env, TSGPT_DEBUG: '', ...env } },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
         resolve({ code, stdout, stderr });
@@ -79,7 +82,7 @@ describe('tsgpt prepare', () => {
     assert.match(r.stdout, new RegExp(`val {8}${n - nTrain} tokens`));
     assert.match(
       r.stderr,
-      /^note: the val split has only \d+ tokens; training with blockSize T needs more than T/,
+      /^note: the val split has only \d+ tokens; training with blockSize T needs at least T \+ 1/,
     );
     const ds = await loadPrepared(join(cwd, 'data', 'romeo'));
     assert.equal(ds.meta.trainTokens, nTrain);
@@ -178,13 +181,21 @@ describe('tsgpt prepare', () => {
         );
       });
 
-      test('no --data and offline: the download fails with the hint, nothing written', async () => {
+      test('--data with --download: exit 2', async () => {
+        await check(
+          ['--data', 'keep.txt', '--download'],
+          2,
+          /^tsgpt prepare: --data and --download: give one /,
+        );
+      });
+
+      test('--download and offline: the download fails with the hint, nothing written', async () => {
         // a port that was free a moment ago: the connection is refused, as when offline
         const probe = createServer().listen(0, '127.0.0.1');
         await once(probe, 'listening');
         const port = (probe.address() as { port: number }).port;
         await new Promise((r) => probe.close(r));
-        const r = await tsgpt(['prepare', '--out', out()], {
+        const r = await tsgpt(['prepare', '--download', '--out', out()], {
           TSGPT_DATA_URL: `http://127.0.0.1:${port}/input.txt`,
         });
         assert.equal(r.code, 1);
@@ -199,6 +210,36 @@ describe('tsgpt prepare', () => {
       });
     },
   );
+
+  test('no --data: the shipped Tiny Shakespeare, offline, into data/tinyshakespeare', async () => {
+    // a download would say so on stderr, and fail: the address is the loopback's discard port
+    const offline = { TSGPT_DATA_URL: 'http://127.0.0.1:9/input.txt' };
+    const r = await tsgpt(['prepare'], offline);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /download/);
+    assert.equal(existsSync(join(cwd, 'data', 'tinyshakespeare.txt')), false, 'nothing downloaded');
+    const shipped = join(ROOT, 'assets', 'tinyshakespeare.txt');
+    assert.match(
+      r.stdout,
+      /^prepared .*tinyshakespeare\.txt: 1,115,394 characters, .*, sha256 86c4e6aa9db7…\n/,
+    );
+    assert.match(r.stdout, /tokenizer {2}char, vocab size 65\n/);
+    const ds = await loadPrepared(join(cwd, 'data', 'tinyshakespeare'));
+    assert.equal(ds.meta.source, shipped); // outside the working directory: the absolute path
+    assert.equal(ds.meta.sha256, SHAKESPEARE_SHA256);
+    assert.deepEqual(
+      [ds.meta.vocabSize, ds.meta.trainTokens, ds.meta.valTokens, ds.meta.dtype],
+      [65, 1_003_854, 111_540, 'uint16'], // 90% of 1,115,394 characters, one token each
+    );
+    const tok = CharTokenizer.fromJSON(ds.meta.tokenizer);
+    assert.equal(tok.decode([...ds.train.subarray(0, 14)]), 'First Citizen:');
+    assert.equal(tok.decode([...ds.val.subarray(-6)]), 'king.\n'); // the end of the text
+    // from a checkout's root the source is the path inside it
+    const out = join(cwd, 'from-root');
+    const r2 = await tsgpt(['prepare', '--out', out], offline, ROOT);
+    assert.equal(r2.code, 0, r2.stderr);
+    assert.equal((await loadPrepared(out)).meta.source, join('assets', 'tinyshakespeare.txt'));
+  });
 
   test('--tokenizer word:FILE and gpt2: the ids of that tokenizer, its JSON in meta.json', async () => {
     const w = await tsgpt(['prepare', '--data', 'romeo.txt', '--tokenizer', 'word:words.json', '--out', 'w']);

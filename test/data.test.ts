@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fillBatch, getBatch } from '../src/data/batch.js';
+import { checkTokenCount, fillBatch, getBatch, minTokens } from '../src/data/batch.js';
 import {
   decodeTokens,
   dtypeFor,
@@ -341,6 +341,33 @@ describe('batching', () => {
     const seen2 = new Set<number>();
     for (let k = 0; k < 200; k++) seen2.add(getBatch(small, 1, 2, rng).x[0]!);
     assert.deepEqual([...seen2].sort(), [0, 1]);
+  });
+
+  test('the minimum length: a window of T needs T + 1 tokens, and exactly that many suffice', async () => {
+    for (const T of [1, 3, 64, 256]) {
+      assert.equal(minTokens(T), T + 1);
+      const just = Uint16Array.from({ length: T + 1 }, (_, i) => i % 7);
+      const { x, y } = getBatch(just, 2, T, new Rng(1));
+      assert.deepEqual(Array.from(y.subarray(0, T)), Array.from(just.subarray(1))); // offset 0 only
+      assert.deepEqual(Array.from(x.subarray(0, T)), Array.from(just.subarray(0, T)));
+      checkTokenCount(T + 1, T, 'the val split');
+      await rejectsData(
+        () => checkTokenCount(T, T, 'the val split'),
+        new RegExp(`^the val split: ${T} tokens are too few for blockSize ${T}: a window needs ${T + 1} `),
+      );
+      await rejectsData(() => getBatch(just.subarray(0, T), 1, T, new Rng(1)), /too few for blockSize/);
+    }
+    // prepareDataset's least split is a window of 1: two tokens in each split
+    const two = prepareDataset(
+      'abcdefghijklmnopqrst',
+      CharTokenizer.fromText('abcdefghijklmnopqrst'),
+      SOURCE,
+    );
+    assert.equal(two.meta.valTokens, minTokens(1));
+    await rejectsData(
+      () => prepareDataset('abcdefghij', CharTokenizer.fromText('abcdefghij'), SOURCE),
+      /split 9 train \/ 1 val; need at least 2 in each$/,
+    );
   });
 
   test('errors: too few tokens, wrong buffer sizes, bad sizes', async () => {

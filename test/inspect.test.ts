@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { noGrad } from '../src/autograd/engine.js';
 import { refBackend as be, createBackend } from '../src/backend/index.js';
 import { ShapeError } from '../src/errors.js';
-import { DEFAULT_CONFIG, type FullConfig, type GPTConfig, modelConfig } from '../src/model/config.js';
+import { type GPTConfig, modelConfig } from '../src/model/config.js';
 import { GPT } from '../src/model/gpt.js';
 import {
   cosineSimilarity,
@@ -21,6 +21,7 @@ import {
 } from '../src/model/inspect.js';
 import { DEFAULT_SAMPLING, generate, pickToken, samplingDistribution } from '../src/sample/sampling.js';
 import { Tensor, tensor } from '../src/tensor/tensor.js';
+import { DEFAULT_CONFIG, type FullConfig } from '../src/train/config.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
 

@@ -10,11 +10,12 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { noGrad } from '../src/autograd/engine.js';
 import { refBackend as be } from '../src/backend/index.js';
-import { DEFAULT_CONFIG, type GPTConfig, modelConfig } from '../src/model/config.js';
+import { type GPTConfig, modelConfig } from '../src/model/config.js';
 import { GPT } from '../src/model/gpt.js';
 import { tensor } from '../src/tensor/tensor.js';
 import { CharTokenizer } from '../src/tokenizer/char.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
+import { DEFAULT_CONFIG } from '../src/train/config.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
 const dir = mkdtempSync(join(tmpdir(), 'tsgpt-interop-'));

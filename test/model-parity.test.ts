@@ -7,9 +7,10 @@ import { after, before, describe, test } from 'node:test';
 import { backward } from '../src/autograd/engine.js';
 import { RefBackend } from '../src/backend/ref/ref-backend.js';
 import { createWasmBackend, type WasmBackend } from '../src/backend/wasm/index.js';
-import { DEFAULT_CONFIG, type FullConfig, modelConfig } from '../src/model/config.js';
+import { modelConfig } from '../src/model/config.js';
 import { GPT } from '../src/model/gpt.js';
 import { tensor } from '../src/tensor/tensor.js';
+import { DEFAULT_CONFIG, type FullConfig } from '../src/train/config.js';
 import { Trainer } from '../src/train/trainer.js';
 import { Rng } from '../src/util/rng.js';
 

@@ -1,6 +1,7 @@
-// The package as users import it: every entry point in package.json's "exports" (and "bin")
-// exists and loads, and the main entry trains a tiny model end to end through its own exports.
-// Imports go through the package name ('tsgpt'), which Node resolves by self-reference.
+// The package as users get it: every entry point in package.json's "exports" (and "bin") exists
+// and loads, every "files" entry exists (Tiny Shakespeare among them), and the main entry trains a
+// tiny model end to end through its own exports. Imports go through the package name ('tsgpt'),
+// which Node resolves by self-reference.
 
 import * as assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -12,11 +13,17 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
   exports: Record<string, string>;
   bin: Record<string, string>;
+  files: string[];
 };
 
 test('every "exports" and "bin" path exists after the build', () => {
   for (const [name, path] of [...Object.entries(pkg.exports), ...Object.entries(pkg.bin)])
     assert.ok(existsSync(join(ROOT, path)), `${name} -> ${path} is missing`);
+});
+
+test('"files" ships Tiny Shakespeare (tsgpt prepare reads it offline), and every entry exists', () => {
+  assert.ok(pkg.files.includes('assets/tinyshakespeare.txt'), `files: ${pkg.files.join(', ')}`);
+  for (const f of pkg.files) assert.ok(existsSync(join(ROOT, f)), `"files" names ${f}, which is missing`);
 });
 
 test("'tsgpt', 'tsgpt/backend' and 'tsgpt/tokenizer' load by name", async () => {

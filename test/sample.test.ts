@@ -5,10 +5,11 @@ import { test } from 'node:test';
 import { noGrad } from '../src/autograd/engine.js';
 import { refBackend as be } from '../src/backend/index.js';
 import { TsgptError } from '../src/errors.js';
-import { DEFAULT_CONFIG, type GPTConfig, modelConfig } from '../src/model/config.js';
+import { type GPTConfig, modelConfig } from '../src/model/config.js';
 import { GPT } from '../src/model/gpt.js';
 import { DEFAULT_SAMPLING, generate, pickToken, windowStart } from '../src/sample/sampling.js';
 import { tensor } from '../src/tensor/tensor.js';
+import { DEFAULT_CONFIG } from '../src/train/config.js';
 import { AdamW } from '../src/train/optimizer.js';
 import { Rng } from '../src/util/rng.js';
 

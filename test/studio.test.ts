@@ -17,9 +17,10 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { createBackend } from '../src/backend/index.js';
-import { modelFromCheckpoint, readCheckpoint, tokenizerFromCheckpoint } from '../src/cli/common.js';
+import { readCheckpoint, tokenizerFromCheckpoint } from '../src/cli/common.js';
 import { STUDIO_DIR, type StudioServer, startStudioServer } from '../src/cli/studio-server.js';
 import { inspect } from '../src/model/inspect.js';
+import { modelFromCheckpoint } from '../src/train/checkpoint.js';
 import { encodeSafetensors } from '../src/util/safetensors.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');

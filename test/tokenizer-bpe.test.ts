@@ -9,13 +9,11 @@ import { BpeTokenizer } from '../src/tokenizer/bpe.js';
 import { GPT2_PATTERN } from '../src/tokenizer/bpe-core.js';
 import { utf8Encode } from '../src/tokenizer/bytes.js';
 import { Rng } from '../src/util/rng.js';
-import { NO_SHAKESPEARE, randomText, tinyShakespeare } from './tokenizer-fixtures.js';
+import { randomText, tinyShakespeare } from './tokenizer-fixtures.js';
 
 const shakespeare = tinyShakespeare();
-/** Some training text even without Tiny Shakespeare. */
-const sample =
-  shakespeare?.slice(0, 40_000) ??
-  'First Citizen:\nBefore we proceed any further, hear me speak.\n\nAll:\nSpeak, speak.\n'.repeat(200);
+/** The first 40,000 characters: enough for the slower reference checks. */
+const sample = shakespeare.slice(0, 40_000);
 
 /** Reference trainer: recount every pair of every word before each merge (slow, obviously right). */
 function naiveMerges(text: string, numMerges: number): Array<[number, number]> {
@@ -83,24 +81,18 @@ test('bpe train: deterministic, vocab size as asked, specials last and excluded 
   assert.equal(tiny.vocabSize, 258);
 });
 
-test(
-  'bpe train: all of Tiny Shakespeare to 1,024 tokens in well under 30 s, and it round-trips',
-  {
-    skip: shakespeare === null && NO_SHAKESPEARE,
-  },
-  () => {
-    const t0 = performance.now();
-    const tok = BpeTokenizer.train(shakespeare!, { vocabSize: 1024 });
-    const seconds = (performance.now() - t0) / 1000;
-    assert.ok(seconds < 10, `training took ${seconds.toFixed(1)} s`);
-    assert.equal(tok.vocabSize, 1024);
-    const ids = tok.encode(shakespeare!);
-    assert.ok(ids.length < shakespeare!.length / 2, `${ids.length} tokens for ${shakespeare!.length} chars`);
-    assert.equal(tok.decode(ids), shakespeare);
-    assert.equal(tok.decode(tok.encode(' the')).length, 4);
-    assert.equal(tok.encode(' the').length, 1, '" the" is one token after 1,024');
-  },
-);
+test('bpe train: all of Tiny Shakespeare to 1,024 tokens in well under 30 s, and it round-trips', () => {
+  const t0 = performance.now();
+  const tok = BpeTokenizer.train(shakespeare, { vocabSize: 1024 });
+  const seconds = (performance.now() - t0) / 1000;
+  assert.ok(seconds < 10, `training took ${seconds.toFixed(1)} s`);
+  assert.equal(tok.vocabSize, 1024);
+  const ids = tok.encode(shakespeare);
+  assert.ok(ids.length < shakespeare.length / 2, `${ids.length} tokens for ${shakespeare.length} chars`);
+  assert.equal(tok.decode(ids), shakespeare);
+  assert.equal(tok.decode(tok.encode(' the')).length, 4);
+  assert.equal(tok.encode(' the').length, 1, '" the" is one token after 1,024');
+});
 
 test('bpe: any string round-trips, lone surrogates included', () => {
   const tok = BpeTokenizer.train(`${sample} 漢字 こんにちは 😀 👍🏽 e\u0301 Привет \u0000\u0007`, {

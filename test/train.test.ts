@@ -5,12 +5,14 @@ import * as assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { backward, disposeGraph } from '../src/autograd/engine.js';
 import { refBackend as be } from '../src/backend/index.js';
-import { DEFAULT_CONFIG, type FullConfig, modelConfig } from '../src/model/config.js';
+import { modelConfig } from '../src/model/config.js';
 import { GPT } from '../src/model/gpt.js';
 import { trainContext } from '../src/nn/module.js';
 import { tensor } from '../src/tensor/tensor.js';
 import { CharTokenizer } from '../src/tokenizer/char.js';
 import { decodeCheckpoint } from '../src/train/checkpoint.js';
+import { DEFAULT_CONFIG, type FullConfig } from '../src/train/config.js';
+import { evaluateTokens } from '../src/train/evaluate.js';
 import { AdamW } from '../src/train/optimizer.js';
 import { lrAt } from '../src/train/schedule.js';
 import { Trainer } from '../src/train/trainer.js';
@@ -207,4 +209,45 @@ test('checkpoint round trip keeps weights, config, tokenizer and optimizer state
   const wte = ck.weights.get('transformer.wte.weight')!;
   assert.deepEqual(Array.from(wte.data), Array.from(t.model.store.get('transformer.wte.weight').data));
   assert.deepEqual(Array.from(ck.optimizer!.m), Array.from(t.optimizer.m));
+});
+
+test('the trainer and evaluation take splits of exactly blockSize + 1 tokens, and refuse shorter ones', () => {
+  const cfg = tiny({ maxIters: 2 });
+  const T = cfg.blockSize;
+  const make = (train: Uint16Array, val: Uint16Array) =>
+    new Trainer({
+      model: new GPT(modelConfig(cfg), be, { seed: 1 }),
+      config: cfg,
+      train,
+      val,
+      tokenizer: tok.toJSON(),
+    });
+  const t = make(ids.subarray(0, T + 1), ids.subarray(split, split + T + 1));
+  assert.ok(Number.isFinite(t.trainStep().loss));
+  assert.ok(Number.isFinite(t.evaluate().val));
+  assert.throws(() => make(ids.subarray(0, split), ids.subarray(split, split + T)), {
+    name: 'DataError',
+    message: new RegExp(
+      `^the val split: ${T} tokens are too few for blockSize ${T}: a window needs ${T + 1} `,
+    ),
+  });
+  assert.throws(() => make(ids.subarray(0, T), ids.subarray(split)), { message: /^the train split: / });
+  const r = evaluateTokens(t.model, tok, ids.subarray(0, T + 1), { batchSize: 2, maxWindows: 10 });
+  assert.equal(r.tokens, T);
+  assert.throws(
+    () =>
+      evaluateTokens(t.model, tok, ids.subarray(0, T), { batchSize: 2, maxWindows: 10, what: 'held.txt' }),
+    { message: /^held\.txt: 16 tokens are too few for blockSize 16/ },
+  );
+});
+
+test('run() trains to maxIters without an onStep hook (and stops when asked)', async () => {
+  const t = trainer(tiny({ maxIters: 5, evalInterval: 5 }));
+  const evals: number[] = [];
+  await t.run({ onEval: (e) => void evals.push(e.step) });
+  assert.equal(t.step, 5);
+  assert.deepEqual(evals, [0, 5]);
+  const s = trainer(tiny({ maxIters: 5 }));
+  await s.run({ shouldStop: () => s.step >= 2 });
+  assert.equal(s.step, 2);
 });

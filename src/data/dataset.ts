@@ -6,6 +6,7 @@
 import { DataError, TokenizerError } from '../errors.js';
 import { tokenizerFromJSON } from '../tokenizer/index.js';
 import type { Tokenizer, TokenizerJSON } from '../tokenizer/tokenizer.js';
+import { minTokens } from './batch.js';
 
 export const DATASET_VERSION = 1;
 export const TRAIN_FILE = 'train.bin';
@@ -15,6 +16,7 @@ export const META_FILE = 'meta.json';
 export const VAL_FRACTION = 0.1;
 
 export type TokenDtype = 'uint16' | 'uint32';
+/** Token ids, as a token file holds them (uint32 once the vocabulary outgrows 16 bits). */
 export type TokenArray = Uint16Array | Uint32Array;
 
 /** meta.json of a prepared dataset. */
@@ -52,7 +54,7 @@ export function dtypeFor(vocabSize: number): TokenDtype {
 /**
  * Encode `text` and split it: the first 90% of tokens train, the rest val.
  * `source` is recorded in meta.json (a browser caller may leave it out).
- * Throws DataError when the text is too short to give each split two tokens (one (x, y) pair).
+ * Throws DataError when the text is too short to give each split one (x, y) pair: minTokens(1).
  * @example
  * const ds = prepareDataset(text, CharTokenizer.fromText(text), { path: 'input.txt', sha256 });
  * ds.meta.trainTokens; // 1003854 for Tiny Shakespeare
@@ -77,9 +79,10 @@ export function prepareDataset(
   }
   const nTrain = Math.floor(all.length * (1 - VAL_FRACTION));
   const nVal = all.length - nTrain;
-  if (nTrain < 2 || nVal < 2)
+  const least = minTokens(1); // one (x, y) pair: the shortest window there is
+  if (nTrain < least || nVal < least)
     throw new DataError(
-      `data file is too small: ${source.path} gives ${all.length} tokens, split ${nTrain} train / ${nVal} val; need at least 2 in each`,
+      `data file is too small: ${source.path} gives ${all.length} tokens, split ${nTrain} train / ${nVal} val; need at least ${least} in each`,
     );
   return {
     meta: {

@@ -2,7 +2,7 @@
 // File and network access (readTextFile, downloadTinyShakespeare, loadPrepared) is in
 // ./node-io.js, imported separately so bundlers for the browser never see it.
 
-export { type Batch, fillBatch, getBatch } from './batch.js';
+export { type Batch, checkTokenCount, fillBatch, getBatch, minTokens } from './batch.js';
 export {
   DATASET_VERSION,
   type DataSource,

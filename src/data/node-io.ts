@@ -1,10 +1,13 @@
-// Node adapter for data files: read and validate a text file, download Tiny Shakespeare (sha256
-// checked), write a prepared dataset atomically and load it back with its consistency checks.
-// The only file in src/data that touches fs, fetch or crypto; the logic it calls is pure.
+// Node adapter for data files: read and validate a text file, read the package's own copy of
+// Tiny Shakespeare or download it (sha256 checked either way), write a prepared dataset atomically
+// and load it back with its consistency checks. The only file in src/data that touches fs, fetch
+// or crypto; the logic it calls is pure.
 
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
-import { basename, dirname, extname, join } from 'node:path';
+import { basename, dirname, extname, isAbsolute, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DataError } from '../errors.js';
 import { ensureDir, writeFileAtomic, writeFilesAtomic } from '../util/atomic-write.js';
 import {
@@ -21,8 +24,10 @@ import { decodeText } from './text.js';
 export const TINY_SHAKESPEARE_URL =
   'https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt';
 export const TINY_SHAKESPEARE_SHA256 = '86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed';
-/** Where `tsgpt prepare` without --data keeps the download (relative to the working directory). */
+/** Where `tsgpt prepare --download` keeps the download (relative to the working directory). */
 export const TINY_SHAKESPEARE_PATH = join('data', 'tinyshakespeare.txt');
+/** The package's own copy (public domain, 1,115,394 characters), relative to the package root. */
+export const SHIPPED_TINY_SHAKESPEARE = 'assets/tinyshakespeare.txt';
 
 export function sha256Hex(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -60,6 +65,31 @@ export async function readTextFile(path: string): Promise<TextFile> {
   }
   const text = decodeText(bytes, path);
   return { path, text, bytes: bytes.length, sha256: sha256Hex(bytes) };
+}
+
+/**
+ * The package's copy of Tiny Shakespeare (`assets/tinyshakespeare.txt`), read and checked against
+ * its sha256, so that `tsgpt prepare` works without a network. The package root is the folder with
+ * package.json above this file (dist/src/data/ when built, src/data/ run from source). `path` is relative to
+ * the working directory when the file lies under it (a checkout), else absolute (an install).
+ * @example const { text } = await readShippedTinyShakespeare(); // text.length === 1115394
+ */
+export async function readShippedTinyShakespeare(): Promise<TextFile> {
+  const root = ['../../../', '../../']
+    .map((up) => new URL(up, import.meta.url))
+    .find((dir) => existsSync(new URL('package.json', dir)));
+  const found = root && fileURLToPath(new URL(SHIPPED_TINY_SHAKESPEARE, root));
+  if (!found || !existsSync(found))
+    throw new DataError(
+      `the package's copy of Tiny Shakespeare (${SHIPPED_TINY_SHAKESPEARE}) is missing: pass --data FILE, or --download`,
+    );
+  const rel = relative(process.cwd(), found);
+  const file = await readTextFile(rel.startsWith('..') || isAbsolute(rel) ? found : rel);
+  if (file.sha256 !== TINY_SHAKESPEARE_SHA256)
+    throw new DataError(
+      `${file.path} is damaged: sha256 ${file.sha256}, expected ${TINY_SHAKESPEARE_SHA256} (reinstall, or pass --data FILE)`,
+    );
+  return file;
 }
 
 export interface DownloadOptions {

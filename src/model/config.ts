@@ -1,6 +1,7 @@
-// GPTConfig (the architecture), TrainConfig (the optimisation) and the named presets, with the
-// validation every boundary uses: unknown keys and impossible values are rejected with the
-// reason. Defaults follow nanoGPT / GPT-2.
+// GPTConfig: the architecture of a GPT, GPT-2's defaults, what each key accepts and the check
+// every boundary runs on it (a checkpoint's config, a config file, flags): unknown keys and
+// impossible values are refused with the reason. Not here: the training configuration, the
+// presets and run setup (src/train/config.ts, src/train/setup.ts).
 
 import { ConfigError } from '../errors.js';
 import type { Activation, NormPlacement } from '../nn/block.js';
@@ -22,30 +23,8 @@ export interface GPTConfig {
   activation: Activation;
 }
 
-export interface TrainConfig {
-  batchSize: number;
-  /** micro-batches per optimizer step (gradient accumulation) */
-  gradAccum: number;
-  maxIters: number;
-  learningRate: number;
-  /** floor of the cosine decay */
-  minLr: number;
-  warmupIters: number;
-  /** the cosine decays from learningRate to minLr over this many steps */
-  lrDecayIters: number;
-  weightDecay: number;
-  beta1: number;
-  beta2: number;
-  /** clip the global gradient norm to this (0 = no clipping) */
-  gradClip: number;
-  evalInterval: number;
-  evalIters: number;
-  seed: number;
-}
-
-export type FullConfig = GPTConfig & TrainConfig;
-
-export const DEFAULT_CONFIG: FullConfig = {
+/** nanoGPT's CPU-sized model with GPT-2's choices (pre-norm, learned positions, GELU, biases). */
+export const DEFAULT_GPT_CONFIG: GPTConfig = {
   vocabSize: 65,
   blockSize: 64,
   nLayer: 4,
@@ -56,102 +35,19 @@ export const DEFAULT_CONFIG: FullConfig = {
   positional: 'learned',
   norm: 'pre',
   activation: 'gelu',
-  batchSize: 12,
-  gradAccum: 1,
-  maxIters: 2000,
-  learningRate: 1e-3,
-  minLr: 1e-4,
-  warmupIters: 100,
-  lrDecayIters: 2000,
-  weightDecay: 0.1,
-  beta1: 0.9,
-  beta2: 0.99,
-  gradClip: 1,
-  evalInterval: 250,
-  evalIters: 20,
-  seed: 1337,
 };
 
-export type PresetName = 'baby' | 'plan' | 'mini' | 'shakespeare';
+/** What values a config key accepts: a number rule, a boolean, or one of some strings. */
+export type KeyKind = 'int' | 'posint' | 'number' | 'nonneg' | 'prob' | 'bool' | Readonly<string[]>;
 
-/** Named configurations; every key not named here takes DEFAULT_CONFIG's value. */
-export const PRESETS: Record<PresetName, { summary: string; config: Partial<FullConfig> }> = {
-  baby: {
-    summary: "nanoGPT's CPU run: 4 layers, 4 heads, 128 wide, context 64, batch 12, 2000 iters, lr 1e-3",
-    // nanoGPT's train.py defaults to bias=False; its README's CPU command sets the rest
-    config: {
-      nLayer: 4,
-      nHead: 4,
-      nEmbd: 128,
-      blockSize: 64,
-      batchSize: 12,
-      maxIters: 2000,
-      lrDecayIters: 2000,
-      learningRate: 1e-3,
-      minLr: 1e-4,
-      dropout: 0,
-      bias: false,
-      evalIters: 20,
-      evalInterval: 250,
-    },
-  },
-  plan: {
-    summary: 'the learning plan: 4 layers, 4 heads, 128 wide, context 256, batch 8, lr 3e-4',
-    config: {
-      nLayer: 4,
-      nHead: 4,
-      nEmbd: 128,
-      blockSize: 256,
-      batchSize: 8,
-      maxIters: 5000,
-      lrDecayIters: 5000,
-      learningRate: 3e-4,
-      minLr: 3e-5,
-      dropout: 0.1,
-      evalIters: 20,
-      evalInterval: 250,
-    },
-  },
-  mini: {
-    summary: 'Mini-GPT: 6 layers, 8 heads, 256 wide, FFN 1024, context 256',
-    config: {
-      nLayer: 6,
-      nHead: 8,
-      nEmbd: 256,
-      blockSize: 256,
-      batchSize: 16,
-      maxIters: 5000,
-      lrDecayIters: 5000,
-      learningRate: 3e-4,
-      minLr: 3e-5,
-      dropout: 0.1,
-      evalIters: 20,
-      evalInterval: 250,
-    },
-  },
-  shakespeare: {
-    summary: "nanoGPT's GPU run: 6 layers, 6 heads, 384 wide, context 256, batch 64, dropout 0.2",
-    config: {
-      nLayer: 6,
-      nHead: 6,
-      nEmbd: 384,
-      blockSize: 256,
-      batchSize: 64,
-      maxIters: 5000,
-      lrDecayIters: 5000,
-      learningRate: 1e-3,
-      minLr: 1e-4,
-      dropout: 0.2,
-      evalIters: 200,
-      evalInterval: 250,
-    },
-  },
-};
+/** One config key: what it accepts, and a line of help (the CLI's flags show it). */
+export interface KeySpec {
+  kind: KeyKind;
+  help: string;
+}
 
-type Kind = 'int' | 'posint' | 'number' | 'nonneg' | 'prob' | 'bool' | Readonly<string[]>;
-
-/** Each config key and what values it accepts. */
-export const CONFIG_KEYS: Record<keyof FullConfig, { kind: Kind; help: string }> = {
+/** Each model key and what values it accepts, in GPTConfig's order. */
+export const GPT_CONFIG_KEYS: Record<keyof GPTConfig, KeySpec> = {
   vocabSize: { kind: 'posint', help: 'vocabulary size (set from the data)' },
   blockSize: { kind: 'posint', help: 'context length in tokens' },
   nLayer: { kind: 'posint', help: 'transformer blocks' },
@@ -162,42 +58,16 @@ export const CONFIG_KEYS: Record<keyof FullConfig, { kind: Kind; help: string }>
   positional: { kind: ['learned', 'sinusoidal'], help: 'position encoding' },
   norm: { kind: ['pre', 'post'], help: 'LayerNorm placement' },
   activation: { kind: ['gelu', 'gelu_tanh', 'relu'], help: 'MLP activation' },
-  batchSize: { kind: 'posint', help: 'sequences per micro-batch' },
-  gradAccum: { kind: 'posint', help: 'micro-batches per optimizer step' },
-  maxIters: { kind: 'posint', help: 'optimizer steps' },
-  learningRate: { kind: 'nonneg', help: 'peak learning rate' },
-  minLr: { kind: 'nonneg', help: 'final learning rate of the cosine decay' },
-  warmupIters: { kind: 'int', help: 'linear warm-up steps' },
-  lrDecayIters: { kind: 'posint', help: 'steps of cosine decay' },
-  weightDecay: { kind: 'nonneg', help: 'AdamW weight decay (matrices only)' },
-  beta1: { kind: 'prob', help: 'AdamW beta1' },
-  beta2: { kind: 'prob', help: 'AdamW beta2' },
-  gradClip: { kind: 'nonneg', help: 'clip the gradient norm (0 = off)' },
-  evalInterval: { kind: 'posint', help: 'steps between evaluations' },
-  evalIters: { kind: 'posint', help: 'batches per evaluation' },
-  seed: { kind: 'int', help: 'random seed' },
 };
 
-export const MODEL_KEYS: readonly (keyof GPTConfig)[] = [
-  'vocabSize',
-  'blockSize',
-  'nLayer',
-  'nHead',
-  'nEmbd',
-  'dropout',
-  'bias',
-  'positional',
-  'norm',
-  'activation',
-];
+/** The model's keys: what a checkpoint's config holds, and what --resume must not change. */
+export const MODEL_KEYS = Object.keys(GPT_CONFIG_KEYS) as readonly (keyof GPTConfig)[];
 
-/** Checks one value against its key's rule; returns it, or throws ConfigError with the reason. */
-export function checkValue(key: string, value: unknown, where = 'config'): unknown {
-  const spec = CONFIG_KEYS[key as keyof FullConfig];
-  if (!spec) {
-    const known = Object.keys(CONFIG_KEYS).join(', ');
-    throw new ConfigError(`${where}: unknown key "${key}" (known: ${known})`);
-  }
+/**
+ * Checks one value against a key's rule; returns it, or throws ConfigError with the reason:
+ * `where: key = value: why`.
+ */
+export function checkKind(spec: KeySpec, key: string, value: unknown, where: string): unknown {
   const k = spec.kind;
   const bad = (why: string) => new ConfigError(`${where}: ${key} = ${JSON.stringify(value)}: ${why}`);
   if (Array.isArray(k)) {
@@ -217,17 +87,12 @@ export function checkValue(key: string, value: unknown, where = 'config'): unkno
   return value;
 }
 
-/** Validates every key and the relations between keys. */
-export function validateConfig(cfg: Record<string, unknown>, where = 'config'): FullConfig {
-  for (const [k, v] of Object.entries(cfg)) checkValue(k, v, where);
-  const c = { ...DEFAULT_CONFIG, ...cfg } as FullConfig;
+/** The relations between model keys (each key's own rule is checkKind's). */
+export function checkModelRelations(c: GPTConfig, where: string): void {
   if (c.nEmbd % c.nHead !== 0)
     throw new ConfigError(`${where}: nHead = ${c.nHead} does not divide nEmbd = ${c.nEmbd}`);
   if (c.positional === 'sinusoidal' && c.nEmbd % 2 !== 0)
     throw new ConfigError(`${where}: sinusoidal positions need an even nEmbd, got ${c.nEmbd}`);
-  if (c.minLr > c.learningRate)
-    throw new ConfigError(`${where}: minLr = ${c.minLr} is above learningRate = ${c.learningRate}`);
-  return c;
 }
 
 /** Model part of a full config. */
@@ -246,9 +111,8 @@ export function validateModelConfig(raw: unknown, where: string): GPTConfig {
   for (const k of Object.keys(obj))
     if (!MODEL_KEYS.includes(k as keyof GPTConfig))
       throw new ConfigError(`${where}: unknown model key "${k}"`);
-  return modelConfig(validateConfig(obj, where));
-}
-
-export function isPreset(name: string): name is PresetName {
-  return name in PRESETS;
+  for (const [k, v] of Object.entries(obj)) checkKind(GPT_CONFIG_KEYS[k as keyof GPTConfig], k, v, where);
+  const c = modelConfig(obj as unknown as GPTConfig);
+  checkModelRelations(c, where);
+  return c;
 }

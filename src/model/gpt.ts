@@ -5,7 +5,7 @@
 
 import * as F from '../autograd/ops.js';
 import type { Backend, DType, FloatArray } from '../backend/backend.js';
-import { CheckpointError, ShapeError, shapeStr } from '../errors.js';
+import { CheckpointError, ConfigError, ShapeError, shapeStr } from '../errors.js';
 import { Block } from '../nn/block.js';
 import { KVCache } from '../nn/kv-cache.js';
 import { Embedding, LayerNorm } from '../nn/layers.js';
@@ -44,10 +44,10 @@ export interface GPTOptions {
 }
 
 export class GPT extends Module {
-  readonly config: GPTConfig;
-  readonly transformer: Transformer;
-  /** all parameters and gradients, in two flat buffers */
-  readonly store: ParamStore;
+  // config, transformer and store are set here and replaced only by cropBlockSize
+  private cfg: GPTConfig;
+  private body: Transformer;
+  private paramStore: ParamStore;
   /** fixed sin/cos table (blockSize, C) when config.positional is 'sinusoidal' */
   private readonly sinusoid: Tensor | null;
   private readonly positions = new Map<number, Tensor>();
@@ -55,16 +55,62 @@ export class GPT extends Module {
   constructor(config: GPTConfig, backend: Backend, opts: GPTOptions = {}) {
     const dtype = opts.dtype ?? 'float32';
     super(backend, dtype);
-    this.config = config;
-    this.transformer = this.child('transformer', new Transformer(backend, dtype, config));
+    this.cfg = config;
+    this.body = this.child('transformer', new Transformer(backend, dtype, config));
     // lm_head shares its weight with wte ("weight tying"): the same vectors that turn a token
     // into an embedding score embeddings against tokens. Fewer parameters, and it trains better.
-    this.store = new ParamStore(backend, dtype, this.namedParameters(), opts.grads ?? true);
+    this.paramStore = new ParamStore(backend, dtype, this.namedParameters(), opts.grads ?? true);
     if (opts.init !== false) this.initWeights(new Rng(opts.seed ?? 1337));
     this.sinusoid =
       config.positional === 'sinusoidal'
         ? sinusoidTable(backend, dtype, config.blockSize, config.nEmbd)
         : null;
+  }
+
+  get config(): GPTConfig {
+    return this.cfg;
+  }
+
+  get transformer(): Transformer {
+    return this.body;
+  }
+
+  /** all parameters and gradients, in two flat buffers */
+  get store(): ParamStore {
+    return this.paramStore;
+  }
+
+  /**
+   * Cuts the context to the first blockSize positions (nanoGPT's crop_block_size): to train or
+   * sample a model on shorter windows than it was made for, e.g. GPT-2 (1024) at 256. Learned
+   * position embeddings keep their first blockSize rows; every other weight stays as it is.
+   * The parameters move to a smaller flat buffer (the old one is freed), so crop before an
+   * optimizer or a Trainer is built on the model.
+   * @example const model = modelFromCheckpoint(gpt2, be); model.cropBlockSize(256);
+   */
+  cropBlockSize(blockSize: number): void {
+    const old = this.cfg;
+    if (!(Number.isInteger(blockSize) && blockSize >= 1 && blockSize <= old.blockSize))
+      throw new ConfigError(
+        `GPT.cropBlockSize: blockSize ${blockSize} must be an integer in [1, ${old.blockSize}] (the model's context)`,
+      );
+    if (blockSize === old.blockSize) return;
+    this.cfg = { ...old, blockSize };
+    // sinusoidal positions have no weights: the table (and cached position ids) cover the old
+    // context, so the shorter one too
+    if (!this.body.wpe) return;
+    const weights = this.stateDict(); // views into the old buffer, read before it is freed
+    const wpe = weights.get('transformer.wpe.weight')!;
+    weights.set('transformer.wpe.weight', {
+      shape: [blockSize, old.nEmbd],
+      data: wpe.data.subarray(0, blockSize * old.nEmbd), // (blockSize, C): the first rows
+    });
+    const oldStore = this.paramStore;
+    this.body = this.child('transformer', new Transformer(this.backend, this.dtype, this.cfg));
+    this.paramStore = new ParamStore(this.backend, this.dtype, this.namedParameters(), oldStore.hasGrads);
+    this.loadStateDict(weights);
+    this.backend.free(oldStore.data);
+    if (oldStore.hasGrads) this.backend.free(oldStore.grad);
   }
 
   /**

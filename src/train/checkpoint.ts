@@ -3,10 +3,10 @@
 // tokenizer, step, best val loss, RNG state) as JSON in the header's metadata. Any safetensors
 // reader can open it. Bytes in, bytes out: writing files (atomically) is the caller's job.
 
-import type { FloatArray } from '../backend/backend.js';
+import type { Backend, FloatArray } from '../backend/backend.js';
 import { CheckpointError, TsgptError } from '../errors.js';
-import { type GPTConfig, type TrainConfig, validateConfig, validateModelConfig } from '../model/config.js';
-import type { GPT } from '../model/gpt.js';
+import { type GPTConfig, validateModelConfig } from '../model/config.js';
+import { GPT } from '../model/gpt.js';
 import type { TokenizerJSON } from '../tokenizer/tokenizer.js';
 import type { RngState } from '../util/rng.js';
 import {
@@ -15,6 +15,7 @@ import {
   encodeSafetensors,
   type TensorToEncode,
 } from '../util/safetensors.js';
+import { type TrainConfig, validateConfig } from './config.js';
 import type { AdamW } from './optimizer.js';
 
 export const CHECKPOINT_FORMAT = 'tsgpt-checkpoint';
@@ -106,4 +107,15 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
   if ((m === null) !== (v === null) || (m && v && m.length !== v.length))
     throw new CheckpointError(`${source}: optimizer state is incomplete`);
   return { meta, weights, optimizer: m && v ? { m, v } : null };
+}
+
+/**
+ * A model with the checkpoint's weights, on backend (grads: false for sampling and evaluation:
+ * no gradient buffer).
+ * @example const model = modelFromCheckpoint(decodeCheckpoint(bytes, 'ckpt'), be, false);
+ */
+export function modelFromCheckpoint(ck: Checkpoint, backend: Backend, grads = true): GPT {
+  const model = new GPT(ck.meta.config, backend, { init: false, grads });
+  model.loadStateDict(ck.weights);
+  return model;
 }

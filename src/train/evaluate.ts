@@ -3,10 +3,11 @@
 // predicted tokens spell, so models with different tokenizers compare on the same text.
 
 import { noGrad } from '../autograd/engine.js';
+import { checkTokenCount } from '../data/batch.js';
+import type { TokenArray } from '../data/dataset.js';
 import type { GPT } from '../model/gpt.js';
 import { Tensor, tidy } from '../tensor/tensor.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import type { TokenArray } from './trainer.js';
 
 export interface EvalResult {
   tokens: number;
@@ -24,9 +25,16 @@ export function evaluateTokens(
   model: GPT,
   tok: Tokenizer,
   tokens: TokenArray,
-  o: { batchSize: number; maxWindows: number; onProgress?: (done: number, total: number) => void },
+  o: {
+    batchSize: number;
+    maxWindows: number;
+    onProgress?: (done: number, total: number) => void;
+    /** names the tokens in errors (default "the tokens") */
+    what?: string;
+  },
 ): EvalResult {
   const T = model.config.blockSize;
+  checkTokenCount(tokens.length, T, o.what ?? 'the tokens');
   const windows = Math.min(o.maxWindows, Math.floor((tokens.length - 1) / T));
   let nats = 0;
   let count = 0;

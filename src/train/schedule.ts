@@ -1,7 +1,7 @@
 // The learning-rate schedule of nanoGPT: linear warm-up, then cosine decay to minLr, then flat.
 // Warm-up keeps Adam's first steps small while its moment estimates are still noisy.
 
-import type { TrainConfig } from '../model/config.js';
+import type { TrainConfig } from './config.js';
 
 /** Learning rate at optimizer step `it` (0-based). @example lrAt(0, cfg) // lr / (warmup + 1) */
 export function lrAt(

@@ -1,5 +1,6 @@
-// The Node host for the wasm backend: kernel bytes from dist/kernels via node:fs, relaxed SIMD
-// via a V8 flag on Node 20 (on by default from Node 21), workers via node:worker_threads.
+// The Node host for the wasm backend: kernel bytes from the build (dist/src/backend/wasm/kernels/)
+// via node:fs, relaxed SIMD via a V8 flag on Node 20 (on by default from Node 21), workers via
+// node:worker_threads.
 // The only file of the backend that imports node: modules besides node-worker.ts.
 
 import { readFile } from 'node:fs/promises';
@@ -13,8 +14,8 @@ let relaxedFlagTried = false;
 
 export const nodePlatform: WasmPlatform = {
   async kernelBytes(flavor: KernelFlavor): Promise<Uint8Array<ArrayBuffer>> {
-    // dist/src/backend/wasm/ -> dist/kernels/
-    return new Uint8Array(await readFile(new URL(`../../../kernels/tsgpt-${flavor}.wasm`, import.meta.url)));
+    // dist/src/backend/wasm/kernels/, where scripts/build-kernels.mjs writes them
+    return new Uint8Array(await readFile(new URL(`./kernels/tsgpt-${flavor}.wasm`, import.meta.url)));
   },
 
   enableRelaxedSimd(): void {

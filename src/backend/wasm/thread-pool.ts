@@ -1,11 +1,15 @@
-// Publishes jobs to the workers and takes part in them (see kernels/jobs.ts for the protocol).
+// Publishes jobs to the workers and takes part in them (kernels/jobs.ts has the protocol; the jobs'
+// arguments are written by jobs.gen.ts into the slots this pool's views cover).
 // The calling thread always runs chunks itself, so a job finishes even if no worker wakes up;
 // waiting is a spin bounded by a calibrated count, then Atomics.wait: it never spins without
 // bound. The pool reads no clock and allocates nothing per job.
 // Not here: chunk sizes (the backend chooses them per op), or whether sharing pays on a busy
 // machine (src/train/thread-governor.ts times whole steps and switches useWorkers).
 
+import { TsgptError } from '../../errors.js';
+import { JOB_COUNT } from './jobs.gen.js';
 import {
+  ARG_SLOTS,
   CTRL_ARGS,
   CTRL_DONE,
   CTRL_OP,
@@ -14,8 +18,8 @@ import {
   CTRL_THREADS,
   CTRL_TOTAL,
   CTRL_WAKE,
-  type KernelExports,
-} from './kernels.js';
+} from './kernels/abi.js';
+import type { KernelExports } from './kernels.js';
 import type { WorkerHandle } from './platform.js';
 
 /**
@@ -69,10 +73,10 @@ export class ThreadPool {
     /** wait-loop iterations a waiting thread spins before it sleeps */
     spins: number,
   ) {
-    this.ctrlI32 = new Int32Array(memory.buffer, ctrl, CTRL_ARGS + 32);
-    this.argI32 = new Int32Array(memory.buffer, ctrl + CTRL_ARGS * 4, 32);
-    this.argF32 = new Float32Array(memory.buffer, ctrl + CTRL_ARGS * 4, 32);
-    this.argF64 = new Float64Array(memory.buffer, ctrl + CTRL_ARGS * 4, 16);
+    this.ctrlI32 = new Int32Array(memory.buffer, ctrl, CTRL_ARGS + ARG_SLOTS);
+    this.argI32 = new Int32Array(memory.buffer, ctrl + CTRL_ARGS * 4, ARG_SLOTS);
+    this.argF32 = new Float32Array(memory.buffer, ctrl + CTRL_ARGS * 4, ARG_SLOTS);
+    this.argF64 = new Float64Array(memory.buffer, ctrl + CTRL_ARGS * 4, ARG_SLOTS / 2);
     this.spinLimit = spins;
     this.ctrlI32[CTRL_THREADS] = workers.length + 1;
     // a browser's main thread may not block: Atomics.wait throws there (even on a value that
@@ -91,8 +95,9 @@ export class ThreadPool {
   }
 
   /**
-   * Runs job `op` (arguments already written to argI32 / argF32) as `total` chunks.
-   * parallel = false keeps it on the calling thread (too small to be worth a wake-up).
+   * Runs job `op` (arguments already written to argI32 / argF32 / argF64, by jobs.gen.ts) as
+   * `total` chunks. parallel = false keeps it on the calling thread (too small to be worth a
+   * wake-up). An op the kernels do not know is an error before any thread sees the job.
    */
   run(op: number, total: number, parallel: boolean): void {
     if (total <= 0) return;
@@ -101,12 +106,12 @@ export class ThreadPool {
     c[CTRL_TOTAL] = total;
     if (!parallel || total < 2 || this.workers.length === 0 || !this.useWorkers) {
       if (parallel && total >= 2 && this.workers.length > 0) this.stats.aloneJobs++;
-      this.kernels.job_publish(this.ctrl, 1);
+      if (this.kernels.job_publish(this.ctrl, 1) === 0) throw unknownOp(op);
       this.kernels.run_job(this.ctrl, 0);
       this.finish(total, false);
       return;
     }
-    this.kernels.job_publish(this.ctrl, this.workers.length + 1);
+    if (this.kernels.job_publish(this.ctrl, this.workers.length + 1) === 0) throw unknownOp(op);
     Atomics.add(c, CTRL_WAKE, 1);
     // sleeping workers registered before they slept: none registered means none to notify
     if (Atomics.load(c, CTRL_SLEEPERS) !== 0) Atomics.notify(c, CTRL_WAKE);
@@ -155,4 +160,8 @@ export class ThreadPool {
     Atomics.notify(this.ctrlI32, CTRL_WAKE);
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
+}
+
+function unknownOp(op: number): TsgptError {
+  return new TsgptError(`wasm backend: job op ${op} is not a job of the kernels (1..${JOB_COUNT})`);
 }

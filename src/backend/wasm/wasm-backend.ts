@@ -1,6 +1,7 @@
 // The `wasm` backend: every kernel of backend.ts on WebAssembly SIMD (kernels/*.ts), float32,
 // over one shared WebAssembly.Memory that worker threads also run on. This file is thin shims:
-// check that arrays live in our memory, turn them into byte pointers, pick chunk sizes, call.
+// check that arrays live in our memory, turn them into byte pointers, pick chunk sizes, run the
+// job (jobs.gen.ts: one method per job of kernels/job-table.mjs, its arguments by name).
 // Not here: the math (kernels/), nor Node specifics (node-platform.ts); ref/ is the definition.
 
 import { TsgptError } from '../../errors.js';
@@ -16,40 +17,26 @@ import {
   type UnaryOp,
 } from '../backend.js';
 import { FreeListAllocator } from './allocator.js';
+import { Jobs } from './jobs.gen.js';
 import {
   A_PACKED,
   A_ROWS,
+  B_ADD,
+  B_DIV,
+  B_MUL,
+  B_SUB,
   CTRL_BYTES,
-  type KernelExports,
-  type KernelFlavor,
-  MAX_PAGES,
   MAX_THREADS,
-  OP_ADAMW,
-  OP_ADD_BIAS,
-  OP_ATTENTION_BWD,
-  OP_ATTENTION_FWD,
-  OP_BIAS_BWD,
-  OP_BINARY_ROW,
-  OP_BINARY_SAME,
-  OP_CROSSENTROPY_BWD,
-  OP_CROSSENTROPY_FWD,
-  OP_DROPOUT,
-  OP_EMBEDDING_BWD,
-  OP_EMBEDDING_FWD,
-  OP_FILL,
-  OP_LAYERNORM_BWD,
-  OP_LAYERNORM_FWD,
-  OP_MATMUL,
-  OP_PACK_A,
-  OP_PACK_B,
-  OP_SCALE,
-  OP_SOFTMAX_BWD,
-  OP_SOFTMAX_FWD,
-  OP_SUM_SQUARES,
-  OP_UNARY_BWD,
-  OP_UNARY_FWD,
-  PAGE,
-} from './kernels.js';
+  U_EXP,
+  U_GELU,
+  U_GELU_TANH,
+  U_LOG,
+  U_NEG,
+  U_RELU,
+  U_SQRT,
+  U_TANH,
+} from './kernels/abi.js';
+import { type KernelExports, type KernelFlavor, MAX_PAGES, PAGE } from './kernels.js';
 import type { WasmPlatform, WorkerHandle } from './platform.js';
 import { spinsPerMs, ThreadPool } from './thread-pool.js';
 import { instantiateKernels } from './worker-loop.js';
@@ -67,17 +54,18 @@ export interface WasmBackendOptions {
   platform?: WasmPlatform;
 }
 
+/** The kernels' code of each unary and binary op (kernels/abi.ts). */
 const UNARY_CODE: Record<UnaryOp, number> = {
-  gelu: 0,
-  gelu_tanh: 1,
-  relu: 2,
-  exp: 3,
-  log: 4,
-  neg: 5,
-  tanh: 6,
-  sqrt: 7,
+  gelu: U_GELU,
+  gelu_tanh: U_GELU_TANH,
+  relu: U_RELU,
+  exp: U_EXP,
+  log: U_LOG,
+  neg: U_NEG,
+  tanh: U_TANH,
+  sqrt: U_SQRT,
 };
-const BINARY_CODE: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, div: 3 };
+const BINARY_CODE: Record<BinaryOp, number> = { add: B_ADD, sub: B_SUB, mul: B_MUL, div: B_DIV };
 
 /** Elementwise jobs below this many elements stay on the calling thread. */
 const PAR_MIN_ELEMENTS = 1 << 15;
@@ -157,15 +145,14 @@ export class WasmBackend implements Backend {
   readonly floatDTypes: readonly DType[] = ['float32'];
   /** buffers of this memory seen so far (memory.grow makes a new SharedArrayBuffer object) */
   private readonly buffers: ArrayBufferLike[];
-  private scratch = 0;
-  private scratchBytes = 0;
-  private scratchA = 0;
-  private scratchABytes = 0;
-  private scratchAttn = 0;
-  private scratchAttnBytes = 0;
-  private readonly ai: Int32Array;
-  private readonly af: Float32Array;
-  private readonly af64: Float64Array;
+  /** packed B panels of matmul */
+  private readonly scratchB: ScratchBlock;
+  /** packed A tiles of matmul (a transposed A) */
+  private readonly scratchA: ScratchBlock;
+  /** each thread's packed Q, K, V of one attention head */
+  private readonly scratchAttn: ScratchBlock;
+  /** writes a job's arguments and runs it on the pool, one method per job */
+  private readonly jobs: Jobs;
   /** f64 partial sums of chunked reductions (sumSquares), one per chunk */
   private readonly partials: Float64Array;
 
@@ -180,9 +167,10 @@ export class WasmBackend implements Backend {
     readonly flavor: KernelFlavor,
   ) {
     this.buffers = [memory.buffer];
-    this.ai = pool.argI32;
-    this.af = pool.argF32;
-    this.af64 = pool.argF64;
+    this.jobs = new Jobs(pool);
+    this.scratchB = new ScratchBlock(allocator);
+    this.scratchA = new ScratchBlock(allocator);
+    this.scratchAttn = new ScratchBlock(allocator);
     // laid out once: a view made now stays valid, a shared memory's buffer never detaches
     this.partials = new Float64Array(memory.buffer, allocator.alloc(MAX_PARTIALS * 8), MAX_PARTIALS);
   }
@@ -285,36 +273,6 @@ export class WasmBackend implements Backend {
     return this.ptr(arr, op);
   }
 
-  /** A scratch block of at least `bytes` (kept between calls; grows as needed). */
-  private scratchFor(bytes: number): number {
-    if (bytes > this.scratchBytes) {
-      if (this.scratchBytes > 0) this.allocator.release(this.scratch);
-      this.scratchBytes = Math.max(bytes, this.scratchBytes * 2);
-      this.scratch = this.allocator.alloc(this.scratchBytes);
-    }
-    return this.scratch;
-  }
-
-  /** A third scratch block: each thread's packed Q, K, V of one attention head. */
-  private scratchAttnFor(bytes: number): number {
-    if (bytes > this.scratchAttnBytes) {
-      if (this.scratchAttnBytes > 0) this.allocator.release(this.scratchAttn);
-      this.scratchAttnBytes = Math.max(bytes, this.scratchAttnBytes * 2);
-      this.scratchAttn = this.allocator.alloc(this.scratchAttnBytes);
-    }
-    return this.scratchAttn;
-  }
-
-  /** A second scratch block, for packed A tiles. */
-  private scratchAFor(bytes: number): number {
-    if (bytes > this.scratchABytes) {
-      if (this.scratchABytes > 0) this.allocator.release(this.scratchA);
-      this.scratchABytes = Math.max(bytes, this.scratchABytes * 2);
-      this.scratchA = this.allocator.alloc(this.scratchABytes);
-    }
-    return this.scratchA;
-  }
-
   /** Elements per chunk when n elements are split over the threads (multiple of 16). */
   private per(n: number, minParallel = PAR_MIN_ELEMENTS): number {
     if (this.pool.threads === 1 || n < minParallel) return Math.max(1, n);
@@ -333,29 +291,23 @@ export class WasmBackend implements Backend {
     return Math.max(16, Math.ceil(c / (this.pool.threads * 2) / 16) * 16);
   }
 
-  private runSplit(op: number, n: number, per: number): void {
-    this.pool.run(op, Math.ceil(n / per), per < n);
-  }
-
   // ---- elementwise ----
 
   fill(out: AnyArray, value: number): void {
     const n = out.length;
     const po = this.ptr(out, 'fill');
-    const A = this.ai;
-    // the element's bit pattern: a float32 through the float view of the slot, an int32 as is
-    if (out instanceof Float32Array) this.af[1] = value;
-    else A[1] = value;
+    // the element's bit pattern: a float32 through a float view, an int32 as is
+    let bits = value;
+    if (out instanceof Float32Array) {
+      BITS_F32[0] = value;
+      bits = BITS_I32[0]!;
+    }
     if (this.pool.threads === 1 || n < PAR_MIN_ELEMENTS) {
       // the kernel, not out.fill(): TypedArray.fill on shared memory is several times slower
-      this.kernels.fill_u32(po, A[1]!, 0, n);
+      this.kernels.fill_u32(po, bits, 0, n);
       return;
     }
-    A[0] = po;
-    A[2] = n;
-    const per = this.per(n);
-    A[3] = per;
-    this.runSplit(OP_FILL, n, per);
+    this.jobs.fill(po, bits, n, this.per(n));
   }
 
   copy(out: AnyArray, x: AnyArray): void {
@@ -366,28 +318,27 @@ export class WasmBackend implements Backend {
 
   unary(op: UnaryOp, out: FloatArray, x: FloatArray): void {
     const n = x.length;
-    const A = this.ai;
-    A[0] = UNARY_CODE[op];
-    A[1] = this.need('unary', 'out', out, n);
-    A[2] = this.ptr(x, 'unary');
-    A[3] = n;
-    const per = this.per(n);
-    A[4] = per;
-    this.runSplit(OP_UNARY_FWD, n, per);
+    this.jobs.unaryFwd(
+      UNARY_CODE[op],
+      this.need('unary', 'out', out, n),
+      this.ptr(x, 'unary'),
+      n,
+      this.per(n),
+    );
   }
 
   unaryBackward(op: UnaryOp, dx: FloatArray, x: FloatArray, y: FloatArray, dout: FloatArray): void {
     const n = dx.length;
-    const A = this.ai;
-    A[0] = UNARY_CODE[op];
-    A[1] = this.ptr(dx, 'unaryBackward');
-    A[2] = this.need('unaryBackward', 'x', x, n);
-    A[3] = this.need('unaryBackward', 'y', y, n);
-    A[4] = this.need('unaryBackward', 'dout', dout, n);
-    A[5] = n;
-    const per = this.per(n);
-    A[6] = per;
-    this.runSplit(OP_UNARY_BWD, n, per);
+    const fn = 'unaryBackward';
+    this.jobs.unaryBwd(
+      UNARY_CODE[op],
+      this.ptr(dx, fn),
+      this.need(fn, 'x', x, n),
+      this.need(fn, 'y', y, n),
+      this.need(fn, 'dout', dout, n),
+      n,
+      this.per(n),
+    );
   }
 
   binary(
@@ -406,32 +357,15 @@ export class WasmBackend implements Backend {
     if (n === 0) return;
     const aRow = rowBroadcastLength(outShape, aStrides);
     const bRow = rowBroadcastLength(outShape, bStrides);
-    const A = this.ai;
     if (aRow === n && bRow === n) {
-      A[0] = BINARY_CODE[op];
-      A[1] = po;
-      A[2] = pa;
-      A[3] = pb;
-      A[4] = n;
-      const per = this.per(n);
-      A[5] = per;
-      this.runSplit(OP_BINARY_SAME, n, per);
+      this.jobs.binarySame(BINARY_CODE[op], po, pa, pb, n, this.per(n));
       return;
     }
     if ((aRow === n && bRow >= 4) || (bRow === n && aRow >= 4)) {
       const bIsRow = aRow === n;
       const c = bIsRow ? bRow : aRow;
       const rows = n / c;
-      A[0] = BINARY_CODE[op];
-      A[1] = po;
-      A[2] = pa;
-      A[3] = pb;
-      A[4] = c;
-      A[5] = bIsRow ? 1 : 0;
-      A[6] = rows;
-      const per = this.rowsPer(rows, c);
-      A[7] = per;
-      this.runSplit(OP_BINARY_ROW, rows, per);
+      this.jobs.binaryRow(BINARY_CODE[op], po, pa, pb, c, bIsRow, rows, this.rowsPer(rows, c));
       return;
     }
     // general broadcast: a plain strided loop
@@ -455,15 +389,7 @@ export class WasmBackend implements Backend {
 
   scale(out: FloatArray, x: FloatArray, s: number, accumulate: boolean): void {
     const n = x.length;
-    const A = this.ai;
-    A[0] = this.need('scale', 'out', out, n);
-    A[1] = this.ptr(x, 'scale');
-    this.af[2] = s;
-    A[3] = accumulate ? 1 : 0;
-    A[4] = n;
-    const per = this.per(n);
-    A[5] = per;
-    this.runSplit(OP_SCALE, n, per);
+    this.jobs.scale(this.need('scale', 'out', out, n), this.ptr(x, 'scale'), s, accumulate, n, this.per(n));
   }
 
   sumTo(out: FloatArray, x: FloatArray, xShape: readonly number[], outShape: readonly number[]): void {
@@ -541,12 +467,8 @@ export class WasmBackend implements Backend {
     // JavaScript, would be boxed on the JS heap; written to memory by the job it is not.
     const per = Math.max(SUMSQ_CHUNK, Math.ceil(n / MAX_PARTIALS / 64) * 64);
     const chunks = Math.ceil(n / per);
-    const A = this.ai;
-    A[0] = this.partials.byteOffset;
-    A[1] = px;
-    A[2] = n;
-    A[3] = per;
-    this.pool.run(OP_SUM_SQUARES, chunks, this.pool.threads > 1 && n >= PAR_MIN_ELEMENTS);
+    const parallel = this.pool.threads > 1 && n >= PAR_MIN_ELEMENTS;
+    this.jobs.sumSquares(chunks, parallel, this.partials.byteOffset, px, n, per);
     const p = this.partials;
     let total = 0;
     for (let i = 0; i < chunks; i++) total += p[i]!;
@@ -567,7 +489,6 @@ export class WasmBackend implements Backend {
     }
     if (m < 4 && p.transB && !p.transA) {
       // a few rows against a Linear weight (sampling): dot products, no packing
-      const acc = p.accumulate ? 1 : 0;
       for (let i = 0; i < batch; i++) {
         this.kernels.gemv_nt(
           pc + i * m * n * 4,
@@ -576,7 +497,7 @@ export class WasmBackend implements Backend {
           m,
           k,
           n,
-          acc,
+          p.accumulate,
         );
       }
       return;
@@ -587,19 +508,12 @@ export class WasmBackend implements Backend {
     const width = packedWidth(n);
     const packedBytes = k * width * 4;
     const nb = p.bBatchStride === 0 ? 1 : batch;
-    const bp = this.scratchFor(nb * packedBytes);
-    const A = this.ai;
-    A[0] = bp;
-    A[1] = pb;
-    A[2] = k;
-    A[3] = n;
-    A[4] = p.transB ? 1 : n; // element (k, j) of op(B) at b[k*sk + j*sn]
-    A[5] = p.transB ? k : 1;
-    A[6] = p.bBatchStride * 4;
-    A[7] = packedBytes;
-    A[8] = panels;
-    // packing is a copy: worth a second thread only when large
-    this.pool.run(OP_PACK_B, nb * panels, threads > 1 && nb * k * n >= PAR_MIN_ELEMENTS);
+    const bp = this.scratchB.atLeast(nb * packedBytes);
+    // element (k, j) of op(B) at b[k*sk + j*sn]; packing is a copy: worth a second thread only when large
+    const sk = p.transB ? 1 : n;
+    const sn = p.transB ? k : 1;
+    const packParallel = threads > 1 && nb * k * n >= PAR_MIN_ELEMENTS;
+    this.jobs.packB(nb * panels, packParallel, bp, pb, k, n, sk, sn, p.bBatchStride * 4, packedBytes, panels);
     // 2. blocks of C: whole products per chunk when there are enough of them, else row blocks;
     // column blocks when packed B outgrows a core's L2 and C has few rows (the weight gradient of
     // a wide layer): each thread then reads only its own columns of B, not all of B per row block
@@ -624,50 +538,41 @@ export class WasmBackend implements Backend {
       const tiles = (m + 3) >> 2;
       const tileBytes = tiles * k * 16;
       const na = p.aBatchStride === 0 ? 1 : batch;
-      aPtr = this.scratchAFor(na * tileBytes);
+      aPtr = this.scratchA.atLeast(na * tileBytes);
       if (na === batch && !byColumns) {
         srcA = pa;
         aStride = tileBytes;
-        A[13] = p.aBatchStride * 4;
       } else {
-        A[0] = aPtr;
-        A[1] = pa;
-        A[2] = m;
-        A[3] = k;
-        A[4] = p.aBatchStride * 4;
-        A[5] = tileBytes;
-        A[6] = tiles;
-        this.pool.run(OP_PACK_A, na * tiles, threads > 1 && na * m * k >= PAR_MIN_ELEMENTS);
+        const packAParallel = threads > 1 && na * m * k >= PAR_MIN_ELEMENTS;
+        this.jobs.packA(na * tiles, packAParallel, aPtr, pa, m, k, p.aBatchStride * 4, tileBytes, tiles);
         aStride = na === 1 ? 0 : tileBytes;
       }
     }
-    A[0] = pc;
-    A[1] = aPtr;
-    A[2] = bp;
-    A[3] = m;
-    A[4] = k;
-    A[5] = n;
-    A[6] = p.transA ? A_PACKED : A_ROWS;
-    A[7] = p.accumulate ? 1 : 0;
-    A[8] = aStride;
-    A[9] = nb === 1 ? 0 : packedBytes;
-    A[10] = rpc;
-    A[11] = cpb;
-    A[12] = srcA;
-    A[14] = ppc;
-    A[15] = colChunks;
-    this.pool.run(OP_MATMUL, batch * cpb, parallel);
+    this.jobs.matmul(
+      batch * cpb, // chunks
+      parallel,
+      pc, // c
+      aPtr, // a
+      bp,
+      m,
+      k,
+      n,
+      p.transA ? A_PACKED : A_ROWS, // aLayout
+      p.accumulate,
+      aStride, // aStrideBytes
+      nb === 1 ? 0 : packedBytes, // bpStrideBytes
+      rpc, // rowsPerChunk
+      cpb, // chunksPerBatch
+      srcA,
+      p.aBatchStride * 4, // srcAStrideBytes
+      ppc, // panelsPerChunk
+      colChunks,
+    );
   }
 
   addBias(out: FloatArray, bias: FloatArray, n: number, oc: number): void {
-    const A = this.ai;
-    A[0] = this.need('addBias', 'out', out, n * oc);
-    A[1] = this.need('addBias', 'bias', bias, oc);
-    A[2] = oc;
-    A[3] = n;
-    const per = this.rowsPer(n, oc);
-    A[4] = per;
-    this.runSplit(OP_ADD_BIAS, n, per);
+    const po = this.need('addBias', 'out', out, n * oc);
+    this.jobs.addBias(po, this.need('addBias', 'bias', bias, oc), oc, n, this.rowsPer(n, oc));
   }
 
   biasBackward(dbias: FloatArray, dout: FloatArray, n: number, oc: number): void {
@@ -681,14 +586,7 @@ export class WasmBackend implements Backend {
 
   /** out (cols) += column sums of x (rows, cols), threads splitting the columns. */
   private colSums(out: number, x: number, rows: number, cols: number): void {
-    const A = this.ai;
-    A[0] = out;
-    A[1] = x;
-    A[2] = rows;
-    A[3] = cols;
-    const per = this.colsPer(cols, rows * cols);
-    A[4] = per;
-    this.runSplit(OP_BIAS_BWD, cols, per);
+    this.jobs.biasBwd(out, x, rows, cols, this.colsPer(cols, rows * cols));
   }
 
   // ---- transformer layers ----
@@ -705,19 +603,18 @@ export class WasmBackend implements Backend {
     eps: number,
   ): void {
     const op = 'layerNormForward';
-    const A = this.ai;
-    A[0] = this.need(op, 'out', out, n * c);
-    A[1] = this.need(op, 'mean', mean, n);
-    A[2] = this.need(op, 'rstd', rstd, n);
-    A[3] = this.need(op, 'x', x, n * c);
-    A[4] = this.need(op, 'weight', weight, c);
-    A[5] = bias ? this.need(op, 'bias', bias, c) : 0;
-    A[6] = c;
-    this.af[7] = eps;
-    A[8] = n;
-    const per = this.rowsPer(n, c);
-    A[9] = per;
-    this.runSplit(OP_LAYERNORM_FWD, n, per);
+    this.jobs.layernormFwd(
+      this.need(op, 'out', out, n * c),
+      this.need(op, 'mean', mean, n),
+      this.need(op, 'rstd', rstd, n),
+      this.need(op, 'x', x, n * c),
+      this.need(op, 'weight', weight, c),
+      bias ? this.need(op, 'bias', bias, c) : 0,
+      c,
+      eps,
+      n,
+      this.rowsPer(n, c),
+    );
   }
 
   layerNormBackward(
@@ -733,49 +630,54 @@ export class WasmBackend implements Backend {
     c: number,
   ): void {
     const op = 'layerNormBackward';
-    const A = this.ai;
-    A[0] = this.need(op, 'dx', dx, n * c);
-    A[1] = this.need(op, 'dweight', dweight, c);
-    A[2] = dbias ? this.need(op, 'dbias', dbias, c) : 0;
-    A[3] = this.need(op, 'dout', dout, n * c);
-    A[4] = this.need(op, 'x', x, n * c);
-    A[5] = this.need(op, 'weight', weight, c);
-    A[6] = this.need(op, 'mean', mean, n);
-    A[7] = this.need(op, 'rstd', rstd, n);
-    A[8] = c;
-    A[9] = n;
+    const pdx = this.need(op, 'dx', dx, n * c);
+    const pdw = this.need(op, 'dweight', dweight, c);
+    const pdb = dbias ? this.need(op, 'dbias', dbias, c) : 0;
+    const pdout = this.need(op, 'dout', dout, n * c);
+    const px = this.need(op, 'x', x, n * c);
+    const pw = this.need(op, 'weight', weight, c);
+    const pmean = this.need(op, 'mean', mean, n);
+    const prstd = this.need(op, 'rstd', rstd, n);
     if (n === 0 || c === 0) return;
     // one job: row blocks of dx, then column blocks of dweight / dbias (no element shared)
     const rpc = this.rowsPer(n, c);
     const rowChunks = Math.ceil(n / rpc);
     const cpc = this.colsPer(c, n * c);
-    A[10] = rpc;
-    A[11] = rowChunks;
-    A[12] = cpc;
-    this.pool.run(OP_LAYERNORM_BWD, rowChunks + Math.ceil(c / cpc), rpc < n);
+    const chunks = rowChunks + Math.ceil(c / cpc);
+    this.jobs.layernormBwd(
+      chunks,
+      rpc < n,
+      pdx,
+      pdw,
+      pdb,
+      pdout,
+      px,
+      pw,
+      pmean,
+      prstd,
+      c,
+      n,
+      rpc,
+      rowChunks,
+      cpc,
+    );
   }
 
   softmaxForward(out: FloatArray, x: FloatArray, n: number, c: number): void {
-    const A = this.ai;
-    A[0] = this.need('softmaxForward', 'out', out, n * c);
-    A[1] = this.need('softmaxForward', 'x', x, n * c);
-    A[2] = c;
-    A[3] = n;
-    const per = this.rowsPer(n, c);
-    A[4] = per;
-    this.runSplit(OP_SOFTMAX_FWD, n, per);
+    const po = this.need('softmaxForward', 'out', out, n * c);
+    this.jobs.softmaxFwd(po, this.need('softmaxForward', 'x', x, n * c), c, n, this.rowsPer(n, c));
   }
 
   softmaxBackward(dx: FloatArray, dout: FloatArray, y: FloatArray, n: number, c: number): void {
-    const A = this.ai;
-    A[0] = this.need('softmaxBackward', 'dx', dx, n * c);
-    A[1] = this.need('softmaxBackward', 'dout', dout, n * c);
-    A[2] = this.need('softmaxBackward', 'y', y, n * c);
-    A[3] = c;
-    A[4] = n;
-    const per = this.rowsPer(n, c);
-    A[5] = per;
-    this.runSplit(OP_SOFTMAX_BWD, n, per);
+    const op = 'softmaxBackward';
+    this.jobs.softmaxBwd(
+      this.need(op, 'dx', dx, n * c),
+      this.need(op, 'dout', dout, n * c),
+      this.need(op, 'y', y, n * c),
+      c,
+      n,
+      this.rowsPer(n, c),
+    );
   }
 
   attentionForward(
@@ -790,17 +692,13 @@ export class WasmBackend implements Backend {
   ): void {
     const op = 'attentionForward';
     if (c % nh !== 0) throw new TsgptError(`wasm backend: ${op}: C ${c} is not a multiple of NH ${nh}`);
-    const A = this.ai;
-    A[0] = this.need(op, 'out', out, b * t * c);
-    A[1] = this.need(op, 'att', att, b * nh * t * t);
-    A[2] = this.need(op, 'qkv', qkv, b * t * 3 * c);
-    A[3] = t;
-    A[4] = c;
-    A[5] = nh;
-    this.af[6] = scale;
-    A[8] = attentionScratchBytes(t, c / nh);
-    A[7] = this.scratchAttnFor(A[8] * this.pool.threads);
-    this.pool.run(OP_ATTENTION_FWD, b * nh, b * t * t * c >= PAR_MIN_ELEMENTS);
+    const po = this.need(op, 'out', out, b * t * c);
+    const patt = this.need(op, 'att', att, b * nh * t * t);
+    const pqkv = this.need(op, 'qkv', qkv, b * t * 3 * c);
+    const bytes = attentionScratchBytes(t, c / nh);
+    const scratch = this.scratchAttn.atLeast(bytes * this.pool.threads);
+    const parallel = b * t * t * c >= PAR_MIN_ELEMENTS;
+    this.jobs.attentionFwd(b * nh, parallel, po, patt, pqkv, t, c, nh, scale, scratch, bytes);
   }
 
   attentionBackward(
@@ -817,19 +715,29 @@ export class WasmBackend implements Backend {
   ): void {
     const op = 'attentionBackward';
     if (c % nh !== 0) throw new TsgptError(`wasm backend: ${op}: C ${c} is not a multiple of NH ${nh}`);
-    const A = this.ai;
-    A[0] = this.need(op, 'dqkv', dqkv, b * t * 3 * c);
-    A[1] = this.need(op, 'datt', datt, b * nh * t * t);
-    A[2] = this.need(op, 'dout', dout, b * t * c);
-    A[3] = this.need(op, 'qkv', qkv, b * t * 3 * c);
-    A[4] = this.need(op, 'att', att, b * nh * t * t);
-    A[5] = t;
-    A[6] = c;
-    A[7] = nh;
-    this.af[8] = scale;
-    A[10] = attentionScratchBytes(t, c / nh);
-    A[9] = this.scratchAttnFor(A[10] * this.pool.threads);
-    this.pool.run(OP_ATTENTION_BWD, b * nh, b * t * t * c >= PAR_MIN_ELEMENTS);
+    const pdqkv = this.need(op, 'dqkv', dqkv, b * t * 3 * c);
+    const pdatt = this.need(op, 'datt', datt, b * nh * t * t);
+    const pdout = this.need(op, 'dout', dout, b * t * c);
+    const pqkv = this.need(op, 'qkv', qkv, b * t * 3 * c);
+    const patt = this.need(op, 'att', att, b * nh * t * t);
+    const bytes = attentionScratchBytes(t, c / nh);
+    const scratch = this.scratchAttn.atLeast(bytes * this.pool.threads);
+    const parallel = b * t * t * c >= PAR_MIN_ELEMENTS;
+    this.jobs.attentionBwd(
+      b * nh,
+      parallel,
+      pdqkv,
+      pdatt,
+      pdout,
+      pqkv,
+      patt,
+      t,
+      c,
+      nh,
+      scale,
+      scratch,
+      bytes,
+    );
   }
 
   crossEntropyForward(
@@ -840,16 +748,11 @@ export class WasmBackend implements Backend {
     v: number,
   ): void {
     const op = 'crossEntropyForward';
-    const A = this.ai;
-    A[0] = this.need(op, 'losses', losses, n);
-    A[1] = this.need(op, 'logits', logits, n * v);
-    A[2] = this.need(op, 'targets', targets, n);
+    const pl = this.need(op, 'losses', losses, n);
+    const plogits = this.need(op, 'logits', logits, n * v);
+    const pt = this.need(op, 'targets', targets, n);
     checkIds(op, 'targets', targets, n, v, true);
-    A[3] = v;
-    A[4] = n;
-    const per = this.rowsPer(n, v);
-    A[5] = per;
-    this.runSplit(OP_CROSSENTROPY_FWD, n, per);
+    this.jobs.crossentropyFwd(pl, plogits, pt, v, n, this.rowsPer(n, v));
   }
 
   crossEntropyBackward(
@@ -861,64 +764,42 @@ export class WasmBackend implements Backend {
     v: number,
   ): void {
     const op = 'crossEntropyBackward';
-    const A = this.ai;
-    A[0] = this.need(op, 'dlogits', dlogits, n * v);
-    A[1] = this.need(op, 'logits', logits, n * v);
-    A[2] = this.need(op, 'targets', targets, n);
+    const pd = this.need(op, 'dlogits', dlogits, n * v);
+    const plogits = this.need(op, 'logits', logits, n * v);
+    const pt = this.need(op, 'targets', targets, n);
     checkIds(op, 'targets', targets, n, v, true);
-    A[3] = this.need(op, 'dlosses', dlosses, n);
-    A[4] = v;
-    A[5] = n;
-    const per = this.rowsPer(n, v);
-    A[6] = per;
-    this.runSplit(OP_CROSSENTROPY_BWD, n, per);
+    const pdl = this.need(op, 'dlosses', dlosses, n);
+    this.jobs.crossentropyBwd(pd, plogits, pt, pdl, v, n, this.rowsPer(n, v));
   }
 
   embeddingForward(out: FloatArray, table: FloatArray, ids: Int32Array, n: number, c: number): void {
     const op = 'embeddingForward';
-    const A = this.ai;
-    A[0] = this.need(op, 'out', out, n * c);
-    A[1] = this.ptr(table, op);
-    A[2] = this.need(op, 'ids', ids, n);
+    const po = this.need(op, 'out', out, n * c);
+    const ptable = this.ptr(table, op);
+    const pids = this.need(op, 'ids', ids, n);
     checkIds(op, 'ids', ids, n, table.length / c, false);
-    A[3] = c;
-    A[4] = n;
-    const per = this.rowsPer(n, c);
-    A[5] = per;
-    this.runSplit(OP_EMBEDDING_FWD, n, per);
+    this.jobs.embeddingFwd(po, ptable, pids, c, n, this.rowsPer(n, c));
   }
 
   embeddingBackward(dtable: FloatArray, dout: FloatArray, ids: Int32Array, n: number, c: number): void {
     const op = 'embeddingBackward';
     checkIds(op, 'ids', ids, n, dtable.length / c, false);
-    const A = this.ai;
-    A[0] = this.ptr(dtable, op);
-    A[1] = this.need(op, 'dout', dout, n * c);
-    A[2] = this.need(op, 'ids', ids, n);
-    A[3] = n;
-    A[4] = c;
+    const ptable = this.ptr(dtable, op);
+    const pdout = this.need(op, 'dout', dout, n * c);
+    const pids = this.need(op, 'ids', ids, n);
     // rows may share an id: threads split the columns
-    const per = this.colsPer(c, n * c);
-    A[5] = per;
-    if (n > 0) this.runSplit(OP_EMBEDDING_BWD, c, per);
+    if (n > 0) this.jobs.embeddingBwd(ptable, pdout, pids, n, c, this.colsPer(c, n * c));
   }
 
   dropoutForward(out: FloatArray, mask: FloatArray, x: FloatArray, p: number, seed: number): void {
     const op = 'dropoutForward';
     const n = x.length;
-    const A = this.ai;
-    A[0] = this.need(op, 'out', out, n);
-    A[1] = this.need(op, 'mask', mask, n);
-    A[2] = this.ptr(x, op);
-    A[3] = seed | 0;
+    const po = this.need(op, 'out', out, n);
+    const pmask = this.need(op, 'mask', mask, n);
     // keep iff u >= p with u = h / 2^24, i.e. h >= ceil(p * 2^24): exact, no float compare
-    A[4] = Math.min(16777216, Math.max(0, Math.ceil(p * 16777216)));
-    A[5] = n;
-    const per = this.per(n);
-    A[6] = per;
-    this.af64[4] = p >= 1 ? 0 : 1 / (1 - p); // arg slots 8-9
-
-    this.runSplit(OP_DROPOUT, n, per);
+    const thr = Math.min(16777216, Math.max(0, Math.ceil(p * 16777216)));
+    const keepScale = p >= 1 ? 0 : 1 / (1 - p);
+    this.jobs.dropout(po, pmask, this.ptr(x, op), seed | 0, thr, keepScale, n, this.per(n));
   }
 
   // ---- optimizer ----
@@ -926,26 +807,46 @@ export class WasmBackend implements Backend {
   adamw(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, p: AdamWParams): void {
     const op = 'adamw';
     const n = param.length;
-    const A = this.ai;
-    const F = this.af;
-    A[0] = this.ptr(param, op);
-    A[1] = this.need(op, 'grad', grad, n);
-    A[2] = this.need(op, 'm', m, n);
-    A[3] = this.need(op, 'v', v, n);
-    F[4] = p.lr;
-    F[5] = p.beta1;
-    F[6] = p.beta2;
-    F[7] = p.eps;
-    F[8] = p.weightDecay;
-    F[9] = 1 - p.beta1 ** p.step;
-    F[10] = 1 - p.beta2 ** p.step;
-    F[11] = p.gradScale;
-    A[12] = n;
-    const per = this.per(n);
-    A[13] = per;
-    this.runSplit(OP_ADAMW, n, per);
+    this.jobs.adamw(
+      this.ptr(param, op),
+      this.need(op, 'grad', grad, n),
+      this.need(op, 'm', m, n),
+      this.need(op, 'v', v, n),
+      p.lr,
+      p.beta1,
+      p.beta2,
+      p.eps,
+      p.weightDecay,
+      1 - p.beta1 ** p.step,
+      1 - p.beta2 ** p.step,
+      p.gradScale,
+      n,
+      this.per(n),
+    );
   }
 }
+
+/** A block of wasm memory kept between calls, grown (at least doubling) when a call needs more. */
+class ScratchBlock {
+  private ptr = 0;
+  private bytes = 0;
+
+  constructor(private readonly allocator: FreeListAllocator) {}
+
+  /** The block's byte pointer, after growing it to at least `bytes`. */
+  atLeast(bytes: number): number {
+    if (bytes > this.bytes) {
+      if (this.bytes > 0) this.allocator.release(this.ptr);
+      this.bytes = Math.max(bytes, this.bytes * 2);
+      this.ptr = this.allocator.alloc(this.bytes);
+    }
+    return this.ptr;
+  }
+}
+
+/** A float32's bit pattern, for fill (one view over the other's bytes). */
+const BITS_F32 = new Float32Array(1);
+const BITS_I32 = new Int32Array(BITS_F32.buffer);
 
 /** Index scratch of the strided fallbacks, so they allocate nothing per call. */
 const MAX_RANK = 16;

@@ -3,7 +3,8 @@
 // worker costs no CPU), run chunks of the current job, repeat until the quit word is set.
 // Not here: how the worker was started (node-worker.ts) or how jobs are published (thread-pool.ts).
 
-import { CTRL_QUIT, CTRL_SLEEPERS, CTRL_WAKE, type KernelExports } from './kernels.js';
+import { CTRL_QUIT, CTRL_SLEEPERS, CTRL_WAKE } from './kernels/abi.js';
+import type { KernelExports } from './kernels.js';
 import type { WorkerInit } from './platform.js';
 
 export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): KernelExports {

@@ -1,11 +1,15 @@
-// `tsgpt bench`: flags in, then bench/run.ts does the measuring; this prints its table (or JSON)
-// on stdout while progress goes to stderr. The benchmark lives outside src/ (it starts PyTorch
-// and child processes), so it is loaded only when this command runs.
+// `tsgpt bench`: its command line (flags, help) and nothing else. The benchmark is a program of
+// its own outside the library (bench/main.ts: it starts PyTorch and a child process per
+// measurement), so this command does not import it: it runs the built program, dist/bench/main.js,
+// as a child process with the same flags, stdout and stderr, and exits with its exit code. The
+// program parses its argv with this very spec, so the two cannot disagree about a flag.
 
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
-import { join, resolve } from 'node:path';
-import { UsageError } from '../../errors.js';
+import { availableParallelism, constants } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { MAX_THREADS } from '../../backend/index.js';
+import { TsgptError } from '../../errors.js';
 import type { Args, FlagSpec } from '../args.js';
 
 export const name = 'bench';
@@ -19,8 +23,10 @@ export const description =
   'beside js-tiktoken. Each training configuration runs in its own process (peak RSS per configuration). ' +
   'A full run takes about half an hour and wants an otherwise idle machine; --quick is a smoke test.';
 
-const SECTIONS = ['train', 'busy', 'matmul', 'generate', 'tokenizer'] as const;
-const PRESETS = ['baby', 'plan', 'mini'] as const;
+/** The sections of a run, in the order they run (`--only`). */
+export const SECTIONS = ['train', 'busy', 'matmul', 'generate', 'tokenizer'] as const;
+/** The presets the training section can time (`--presets`). */
+export const PRESETS = ['baby', 'plan', 'mini'] as const;
 
 export const flags: readonly FlagSpec[] = [
   { name: 'json', type: 'bool', help: 'print one JSON object instead of the table' },
@@ -48,15 +54,14 @@ export const flags: readonly FlagSpec[] = [
     name: 'threads',
     type: 'int',
     min: 1,
-    max: 64,
+    max: MAX_THREADS,
     help: `the "all threads" columns (default: all cores, ${availableParallelism()} here)`,
   },
   {
     name: 'text',
     type: 'string',
     metavar: 'FILE',
-    default: join('data', 'tinyshakespeare.txt'),
-    help: 'training text, encoded char-level in memory',
+    help: 'training text, encoded char-level in memory (default: Tiny Shakespeare, assets/tinyshakespeare.txt)',
   },
   { name: 'torch', type: 'bool', default: true, help: 'run the PyTorch side (--no-torch: tsgpt only)' },
   { name: 'with-ref-mini', type: 'bool', help: 'also time the ref backend on mini (minutes per step)' },
@@ -74,48 +79,33 @@ export const examples = [
   'tsgpt bench --only train --presets baby --iters 40 --json > baby.json',
 ];
 
-function list<T extends string>(flag: string, raw: string, allowed: readonly T[]): T[] {
-  const items = raw
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  for (const s of items)
-    if (!allowed.includes(s as T))
-      throw new UsageError(`--${flag}: unknown "${s}" (choose from ${allowed.join(', ')})`);
-  if (items.length === 0) throw new UsageError(`--${flag}: empty list`);
-  return [...new Set(items)] as T[];
-}
-
-/** --text (absolute: the measuring processes run in the repository root), or the shared copy of Tiny Shakespeare when the default is not there. */
-function resolveText(args: Args): string {
-  const text = args.string('text')!;
-  if (existsSync(text)) return resolve(text);
-  const shared = join('..', 'shared', 'data', 'tinyshakespeare.txt');
-  if (!args.has('text') && existsSync(shared)) return resolve(shared);
-  throw new UsageError(`text not found: ${text} (run \`tsgpt prepare\` first, or pass --text FILE)`);
+/** The flags as given (defaults left out: the program fills them in from the same spec). */
+export function argvOf(args: Args): string[] {
+  const argv: string[] = [];
+  for (const f of flags) {
+    if (!args.has(f.name)) continue;
+    if (f.type === 'bool') argv.push(args.bool(f.name) ? `--${f.name}` : `--no-${f.name}`);
+    else if (f.type === 'string') argv.push(`--${f.name}=${args.string(f.name)}`);
+    else argv.push(`--${f.name}=${f.type === 'int' ? args.int(f.name) : args.float(f.name)}`);
+  }
+  return argv;
 }
 
 export async function run(args: Args): Promise<number> {
-  const sections = args.has('only') ? list('only', args.string('only')!, SECTIONS) : [...SECTIONS];
-  const presets = list('presets', args.string('presets')!, PRESETS);
-  const ckpt = args.string('ckpt');
-  if (ckpt !== undefined && !existsSync(ckpt)) throw new UsageError(`--ckpt: not found: ${ckpt}`);
-  const iters = args.int('iters');
-  const { runBench, formatReport } = (await import(
-    '../../../bench/run.js'
-  )) as typeof import('../../../bench/run.js');
-  const report = await runBench({
-    sections,
-    presets,
-    quick: args.bool('quick'),
-    ...(iters !== undefined ? { iters } : {}),
-    threads: args.int('threads') ?? availableParallelism(),
-    text: resolveText(args),
-    torch: args.bool('torch'),
-    withRefMini: args.bool('with-ref-mini'),
-    ...(ckpt !== undefined ? { ckpt: resolve(ckpt) } : {}),
-    log: (line) => process.stderr.write(`${line}\n`),
-  });
-  process.stdout.write(args.bool('json') ? `${JSON.stringify(report)}\n` : formatReport(report));
-  return 0;
+  // dist/src/cli/commands/ -> dist/bench/main.js: built beside the CLI by `npm run build`
+  const program = fileURLToPath(new URL('../../../bench/main.js', import.meta.url));
+  if (!existsSync(program))
+    throw new TsgptError(`the benchmark is not built: ${program} is missing (npm run build)`);
+  const child = spawn(process.execPath, [program, ...argvOf(args)], { stdio: 'inherit' });
+  // Ctrl-C reaches the whole process group (the program too); a `kill` of this process alone
+  // is passed on, so the program never outlives the command
+  const forward = () => child.kill('SIGTERM');
+  process.once('SIGTERM', forward);
+  return new Promise<number>((resolve, reject) => {
+    child.on('error', (e) => reject(new TsgptError(`could not start the benchmark: ${e.message}`)));
+    // killed by a signal: the shell's convention, 128 + its number
+    child.on('exit', (code, signal) =>
+      resolve(code ?? 128 + (signal ? (constants.signals[signal] ?? 0) : 0)),
+    );
+  }).finally(() => process.off('SIGTERM', forward));
 }

@@ -3,16 +3,17 @@
 // BPE model can be compared on the same text.
 
 import { join } from 'node:path';
+import type { TokenArray } from '../../data/dataset.js';
 import { loadPrepared, readTextFile } from '../../data/node-io.js';
 import { ConfigError } from '../../errors.js';
+import { modelFromCheckpoint } from '../../train/checkpoint.js';
 import { evaluateTokens } from '../../train/evaluate.js';
-import type { TokenArray } from '../../train/trainer.js';
 import type { Args, FlagSpec } from '../args.js';
 import {
   BACKEND_FLAGS,
+  backendChoice,
   ckptFlag,
   closeBackend,
-  modelFromCheckpoint,
   openBackend,
   readCheckpoint,
   tokenizerFromCheckpoint,
@@ -53,6 +54,7 @@ export const examples = [
 ];
 
 export async function run(args: Args): Promise<void> {
+  const choice = backendChoice(args);
   const path = args.string('ckpt')!;
   const ck = await readCheckpoint(path);
   const tok = tokenizerFromCheckpoint(ck, path);
@@ -72,7 +74,7 @@ export async function run(args: Args): Promise<void> {
     tokens = args.string('split') === 'train' ? data.train : data.val;
     source = `${data.dir} (${args.string('split')})`;
   }
-  const backend = await openBackend(args.string('backend')!, args.int('threads'));
+  const backend = await openBackend(choice);
   try {
     const model = modelFromCheckpoint(ck, backend, false);
     const bar = new ProgressBar({ label: 'eval' });
@@ -80,6 +82,7 @@ export async function run(args: Args): Promise<void> {
       batchSize: args.int('batch-size')!,
       maxWindows: args.int('max-windows') ?? Number.POSITIVE_INFINITY,
       onProgress: (done, total) => bar.update(done, { windows: total }),
+      what: source,
     });
     bar.clear();
     if (args.bool('json')) {

@@ -1,18 +1,25 @@
-// `tsgpt prepare`: text file (or a fresh Tiny Shakespeare download) → tokenizer → 90/10 split →
-// train.bin, val.bin, meta.json in an output directory. Everything is validated before anything
-// is written, and the files are replaced atomically, so a failed run never damages old output.
+// `tsgpt prepare`: text file (by default the package's own copy of Tiny Shakespeare; with
+// --download, a fresh one from the net) → tokenizer → 90/10 split → train.bin, val.bin, meta.json
+// in an output directory. Everything is validated before anything is written, and the files are
+// replaced atomically, so a failed run never damages old output.
 
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { minTokens } from '../../data/batch.js';
 import { prepareDataset } from '../../data/dataset.js';
 import {
   defaultOutDir,
   downloadTinyShakespeare,
+  readShippedTinyShakespeare,
   readTextFile,
+  SHIPPED_TINY_SHAKESPEARE,
+  type TextFile,
   TINY_SHAKESPEARE_PATH,
   TINY_SHAKESPEARE_URL,
   writePrepared,
 } from '../../data/node-io.js';
+import { UsageError } from '../../errors.js';
+import { DEFAULT_CONFIG, PRESETS } from '../../train/config.js';
 import type { Args, FlagSpec } from '../args.js';
 import { formatBytes, ProgressBar } from '../progress.js';
 import { countChars, parseTokenizerSpec, tokenizerMaker } from '../tokenizer-spec.js';
@@ -20,17 +27,23 @@ import { countChars, parseTokenizerSpec, tokenizerMaker } from '../tokenizer-spe
 export const name = 'prepare';
 export const summary = 'Tokenize a text file into train/val token files (default: Tiny Shakespeare)';
 export const description =
-  'Reads a UTF-8 text file (or, without --data, downloads Tiny Shakespeare to ' +
-  `${TINY_SHAKESPEARE_PATH} and checks its sha256), builds the tokenizer, encodes the text, ` +
+  'Reads a UTF-8 text file (without --data, the copy of Tiny Shakespeare that comes with tsgpt, ' +
+  `${SHIPPED_TINY_SHAKESPEARE}, sha256 checked; no network needed), builds the tokenizer, encodes the text, ` +
   'and writes the first 90% of tokens to train.bin and the rest to val.bin (little-endian ' +
   'uint16 ids, uint32 for vocabularies over 65536) with a meta.json describing them. ' +
-  'Set TSGPT_DATA_URL to download from another address.';
+  `--download fetches Tiny Shakespeare to ${TINY_SHAKESPEARE_PATH} instead (once; sha256 checked); ` +
+  'set TSGPT_DATA_URL to download from another address.';
 export const flags: readonly FlagSpec[] = [
   {
     name: 'data',
     type: 'string',
     metavar: 'FILE',
-    help: `UTF-8 text file (default: download ${TINY_SHAKESPEARE_PATH})`,
+    help: `UTF-8 text file (default: Tiny Shakespeare, ${SHIPPED_TINY_SHAKESPEARE})`,
+  },
+  {
+    name: 'download',
+    type: 'bool',
+    help: `download Tiny Shakespeare to ${TINY_SHAKESPEARE_PATH} (unless there) and use that`,
   },
   {
     name: 'out',
@@ -51,35 +64,47 @@ export const examples = [
   'tsgpt prepare --data my-novel.txt --out data/novel',
   'tsgpt prepare --data input.txt --tokenizer bpe:shakespeare-bpe.json',
   'tsgpt prepare --data input.txt --tokenizer gpt2',
+  'tsgpt prepare --download',
 ];
+
+/** Tiny Shakespeare from the net into TINY_SHAKESPEARE_PATH, unless a copy is already there. */
+async function download(): Promise<TextFile> {
+  if (!existsSync(TINY_SHAKESPEARE_PATH)) {
+    const url = process.env['TSGPT_DATA_URL'] ?? TINY_SHAKESPEARE_URL;
+    process.stderr.write(`downloading Tiny Shakespeare from ${url}\n`);
+    let bar: ProgressBar | undefined; // made at the first chunk, once the total size is known
+    try {
+      await downloadTinyShakespeare(TINY_SHAKESPEARE_PATH, {
+        url,
+        onProgress: (received, total) => {
+          bar ??= new ProgressBar({ label: 'download', unit: 'bytes', ...(total ? { total } : {}) });
+          bar.update(received);
+        },
+      });
+      bar?.done();
+    } finally {
+      bar?.clear();
+    }
+  }
+  return readTextFile(TINY_SHAKESPEARE_PATH);
+}
 
 export async function run(args: Args): Promise<void> {
   const makeTokenizer = await tokenizerMaker(parseTokenizerSpec(args.string('tokenizer')!));
-  let dataPath = args.string('data');
-  if (dataPath === undefined) {
-    dataPath = TINY_SHAKESPEARE_PATH;
-    if (!existsSync(dataPath)) {
-      const url = process.env['TSGPT_DATA_URL'] ?? TINY_SHAKESPEARE_URL;
-      process.stderr.write(`downloading Tiny Shakespeare from ${url}\n`);
-      let bar: ProgressBar | undefined; // made at the first chunk, once the total size is known
-      try {
-        await downloadTinyShakespeare(dataPath, {
-          url,
-          onProgress: (received, total) => {
-            bar ??= new ProgressBar({ label: 'download', unit: 'bytes', ...(total ? { total } : {}) });
-            bar.update(received);
-          },
-        });
-        bar?.done();
-      } finally {
-        bar?.clear();
-      }
-    }
-  }
-  const file = await readTextFile(dataPath);
+  const dataPath = args.string('data');
+  if (dataPath !== undefined && args.bool('download'))
+    throw new UsageError(
+      '--data and --download: give one (--download fetches Tiny Shakespeare instead of a file)',
+    );
+  const file =
+    dataPath !== undefined
+      ? await readTextFile(dataPath)
+      : args.bool('download')
+        ? await download()
+        : await readShippedTinyShakespeare();
   const tokenizer = makeTokenizer(file.text);
   const ds = prepareDataset(file.text, tokenizer, { path: file.path, sha256: file.sha256 });
-  const outDir = args.string('out') ?? defaultOutDir(dataPath);
+  const outDir = args.string('out') ?? defaultOutDir(file.path);
   const written = await writePrepared(outDir, ds);
 
   const m = ds.meta;
@@ -98,9 +123,12 @@ export async function run(args: Args): Promise<void> {
   );
   // batches are windows of blockSize + 1 tokens: warn now rather than fail at `tsgpt train`
   const smallest = Math.min(m.trainTokens, m.valTokens);
-  if (smallest < 257)
+  const longest = Math.max(
+    ...Object.values(PRESETS).map((p) => p.config.blockSize ?? DEFAULT_CONFIG.blockSize),
+  );
+  if (smallest < minTokens(longest))
     process.stderr.write(
       `note: the ${m.valTokens <= m.trainTokens ? 'val' : 'train'} split has only ${smallest} tokens; ` +
-        'training with blockSize T needs more than T (the presets use 64 and 256)\n',
+        `training with blockSize T needs at least T + 1 (the presets use up to ${longest})\n`,
     );
 }

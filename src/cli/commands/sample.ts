@@ -2,13 +2,14 @@
 
 import { TokenizerError } from '../../errors.js';
 import { DEFAULT_SAMPLING, generate, type SampleOptions, validateSampling } from '../../sample/sampling.js';
+import { modelFromCheckpoint } from '../../train/checkpoint.js';
 import { Rng } from '../../util/rng.js';
 import type { Args, FlagSpec } from '../args.js';
 import {
   BACKEND_FLAGS,
+  backendChoice,
   ckptFlag,
   closeBackend,
-  modelFromCheckpoint,
   openBackend,
   readCheckpoint,
   tokenizerFromCheckpoint,
@@ -77,6 +78,7 @@ export const examples = [
 ];
 
 export async function run(args: Args): Promise<void> {
+  const choice = backendChoice(args);
   const path = args.string('ckpt')!;
   const ck = await readCheckpoint(path);
   const tok = tokenizerFromCheckpoint(ck, path);
@@ -92,7 +94,7 @@ export async function run(args: Args): Promise<void> {
     repetitionPenalty: args.float('repetition-penalty')!,
   };
   validateSampling(opts);
-  const backend = await openBackend(args.string('backend')!, args.int('threads'));
+  const backend = await openBackend(choice);
   try {
     const model = modelFromCheckpoint(ck, backend, false);
     const rng = new Rng(args.int('seed')!);

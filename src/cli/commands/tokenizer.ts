@@ -80,13 +80,13 @@ export const flags: readonly FlagSpec[] = [
 ];
 
 export const examples = [
-  'tsgpt tokenizer train --type bpe --vocab-size 1024 --data data/tinyshakespeare.txt --out shakespeare-bpe.json',
+  'tsgpt tokenizer train --type bpe --vocab-size 1024 --data assets/tinyshakespeare.txt --out shakespeare-bpe.json',
   'tsgpt tokenizer train --type word --vocab-size 5000 --data my-novel.txt --out novel-words.json',
   'tsgpt tokenizer encode --tokenizer bpe:shakespeare-bpe.json --text "To be, or not to be"',
   'tsgpt tokenizer encode --tokenizer gpt2 --data input.txt --json > ids.json',
   'tsgpt tokenizer decode --tokenizer bpe:shakespeare-bpe.json 398 304 44 522 321 287 304',
   'tsgpt tokenizer encode --tokenizer gpt2 --text "hello" | tsgpt tokenizer decode --tokenizer gpt2',
-  'tsgpt prepare --data data/tinyshakespeare.txt --tokenizer bpe:shakespeare-bpe.json',
+  'tsgpt prepare --tokenizer bpe:shakespeare-bpe.json --out data/shakespeare-bpe',
 ];
 
 /** Which flags each subcommand reads; any other flag given is a usage error. */

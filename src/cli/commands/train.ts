@@ -1,28 +1,20 @@
 // `tsgpt train`: config (preset < config file < flags) + prepared data -> a trained checkpoint,
 // with a progress bar, a JSONL log of steps and evals, and a loss chart (SVG) redrawn at each
 // eval. Checkpoints are written atomically at every eval; --resume continues from the last one.
+// This file parses flags, reads files and prints; how the run is configured and built (the
+// order of the layers, resume, init-from) is src/train/setup.ts's.
 
 import { existsSync } from 'node:fs';
 import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadedDataset } from '../../data/node-io.js';
 import { ConfigError, UsageError } from '../../errors.js';
-import {
-  CONFIG_KEYS,
-  DEFAULT_CONFIG,
-  type FullConfig,
-  isPreset,
-  MODEL_KEYS,
-  modelConfig,
-  PRESETS,
-  validateConfig,
-} from '../../model/config.js';
-import { GPT } from '../../model/gpt.js';
+import { CONFIG_KEYS, DEFAULT_CONFIG, type FullConfig, PRESETS } from '../../train/config.js';
 import { lossChartSvg } from '../../train/plot.js';
-import { Trainer } from '../../train/trainer.js';
+import { buildRun, planRun } from '../../train/setup.js';
 import { ensureDir, writeFileAtomic } from '../../util/atomic-write.js';
 import type { Args, CommandContext, FlagSpec } from '../args.js';
-import { BACKEND_FLAGS, closeBackend, modelFromCheckpoint, openBackend, readCheckpoint } from '../common.js';
+import { BACKEND_FLAGS, backendChoice, closeBackend, openBackend, readCheckpoint } from '../common.js';
 import { formatDuration, ProgressBar } from '../progress.js';
 import { loadTrainingData, parseTokenizerSpec } from '../tokenizer-spec.js';
 
@@ -108,43 +100,28 @@ export const examples = [
 
 export const handlesInterrupt = true;
 
-async function readConfigFile(path: string): Promise<Record<string, unknown>> {
+/** A config file's parsed JSON (planRun checks what is in it). */
+async function readConfigFile(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
   } catch {
     throw new ConfigError(`config file not found: ${path}`);
   }
-  let obj: unknown;
   try {
-    obj = JSON.parse(text);
+    return JSON.parse(text);
   } catch (e) {
     throw new ConfigError(`${path}: not valid JSON (${(e as Error).message})`);
   }
-  if (typeof obj !== 'object' || obj === null || Array.isArray(obj))
-    throw new ConfigError(`${path}: must be a JSON object of config keys`);
-  return obj as Record<string, unknown>;
 }
 
-/** The effective config: defaults < preset < config file < flags; vocabSize from the data. */
-async function resolveConfig(
-  args: Args,
-  vocabSize: number,
-): Promise<{ cfg: FullConfig; given: Record<string, unknown> }> {
-  const preset = args.string('preset')!;
-  if (!isPreset(preset)) throw new UsageError(`unknown preset ${preset}`);
+/** The config keys given as flags (vocabSize comes from the data), typed by their flag. */
+function flagOverrides(args: Args): Record<string, unknown> {
   const given: Record<string, unknown> = {};
-  const file = args.string('config');
-  if (file) {
-    const obj = await readConfigFile(file);
-    if ('vocabSize' in obj) throw new ConfigError(`${file}: vocabSize comes from the data; remove it`);
-    validateConfig(obj, file);
-    Object.assign(given, obj);
-  }
   for (const k of Object.keys(CONFIG_KEYS)) {
     const flag = kebab(k);
     if (k === 'vocabSize' || !args.has(flag)) continue;
-    const f = flags.find((x) => x.name === flag)!;
+    const f = configFlags.find((x) => x.name === flag)!;
     given[k] =
       f.type === 'int'
         ? args.int(flag)
@@ -154,96 +131,53 @@ async function resolveConfig(
             ? args.bool(flag)
             : args.string(flag);
   }
-  const cfg = validateConfig({ ...PRESETS[preset].config, ...given, vocabSize }, 'config');
-  return { cfg, given };
+  return given;
 }
 
 export async function run(args: Args, ctx: CommandContext): Promise<void> {
-  const out = args.string('out') ?? join('out', args.string('preset')!);
+  const choice = backendChoice(args);
+  const preset = args.string('preset')!;
+  const out = args.string('out') ?? join('out', preset);
   const ckptPath = join(out, 'ckpt.safetensors');
   const resume = args.bool('resume');
+  const initFrom = args.string('init-from');
+  if (resume && initFrom !== undefined)
+    throw new UsageError(
+      '--resume and --init-from exclude each other: --resume continues the run in --out, --init-from starts a new one',
+    );
   if (!resume && !args.bool('force') && existsSync(ckptPath))
     throw new UsageError(
       `${ckptPath} exists: pass --resume to continue it, --force to start over, or another --out`,
     );
+  const configPath = args.string('config');
   const spec = args.string('tokenizer');
   const data: LoadedDataset = await loadTrainingData(
     args.string('data')!,
     spec === undefined ? undefined : parseTokenizerSpec(spec, 'train'),
   );
-  let { cfg, given } = await resolveConfig(args, data.meta.vocabSize);
-  const backend = await openBackend(args.string('backend')!, args.int('threads'));
+  // everything is read and checked before the backend starts its threads
+  const plan = planRun({
+    data: {
+      train: data.train,
+      val: data.val,
+      vocabSize: data.meta.vocabSize,
+      tokenizer: data.meta.tokenizer,
+      name: data.dir,
+    },
+    preset,
+    ...(configPath === undefined
+      ? {}
+      : { configFile: { name: configPath, values: await readConfigFile(configPath) } }),
+    overrides: flagOverrides(args),
+    overridesName: 'flags',
+    ...(resume ? { resume: { checkpoint: await readCheckpoint(ckptPath), name: ckptPath } } : {}),
+    ...(initFrom === undefined
+      ? {}
+      : { initFrom: { checkpoint: await readCheckpoint(initFrom), name: initFrom } }),
+  });
+  const backend = await openBackend(choice);
   try {
-    let model: GPT;
-    let trainer: Trainer;
-    if (resume) {
-      const ck = await readCheckpoint(ckptPath);
-      if (JSON.stringify(ck.meta.tokenizer) !== JSON.stringify(data.meta.tokenizer))
-        throw new ConfigError(`${ckptPath} was trained with another tokenizer than ${data.dir}`);
-      for (const k of MODEL_KEYS)
-        if (k in given && given[k] !== ck.meta.config[k])
-          throw new ConfigError(
-            `--resume: ${k} = ${String(given[k])} differs from the checkpoint's ${String(ck.meta.config[k])}`,
-          );
-      // the checkpoint's configuration, with training keys from the command line on top
-      cfg = validateConfig({ ...(ck.meta.train ?? {}), ...given, ...ck.meta.config }, 'config');
-      model = modelFromCheckpoint(ck, backend);
-      trainer = new Trainer({
-        model,
-        config: cfg,
-        train: data.train,
-        val: data.val,
-        tokenizer: data.meta.tokenizer,
-        resume: ck,
-      });
-    } else if (args.string('init-from') !== undefined) {
-      const from = args.string('init-from')!;
-      const ck = await readCheckpoint(from);
-      if (JSON.stringify(ck.meta.tokenizer) !== JSON.stringify(data.meta.tokenizer))
-        throw new ConfigError(
-          `${from} uses another tokenizer than ${data.dir}: prepare the text with the checkpoint's tokenizer`,
-        );
-      // the architecture is the checkpoint's; only dropout and a shorter context may change
-      for (const k of MODEL_KEYS)
-        if (k in given && k !== 'dropout' && k !== 'blockSize' && given[k] !== ck.meta.config[k])
-          throw new ConfigError(
-            `--init-from: ${k} = ${String(given[k])} differs from the checkpoint's ${String(ck.meta.config[k])}`,
-          );
-      const blockSize = (given['blockSize'] as number | undefined) ?? ck.meta.config.blockSize;
-      if (blockSize > ck.meta.config.blockSize)
-        throw new ConfigError(
-          `--init-from: blockSize ${blockSize} exceeds the checkpoint's ${ck.meta.config.blockSize}`,
-        );
-      const dropout = (given['dropout'] as number | undefined) ?? cfg.dropout;
-      cfg = validateConfig({ ...cfg, ...ck.meta.config, blockSize, dropout }, 'config');
-      model = new GPT(modelConfig(cfg), backend, { seed: cfg.seed });
-      // a shorter context keeps the first blockSize learned positions (nanoGPT's crop_block_size)
-      const weights = new Map(ck.weights);
-      const wpe = weights.get('transformer.wpe.weight');
-      if (wpe && blockSize < wpe.shape[0]!)
-        weights.set('transformer.wpe.weight', {
-          ...wpe,
-          shape: [blockSize, wpe.shape[1]!],
-          data: wpe.data.subarray(0, blockSize * wpe.shape[1]!),
-        });
-      model.loadStateDict(weights);
-      trainer = new Trainer({
-        model,
-        config: cfg,
-        train: data.train,
-        val: data.val,
-        tokenizer: data.meta.tokenizer,
-      });
-    } else {
-      model = new GPT(modelConfig(cfg), backend, { seed: cfg.seed });
-      trainer = new Trainer({
-        model,
-        config: cfg,
-        train: data.train,
-        val: data.val,
-        tokenizer: data.meta.tokenizer,
-      });
-    }
+    const { config: cfg, model, trainer } = buildRun(plan, backend);
     await ensureDir(out);
     const logPath = join(out, 'log.jsonl');
     const chartPath = join(out, 'loss.svg');

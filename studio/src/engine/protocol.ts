@@ -17,7 +17,8 @@ export type Request =
   /** stop: one shared int32 the page sets to stop a generation (when the page may share memory) */
   | { type: 'init'; stop: SharedArrayBuffer | null }
   | { type: 'setData'; source: DataSource; tokenizer: TokenizerChoice }
-  | { type: 'newModel'; config: Partial<FullConfig> }
+  /** a new model: a preset (the library's, or 'baby' under a page's own) and the page's settings over it */
+  | { type: 'newModel'; preset: string; config: Partial<FullConfig> }
   | { type: 'train' }
   | { type: 'pause' }
   | { type: 'stop' }

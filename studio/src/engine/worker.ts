@@ -14,38 +14,41 @@ import {
   type Backend,
   BpeTokenizer,
   browserPlatform,
+  buildRun,
   CharTokenizer,
   type Checkpoint,
   cosineSimilarity,
   createBackend,
   DataError,
-  DEFAULT_CONFIG,
   decodeCheckpoint,
   decodeText,
   encodeCheckpoint,
   type FullConfig,
-  GPT,
+  type GPT,
   Gpt2Tokenizer,
   generate,
   inspect,
-  modelConfig,
-  PRESETS,
+  isPreset,
+  modelFromCheckpoint,
   pca,
+  planRun,
   prepareDataset,
   Rng,
+  type RunData,
+  resolveConfig,
   type SampleOptions,
   type Stats,
   samplingDistribution,
+  setupRun,
   snapshotWeights,
   stats,
   type TokenArray,
   type Tokenizer,
   TokenizerError,
-  Trainer,
+  type Trainer,
   TsgptError,
   tokenizerFromJSON,
   updateToWeight,
-  validateConfig,
   validateSampling,
 } from 'tsgpt';
 import type {
@@ -201,62 +204,64 @@ function sameTokenizer(a: Tokenizer, b: Tokenizer): boolean {
   return JSON.stringify(a.toJSON()) === JSON.stringify(b.toJSON());
 }
 
+/** The current text as a run's data, tokenized by `tokenizer` (the data's own, or re-encoded). */
+function runData(tokenizer: Tokenizer): RunData {
+  const d = data!;
+  const ds = sameTokenizer(tokenizer, d.tokenizer)
+    ? d
+    : prepareDataset(d.text, tokenizer, { path: d.info.name, sha256: '' });
+  return {
+    train: ds.train,
+    val: ds.val,
+    vocabSize: tokenizer.vocabSize,
+    tokenizer: tokenizer.toJSON(),
+    name: d.info.name,
+  };
+}
+
 /**
- * The trainer for a model on the current text, or why there is none: the model's tokenizer must
- * encode the text, and each split must be longer than the context.
+ * The session a checkpoint describes: its weights and tokenizer, and when the current text allows
+ * it (its tokenizer encodes the text, the splits are longer than the context) a trainer that
+ * continues its run: the library's run setup, as `tsgpt train --resume` does it.
  */
-function trainerFor(
-  model: GPT,
-  tokenizer: Tokenizer,
-  cfg: FullConfig,
-  resume: Checkpoint | undefined,
-): { trainer: Trainer | null; trainBlocked: string | null } {
-  if (!data) return { trainer: null, trainBlocked: 'choose a text to train on' };
-  let train = data.train;
-  let val = data.val;
-  if (!sameTokenizer(tokenizer, data.tokenizer)) {
+async function sessionFromCheckpoint(
+  ck: Checkpoint,
+  name: string,
+  origin: ModelInfo['origin'],
+): Promise<Session> {
+  const tokenizer = await tokenizerOf(ck);
+  const resume = { checkpoint: ck, name };
+  let run: RunData | null = null;
+  let trainBlocked: string | null = data ? null : 'choose a text to train on';
+  if (data)
     try {
-      const ds = prepareDataset(data.text, tokenizer, { path: data.info.name, sha256: '' });
-      train = ds.train;
-      val = ds.val;
+      run = runData(tokenizer);
     } catch (e) {
       if (!(e instanceof TsgptError)) throw e;
-      return { trainer: null, trainBlocked: `this model cannot train on ${data.info.name}: ${e.message}` };
+      trainBlocked = `this model cannot train on ${data.info.name}: ${e.message}`;
     }
-  }
-  const trainer = new Trainer({
-    model,
-    config: cfg,
-    train,
-    val,
-    tokenizer: tokenizer.toJSON(),
-    ...(resume ? { resume } : {}),
-  });
-  return { trainer, trainBlocked: null };
-}
-
-/** The training configuration a checkpoint continues with (its own, or the defaults for bare weights). */
-function checkpointConfig(ck: Checkpoint): FullConfig {
-  const train = ck.meta.train ?? { ...DEFAULT_CONFIG, ...PRESETS.baby.config };
-  return validateConfig({ ...train, ...ck.meta.config }, 'checkpoint');
-}
-
-/** The session a checkpoint describes: its weights, tokenizer, and (when it can) its trainer. */
-async function sessionFromCheckpoint(ck: Checkpoint, origin: ModelInfo['origin']): Promise<Session> {
-  const tokenizer = await tokenizerOf(ck);
-  const config = checkpointConfig(ck);
   return buildSession((be) => {
-    const model = new GPT(ck.meta.config, be, { init: false });
-    model.loadStateDict(ck.weights);
-    return {
-      model,
-      tokenizer,
-      config,
-      origin,
-      steps: ck.meta.step,
-      ...trainerFor(model, tokenizer, config, ck),
-    };
+    if (run)
+      try {
+        const { model, trainer, config } = setupRun({ backend: be, data: run, resume });
+        return { model, tokenizer, config, origin, steps: ck.meta.step, trainer, trainBlocked: null };
+      } catch (e) {
+        if (!(e instanceof TsgptError)) throw e;
+        trainBlocked = `this model cannot train on ${data!.info.name}: ${e.message}`;
+      }
+    const model = modelFromCheckpoint(ck, be);
+    const config = resolveConfig({ resume }, ck.meta.config.vocabSize);
+    return { model, tokenizer, config, origin, steps: ck.meta.step, trainer: null, trainBlocked };
   });
+}
+
+/** The same model on a fresh session: its trainer rebuilt on the current text (weights and step kept). */
+async function rebuildSession(s: Session): Promise<Session> {
+  return sessionFromCheckpoint(
+    decodeCheckpoint(checkpointBytes(s), 'the current model'),
+    'the current model',
+    s.origin,
+  );
 }
 
 let gpt2: Gpt2Tokenizer | null = null;
@@ -329,32 +334,27 @@ async function setData(src: DataSource, choice: TokenizerChoice): Promise<DataIn
   const next = makeData(text, source, choice, makeTokenizer(text, choice));
   data = next;
   // the current model goes on training on the new text if its tokenizer can encode it
-  if (session) {
-    const s = session;
-    const resume = s.trainer ? decodeCheckpoint(s.trainer.checkpoint(), 'current model') : undefined;
-    Object.assign(s, trainerFor(s.model, s.tokenizer, s.config, resume));
-  }
+  if (session) replaceSession(await rebuildSession(session));
   emitState();
   return next.info;
 }
 
 // ---------------------------------------------------------------- models
 
-async function newModel(raw: Partial<FullConfig>): Promise<ModelInfo> {
+async function newModel(preset: string, overrides: Partial<FullConfig>): Promise<ModelInfo> {
   if (!data) throw new DataError('choose a text to train on first');
-  const d = data;
-  const config = validateConfig({ ...raw, vocabSize: d.tokenizer.vocabSize }, 'model');
+  // a run of its own: the library's preset < the page's settings, on the current text
+  const plan = planRun({
+    preset: isPreset(preset) ? preset : 'baby',
+    overrides,
+    overridesName: 'the model settings',
+    data: runData(data.tokenizer),
+  });
   await pause();
+  const tokenizer = data.tokenizer;
   const s = await buildSession((be) => {
-    const model = new GPT(modelConfig(config), be, { seed: config.seed });
-    const trainer = new Trainer({
-      model,
-      config,
-      train: d.train,
-      val: d.val,
-      tokenizer: d.tokenizer.toJSON(),
-    });
-    return { model, tokenizer: d.tokenizer, config, trainer, trainBlocked: null, origin: 'new', steps: 0 };
+    const { model, trainer, config } = buildRun(plan, be);
+    return { model, tokenizer, config, trainer, trainBlocked: null, origin: 'new', steps: 0 };
   });
   replaceSession(s);
   history = { steps: [], evals: [] };
@@ -368,7 +368,7 @@ async function newModel(raw: Partial<FullConfig>): Promise<ModelInfo> {
 async function loadCheckpoint(name: string, bytes: ArrayBuffer): Promise<ModelInfo> {
   const ck = decodeCheckpoint(new Uint8Array(bytes), name); // corrupt or not a checkpoint: refused here
   await pause();
-  const s = await sessionFromCheckpoint(ck, 'loaded');
+  const s = await sessionFromCheckpoint(ck, name, 'loaded');
   replaceSession(s);
   history = { steps: [], evals: [] };
   status = s.trainer && s.trainer.step >= s.config.maxIters ? 'done' : 'ready';
@@ -427,7 +427,7 @@ async function restore(): Promise<boolean> {
       text = decodeText(await fetchText(url, run.source.name), run.source.name);
     } else text = run.source.text;
     data = makeData(text, run.source, run.tokenizer, tokenizer);
-    const s = await sessionFromCheckpoint(ck, 'restored');
+    const s = await sessionFromCheckpoint(ck, 'the run kept in this browser', 'restored');
     replaceSession(s);
     history = run.history;
     savedStep = run.step;
@@ -784,11 +784,16 @@ async function bench(steps: number, warmup: number, threads?: number) {
   const text = decodeText(await fetchText(shakespeareUrl, 'tinyshakespeare'), 'tinyshakespeare');
   const tok = CharTokenizer.fromText(text);
   const ds = prepareDataset(text, tok);
-  const cfg = validateConfig({ ...PRESETS.baby.config, vocabSize: tok.vocabSize }, 'bench');
   const be = await createBackend('wasm', { platform, ...(threads ? { threads } : {}) });
   try {
-    const model = new GPT(modelConfig(cfg), be, { seed: cfg.seed });
-    const t = new Trainer({ model, config: cfg, train: ds.train, val: ds.val, tokenizer: tok.toJSON() });
+    const data = {
+      train: ds.train,
+      val: ds.val,
+      vocabSize: tok.vocabSize,
+      tokenizer: tok.toJSON(),
+      name: 'tinyshakespeare',
+    };
+    const { trainer: t } = setupRun({ backend: be, data, preset: 'baby' });
     for (let i = 0; i < warmup; i++) t.timedStep();
     const stepMs: number[] = [];
     const t0 = performance.now();
@@ -835,7 +840,7 @@ async function handle(req: Envelope): Promise<{ result: unknown; transfer?: Tran
     case 'setData':
       return { result: await setData(req.source, req.tokenizer) };
     case 'newModel':
-      return { result: await newModel(req.config) };
+      return { result: await newModel(req.preset, req.config) };
     case 'train':
       startTraining();
       return { result: null };

@@ -336,7 +336,7 @@ export function trainView(studio: Studio): View {
     }
     newBtn.disabled = true;
     try {
-      await engine.request({ type: 'newModel', config: cfg });
+      await engine.request({ type: 'newModel', preset: presetSelect.value, config: cfg });
       return true;
     } catch (e) {
       modelMsg.show((e as Error).message);

@@ -16,7 +16,7 @@ export {
   unary_bwd,
   unary_fwd,
 } from './elementwise';
-export { CTRL_BYTES, job_close, job_publish, run_job } from './jobs';
+export { job_close, job_publish, run_job } from './jobs';
 export {
   attention_bwd,
   attention_fwd,

@@ -1,6 +1,6 @@
 // Row-wise transformer layers: LayerNorm, softmax, cross-entropy, embedding, and fused causal
 // attention (scores, mask, softmax, weighted sum) per (batch, head). Row ranges [r0, r1) and
-// head indices let jobs.ts split the work across threads; nothing here allocates.
+// head indices let a job (job-table.mjs) split the work across threads; nothing here allocates.
 // Not here: matmul (matmul.ts) or the elementwise ops (elementwise.ts).
 
 import { gemm_block, pack_b, packed_width } from './matmul';

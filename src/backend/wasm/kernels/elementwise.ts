@@ -1,19 +1,10 @@
-// Elementwise kernels over [i0, i1) element ranges (so jobs.ts can split them across threads):
+// Elementwise kernels over [i0, i1) element ranges (so a job can split them across threads):
 // fill, unary forward/backward, binary fast paths, scale, dropout, AdamW, bias add/backward,
 // sum of squares. Each body is a 4-lane SIMD loop with a padded-vector tail.
 // Not here: general broadcasting (the JS side handles strided shapes) or row-wise layers.
 
+import { B_ADD, B_DIV, B_MUL, B_SUB, U_EXP, U_GELU, U_GELU_TANH, U_LOG, U_NEG, U_RELU, U_SQRT, U_TANH } from './abi';
 import { exp4, madd } from './simd';
-
-// unary op codes, in the order of UnaryOp in backend.ts
-export const U_GELU = 0;
-export const U_GELU_TANH = 1;
-export const U_RELU = 2;
-export const U_EXP = 3;
-export const U_LOG = 4;
-export const U_NEG = 5;
-export const U_TANH = 6;
-export const U_SQRT = 7;
 
 /** Loads cnt < 4 floats into lanes 0..cnt-1 (rest zero). */
 // @ts-expect-error: decorator
@@ -218,7 +209,8 @@ export function unary_fwd(op: i32, out: usize, x: usize, i0: i32, i1: i32): void
     case U_LOG: fwdLoop(U_LOG, out, x, i0, i1); break;
     case U_NEG: fwdLoop(U_NEG, out, x, i0, i1); break;
     case U_TANH: fwdLoop(U_TANH, out, x, i0, i1); break;
-    default: fwdLoop(U_SQRT, out, x, i0, i1); break;
+    case U_SQRT: fwdLoop(U_SQRT, out, x, i0, i1); break;
+    default: unreachable(); // not a unary op code
   }
 }
 
@@ -249,19 +241,20 @@ export function unary_bwd(op: i32, dx: usize, x: usize, y: usize, dout: usize, i
     case U_LOG: bwdLoop(U_LOG, dx, x, y, dout, i0, i1); break;
     case U_NEG: bwdLoop(U_NEG, dx, x, y, dout, i0, i1); break;
     case U_TANH: bwdLoop(U_TANH, dx, x, y, dout, i0, i1); break;
-    default: bwdLoop(U_SQRT, dx, x, y, dout, i0, i1); break;
+    case U_SQRT: bwdLoop(U_SQRT, dx, x, y, dout, i0, i1); break;
+    default: unreachable(); // not a unary op code
   }
 }
 
-// binary op codes, in the order of BinaryOp
+/** op: a binary op code (abi.ts B_*), checked by the callers */
 // @ts-expect-error: decorator
 @inline function binVec(op: i32, a: v128, b: v128): v128 {
   switch (op) {
-    case 0:
+    case B_ADD:
       return f32x4.add(a, b);
-    case 1:
+    case B_SUB:
       return f32x4.sub(a, b);
-    case 2:
+    case B_MUL:
       return f32x4.mul(a, b);
     default:
       return f32x4.div(a, b);
@@ -270,6 +263,7 @@ export function unary_bwd(op: i32, dx: usize, x: usize, y: usize, dout: usize, i
 
 /** out[i] = a[i] op b[i] (same shape). */
 export function binary_same(op: i32, out: usize, a: usize, b: usize, i0: i32, i1: i32): void {
+  if (<u32>op > <u32>B_DIV) unreachable(); // not a binary op code
   let i = i0;
   for (; i + 4 <= i1; i += 4) {
     const o = <usize>i << 2;
@@ -294,6 +288,7 @@ export function binary_same(op: i32, out: usize, a: usize, b: usize, i0: i32, i1
  * vector (out = a op row), else a is (out = row op b).
  */
 export function binary_row(op: i32, out: usize, a: usize, b: usize, c: i32, bIsRow: bool, r0: i32, r1: i32): void {
+  if (<u32>op > <u32>B_DIV) unreachable(); // not a binary op code
   const rowBytes = <usize>c << 2;
   for (let r = r0; r < r1; r++) {
     const base = <usize>r * rowBytes;
@@ -313,7 +308,7 @@ export function binary_row(op: i32, out: usize, a: usize, b: usize, c: i32, bIsR
       const v = load<f32>(vec + jo);
       const x = bIsRow ? f : v;
       const y = bIsRow ? v : f;
-      store<f32>(o + jo, op == 0 ? x + y : op == 1 ? x - y : op == 2 ? x * y : x / y);
+      store<f32>(o + jo, op == B_ADD ? x + y : op == B_SUB ? x - y : op == B_MUL ? x * y : x / y);
     }
   }
 }
@@ -367,7 +362,7 @@ export function sum_squares(x: usize, i0: i32, i1: i32): f64 {
 
 /** out (N, OC) rows [r0, r1) += bias (OC). */
 export function add_bias(out: usize, bias: usize, oc: i32, r0: i32, r1: i32): void {
-  binary_row(0, out, out, bias, oc, true, r0, r1);
+  binary_row(B_ADD, out, out, bias, oc, true, r0, r1);
 }
 
 /**

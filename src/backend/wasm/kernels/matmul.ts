@@ -2,11 +2,12 @@
 // 4 for an odd last few columns, e.g. N = 65), and a 4x8 register tile of C (8 f32x4
 // accumulators) walks K. A is read in place through two strides; a transposed A (the
 // weight-gradient case) is first packed into 4-row tiles (pack_a_tile) so each k reads 16 bytes.
-// Not here: threading policy (jobs.ts splits the work) or any JavaScript-side allocation.
+// Not here: threading policy (the matmul job, chunks.ts) or any JavaScript-side allocation.
 //
 // Why 4x8: V8 keeps ~15 SIMD registers; 8 accumulators + 2 B vectors + 1 A broadcast (+1
-// temporary without FMA) fit, bigger tiles spill (see notes/wasm-kernels.md).
+// temporary without FMA) fit, bigger tiles spill.
 
+import { A_PACKED, A_ROWS } from './abi';
 import { madd } from './simd';
 
 /** K block: a (KC x N) slice of packed B stays in L2 while the 4-row tiles of A stream. */
@@ -25,11 +26,6 @@ export function packed_width(n: i32): i32 {
 export function panel_count(n: i32): i32 {
   return (n + 7) >> 3;
 }
-
-/** Layouts of A for matmul_rows. */
-export const A_ROWS = 0;
-export const A_TRANS = 1;
-export const A_PACKED = 2;
 
 /**
  * Packs 4-row tile `it` of a transposed A (stored (K, M): row i of op(A) is column i) into dst,
@@ -251,7 +247,7 @@ function kernel_1x4(a: usize, aks: usize, bp: usize, kc: i32, c: usize, nr: i32,
  * read in place; A_PACKED 4-row tiles from pack_a_tile. r0 is a multiple of 4; q1 = -1 means
  * every panel. accumulate: add into C instead of overwriting.
  */
-export function matmul_rows(c: usize, a: usize, bp: usize, m: i32, k: i32, n: i32, aLayout: i32, accumulate: bool, r0: i32, r1: i32, q0: i32 = 0, q1: i32 = -1): void {
+export function matmul_rows(c: usize, a: usize, bp: usize, m: i32, k: i32, n: i32, aLayout: i32, accumulate: bool, r0: i32, r1: i32, q0: i32, q1: i32): void {
   const packed = aLayout == A_PACKED;
   const ars: usize = aLayout == A_ROWS ? <usize>k << 2 : 4;
   const aks: usize = aLayout == A_ROWS ? 4 : packed ? 16 : <usize>m << 2;
