@@ -15,11 +15,8 @@ import { chromium } from 'playwright-core';
 import { createBackend } from '../src/backend/index.js';
 import { startStudioServer } from '../src/cli/studio-server.js';
 import { prepareDataset } from '../src/data/dataset.js';
-import { modelConfig } from '../src/model/config.js';
-import { PRESETS, validateConfig } from '../src/train/config.js';
-import { GPT } from '../src/model/gpt.js';
 import { CharTokenizer } from '../src/tokenizer/char.js';
-import { Trainer } from '../src/train/trainer.js';
+import { setupRun } from '../src/train/setup.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CHROMIUM = process.env['TSGPT_CHROMIUM'] ?? '/usr/bin/chromium';
@@ -47,11 +44,16 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 async function nodeRun(text: string, steps: number, warmup: number): Promise<Run> {
   const tok = CharTokenizer.fromText(text);
   const ds = prepareDataset(text, tok);
-  const cfg = validateConfig({ ...PRESETS.baby.config, vocabSize: tok.vocabSize }, 'bench');
   const be = await createBackend('wasm');
   try {
-    const model = new GPT(modelConfig(cfg), be, { seed: cfg.seed });
-    const t = new Trainer({ model, config: cfg, train: ds.train, val: ds.val, tokenizer: tok.toJSON() });
+    const data = {
+      train: ds.train,
+      val: ds.val,
+      vocabSize: tok.vocabSize,
+      tokenizer: tok.toJSON(),
+      name: 'tinyshakespeare',
+    };
+    const { trainer: t } = setupRun({ backend: be, data, preset: 'baby' });
     for (let i = 0; i < warmup; i++) t.timedStep();
     const stepMs: number[] = [];
     const t0 = performance.now();
