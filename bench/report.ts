@@ -115,7 +115,7 @@ export interface BenchReport {
     reps: number;
     /** the kernel build the rows ran on */
     flavor?: string;
-    /** one core's arithmetic ceiling by kernel build, GFLOP/s (kernels/peak.ts) */
+    /** one core's arithmetic ceiling by kernel build, GFLOP/s (src/backend/wasm/kernels/peak.ts) */
     ceiling?: Record<string, number>;
     error?: string;
   };
@@ -357,7 +357,7 @@ function formatMatmul(mm: NonNullable<BenchReport['matmul']>): string[] {
     const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
     const names: Record<string, string> = { relaxed: 'relaxed SIMD (FMA)', simd: 'plain SIMD (mul + add)' };
     L.push(
-      `  * one core's ceiling, measured (twelve independent f32x4 multiply-add chains, kernels/peak.ts): ` +
+      `  * one core's ceiling, measured (twelve independent f32x4 multiply-add chains, src/backend/wasm/kernels/peak.ts): ` +
         Object.entries(mm.ceiling)
           .map(([k, v]) => `${names[k] ?? k} ${v.toFixed(1)} GFLOP/s`)
           .join(', '),

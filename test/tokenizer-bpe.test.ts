@@ -81,11 +81,9 @@ test('bpe train: deterministic, vocab size as asked, specials last and excluded 
   assert.equal(tiny.vocabSize, 258);
 });
 
-test('bpe train: all of Tiny Shakespeare to 1,024 tokens in well under 30 s, and it round-trips', () => {
-  const t0 = performance.now();
+// how fast it trains is the bench's to say (tsgpt bench --only tokenizer), not a test's
+test('bpe train: all of Tiny Shakespeare to 1,024 tokens, and it round-trips', () => {
   const tok = BpeTokenizer.train(shakespeare, { vocabSize: 1024 });
-  const seconds = (performance.now() - t0) / 1000;
-  assert.ok(seconds < 10, `training took ${seconds.toFixed(1)} s`);
   assert.equal(tok.vocabSize, 1024);
   const ids = tok.encode(shakespeare);
   assert.ok(ids.length < shakespeare.length / 2, `${ids.length} tokens for ${shakespeare.length} chars`);

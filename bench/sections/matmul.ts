@@ -53,7 +53,7 @@ type MatmulOptions = Pick<BenchOptions, 'presets' | 'quick' | 'threads'>;
 
 /**
  * One core's ceiling for each kernel build: GFLOP/s of twelve independent f32x4 madd chains
- * (kernels/peak.ts: relaxed_madd in the relaxed build, mul + add in the plain one), best of reps.
+ * (src/backend/wasm/kernels/peak.ts: relaxed_madd in the relaxed build, mul + add in the plain one), best of reps.
  */
 async function maddCeilings(reps: number): Promise<Record<string, number>> {
   const { createWasmBackend } = await import('../../src/backend/wasm/index.js');
