@@ -483,8 +483,9 @@ export function insideView(studio: Studio): View {
     ),
   );
   setChildren(healthBody, healthEmpty);
-  for (const b of [attnGrid])
-    b.append(h('div', { class: 'empty' }, 'Press “Look inside” once there is a model.'));
+  attnGrid.append(h('div', { class: 'empty' }, 'Press “Look inside” once there is a model.'));
+  embBox.append(h('div', { class: 'empty' }, 'Appears with the first look inside.'));
+  posBox.append(h('div', { class: 'empty' }, 'Appears with the first look inside.'));
 
   return {
     id: 'inside',

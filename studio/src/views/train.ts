@@ -410,7 +410,7 @@ export function trainView(studio: Studio): View {
     h(
       'p',
       { class: 'sub' },
-      'The same file the command line writes: load it with ',
+      'A .safetensors file, the one the command line writes: sample from it with ',
       h('span', { class: 'mono' }, 'tsgpt sample --ckpt'),
       ', or load one it made.',
     ),
@@ -498,6 +498,11 @@ export function trainView(studio: Studio): View {
     ),
     h('section', { class: 'card' }, h('h3', {}, 'Learning rate'), lrChart.el),
   );
+  const chartEmpty = h(
+    'div',
+    { class: 'empty', style: 'padding:120px 0' },
+    'The loss curves appear here as soon as the model trains.',
+  );
   const chartCard = h(
     'section',
     { class: 'card' },
@@ -507,6 +512,7 @@ export function trainView(studio: Studio): View {
       { class: 'sub' },
       'Lower is better. A model that knows nothing scores ln(vocabulary size); the gap between the curves is overfitting.',
     ),
+    chartEmpty,
     chart.el,
   );
 
@@ -554,6 +560,10 @@ export function trainView(studio: Studio): View {
       if (e === s) j++;
       i++;
     }
+    const none = xs.length === 0;
+    chartEmpty.hidden = !none;
+    chart.el.hidden = none;
+    lrChart.el.hidden = none;
     chart.setData(xs, [raw, smooth, val, etrain]);
     lrChart.setData(
       steps.map((p) => p.step),
@@ -683,6 +693,7 @@ export function trainView(studio: Studio): View {
   });
 
   fillPreset('baby');
+  drawChart();
 
   const el = h(
     'div',
