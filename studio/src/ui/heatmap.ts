@@ -132,8 +132,13 @@ export function labeledHeatmap(
   // a first guess of the cell size gives the font, the font gives the room the labels need
   const guess = Math.max(2, Math.floor((o.size - 54) / Math.max(rows, cols)));
   const fontPx = Math.min(12, Math.max(8, guess - 1));
-  const colWide = widest(o.colLabels, fontPx);
-  const rotate = colWide > guess - 2; // column labels that do not fit across a cell stand upright
+  const every0 = o.every ?? Math.max(1, Math.ceil(9 / guess));
+  const colWide = widest(
+    o.colLabels.filter((_, j) => j % every0 === 0),
+    fontPx,
+  );
+  // column labels that do not fit across the cells between two of them stand upright
+  const rotate = colWide > every0 * guess - 2;
   const pad = {
     left: Math.max(54, Math.ceil(widest(o.rowLabels, fontPx)) + 22),
     top: rotate ? Math.max(40, Math.ceil(colWide) + 24) : 40,
