@@ -453,6 +453,9 @@ const yieldToEvents = () =>
     channel.port2.postMessage(null);
   });
 
+/** How often the run is kept in the browser while training, besides at each evaluation. */
+const SAVE_EVERY_MS = 60_000;
+
 /** How often the "is training healthy?" numbers are measured while training. */
 const HEALTH_EVERY_MS = 1500;
 
@@ -479,6 +482,7 @@ async function trainLoop(s: Session, t: Trainer): Promise<void> {
   let lastPost = performance.now();
   let lastYield = lastPost;
   let lastHealth = 0;
+  let lastSave = lastPost;
   let evaluatedAt = -1;
   try {
     while (running && t.step < cfg.maxIters) {
@@ -507,6 +511,11 @@ async function trainLoop(s: Session, t: Trainer): Promise<void> {
         post({ type: 'steps', points: pending });
         pending = [];
         lastPost = now;
+      }
+      // between evaluations too, now and then, so that closing the tab loses at most a minute
+      if (now - lastSave > SAVE_EVERY_MS) {
+        await save();
+        lastSave = performance.now();
       }
       if (now - lastYield > 40) {
         await yieldToEvents();
