@@ -483,7 +483,8 @@ async function trainLoop(s: Session, t: Trainer): Promise<void> {
   let lastYield = lastPost;
   let lastHealth = 0;
   let lastSave = lastPost;
-  let evaluatedAt = -1;
+  // a run resumed where it was evaluated last is not evaluated again
+  let evaluatedAt = history.evals.at(-1)?.step ?? -1;
   try {
     while (running && t.step < cfg.maxIters) {
       if (t.step % cfg.evalInterval === 0 && evaluatedAt !== t.step) {
