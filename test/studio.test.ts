@@ -102,7 +102,7 @@ describe('the studio in Chromium', { skip }, () => {
 
   async function open(url: string): Promise<void> {
     await page.goto(url);
-    await page.waitForFunction(() => document.body.dataset['ready'], null, { timeout: 60_000 });
+    await page.waitForFunction(() => document.body.dataset['ready']);
     assert.equal(await page.evaluate(() => document.body.dataset['ready']), 'true');
   }
 
@@ -115,7 +115,7 @@ describe('the studio in Chromium', { skip }, () => {
   /** The one message line on show (each card has its own), after an action. */
   async function message(): Promise<string> {
     const m = page.locator('[data-testid=message]:visible');
-    await m.first().waitFor({ timeout: 20_000 });
+    await m.first().waitFor();
     return (await m.first().textContent()) ?? '';
   }
 
@@ -127,8 +127,8 @@ describe('the studio in Chromium', { skip }, () => {
     });
   }
 
-  async function waitStatus(status: string, timeout = 60_000): Promise<void> {
-    await page.waitForFunction((s) => window.tsgptStudio.state.status === s, status, { timeout });
+  async function waitStatus(status: string): Promise<void> {
+    await page.waitForFunction((s) => window.tsgptStudio.state.status === s, status);
   }
 
   const pageLogits = (prompt: string) =>
@@ -222,7 +222,7 @@ describe('the studio in Chromium', { skip }, () => {
     await page.fill('[data-testid=prompt]', 'ROMEO:\n');
     await page.fill('[data-testid=max-tokens]', '60');
     await page.click('[data-testid=generate]');
-    await page.waitForFunction(() => window.tsgptStudio.generated.length === 60, null, { timeout: 30_000 });
+    await page.waitForFunction(() => window.tsgptStudio.generated.length === 60);
     await page.waitForFunction(() => document.querySelector('[data-testid=gen-speed]')?.textContent !== '');
     const text = (await page.textContent('[data-testid=output]')) ?? '';
     assert.ok(text.startsWith('ROMEO:\n') && text.length > 'ROMEO:\n'.length + 30, JSON.stringify(text));
@@ -355,13 +355,13 @@ describe('the studio in Chromium', { skip }, () => {
       () => window.tsgptStudio.state.model?.origin === 'new' && window.tsgptStudio.state.step === 0,
     );
     await page.click('[data-testid=train]');
-    await page.waitForFunction(() => window.tsgptStudio.state.step >= 60, null, { timeout: 60_000 });
+    await page.waitForFunction(() => window.tsgptStudio.state.step >= 60);
     await page.click('[data-testid=pause]');
     await waitStatus('paused');
     const before = await st();
     assert.equal(before.savedStep, before.step);
     await page.reload();
-    await page.waitForFunction(() => document.body.dataset['ready'] === 'true', null, { timeout: 60_000 });
+    await page.waitForFunction(() => document.body.dataset['ready'] === 'true');
     const after = await st();
     assert.equal(after.status, 'paused');
     assert.equal(after.step, before.step);
@@ -370,9 +370,7 @@ describe('the studio in Chromium', { skip }, () => {
     const h = await page.evaluate(() => window.tsgptStudio.history);
     assert.equal(h.steps.length, before.step);
     await page.click('[data-testid=train]');
-    await page.waitForFunction((s) => window.tsgptStudio.state.step >= s + 20, before.step, {
-      timeout: 60_000,
-    });
+    await page.waitForFunction((s) => window.tsgptStudio.state.step >= s + 20, before.step);
     await page.click('[data-testid=pause]');
     await waitStatus('paused');
     const resumed = (await page.evaluate(() => window.tsgptStudio.history)).steps;
