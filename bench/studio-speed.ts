@@ -5,7 +5,8 @@
 // and the ratio of the medians (the issue's bar: browser >= 0.8x Node). Not a test: timings on a
 // shared machine are noisy.
 //
-//   npm run build && node dist/bench/studio-speed.js [--steps 100] [--warmup 20] [--runs 3]
+//   npm run build && node dist/bench/studio-speed.js [--steps 100] [--warmup 20] [--runs 3] [--threads N]
+// --threads N: that many on both sides (default: every core each side may use)
 
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
@@ -41,10 +42,10 @@ function flag(name: string, dflt: number): number {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 /** The same steps as the page's 'bench' request (studio/src/engine/worker.ts), in Node. */
-async function nodeRun(text: string, steps: number, warmup: number): Promise<Run> {
+async function nodeRun(text: string, steps: number, warmup: number, threads: number): Promise<Run> {
   const tok = CharTokenizer.fromText(text);
   const ds = prepareDataset(text, tok);
-  const be = await createBackend('wasm');
+  const be = await createBackend('wasm', threads > 0 ? { threads } : {});
   try {
     const data = {
       train: ds.train,
@@ -75,6 +76,7 @@ async function main(): Promise<void> {
   const steps = flag('steps', 100);
   const warmup = flag('warmup', 20);
   const runs = flag('runs', 3);
+  const threads = flag('threads', 0);
   if (!existsSync(CHROMIUM))
     throw new Error(`no Chromium at ${CHROMIUM} (apt-get install chromium, or set TSGPT_CHROMIUM)`);
   const text = readFileSync(join(ROOT, 'assets', 'tinyshakespeare.txt'), 'utf8');
@@ -112,19 +114,20 @@ async function main(): Promise<void> {
       );
     for (let i = 0; i < runs; i++) {
       const b = await page.evaluate(
-        ([s, w]) =>
+        ([s, w, t]) =>
           (
             window as unknown as { tsgptStudio: { engine: { request<T>(r: object): Promise<T> } } }
           ).tsgptStudio.engine.request<Run>({
             type: 'bench',
             steps: s,
             warmup: w,
+            ...(t > 0 ? { threads: t } : {}),
           }),
-        [steps, warmup] as const,
+        [steps, warmup, threads] as const,
       );
       browser.push(b);
       show('browser', b);
-      const n = await nodeRun(text, steps, warmup);
+      const n = await nodeRun(text, steps, warmup, threads);
       node.push(n);
       show('node', n);
     }
