@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     const show = (who: string, r: Run) =>
       console.log(
         `${who.padEnd(8)} ${Math.round(r.tokensPerSec).toString().padStart(6)} tokens/s  ` +
-          `${r.msPerStep.toFixed(1)} ms/step (median ${median(r.stepMs).toFixed(1)})  ${r.threads} threads, ${r.flavor}`,
+          `${r.msPerStep.toFixed(1)} ms/step (median ${median(r.stepMs).toFixed(1)})  ${r.threads} thread${r.threads === 1 ? '' : 's'}, ${r.flavor}`,
       );
     for (let i = 0; i < runs; i++) {
       const b = await page.evaluate(
