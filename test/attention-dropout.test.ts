@@ -62,8 +62,13 @@ test("the attention mask is dropoutForward's draw on the probabilities: out = (d
 
 test('attention dropout: gradient against central differences (float64, fixed mask)', () => {
   const qkv = randn(refBackend, [2, 6, 12], rng);
-  gradCheck((x) => F.causalSelfAttention(x, 2, 0.3, 1234), [qkv], { maxPerInput: 144 });
-  gradCheck((x) => F.causalSelfAttention(x, 3, 0.6, 7), [randn(refBackend, [1, 5, 18], rng)]);
+  gradCheck((x) => F.causalSelfAttention(x, 2, undefined, { p: 0.3, seed: 1234 }), [qkv], {
+    maxPerInput: 144,
+  });
+  gradCheck(
+    (x) => F.causalSelfAttention(x, 3, undefined, { p: 0.6, seed: 7 }),
+    [randn(refBackend, [1, 5, 18], rng)],
+  );
 });
 
 test('dropout 0 (and eval mode) draws no seed and computes exactly what no dropout does', () => {
@@ -74,12 +79,15 @@ test('dropout 0 (and eval mode) draws no seed and computes exactly what no dropo
     return 5;
   };
   const a = F.causalSelfAttention(qkv, 2);
-  const z = F.causalSelfAttention(qkv, 2, 0, seed);
+  const z = F.causalSelfAttention(qkv, 2, undefined, { p: 0, seed });
   assert.equal(draws, 0);
   assert.deepEqual(z.data, a.data);
-  F.causalSelfAttention(qkv, 2, 0.1, seed);
+  F.causalSelfAttention(qkv, 2, undefined, { p: 0.1, seed });
   assert.equal(draws, 1, 'p > 0 draws one seed per call');
-  assert.throws(() => F.causalSelfAttention(qkv, 2, 1, 0), /dropout p must be in \[0, 1\), got 1/);
+  assert.throws(
+    () => F.causalSelfAttention(qkv, 2, undefined, { p: 1, seed: 0 }),
+    /dropout p must be in \[0, 1\), got 1/,
+  );
 });
 
 const ref = new RefBackend();

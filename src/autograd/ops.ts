@@ -528,19 +528,23 @@ export function softmax(x: Tensor): Tensor {
  * Fused causal self-attention over packed q|k|v: qkv (B, T, 3C) -> (B, T, C) with nHead heads.
  * Each position attends to itself and earlier positions only; scores are scaled by
  * 1/sqrt(hs) so their variance stays ~1 whatever the head size (softmax would saturate).
- * dropoutP > 0 (training): nanoGPT's attention dropout on the probabilities, inverted (kept ones
- * scaled by 1/(1-p)), its mask drawn from `seed` (a function draws a fresh one at every replay)
- * at each probability's index in (B, nh, T, T) (see Backend.attentionForward).
+ * `onProbs`, when given, is shown the attention probabilities (B, nh, T, T) once the forward has
+ * computed them (and not again when a captured step replays).
+ * `dropout` (training): nanoGPT's attention dropout on the probabilities with probability p,
+ * inverted (kept ones scaled by 1/(1-p)), its mask drawn from `seed` (a function draws a fresh one
+ * at every replay) at each probability's index in (B, nh, T, T) (see Backend.attentionForward).
  */
 export function causalSelfAttention(
   qkv: Tensor,
   nHead: number,
-  dropoutP = 0,
-  seed: number | (() => number) = 0,
+  onProbs?: (att: FloatArray, shape: readonly [number, number, number, number]) => void,
+  dropout?: { p: number; seed: number | (() => number) },
 ): Tensor {
   const be = sameBackend('causalSelfAttention', qkv);
   if (qkv.ndim !== 3 || qkv.dim(2) % 3 !== 0)
     throw new ShapeError(`causalSelfAttention: qkv ${shapeStr(qkv.shape)} must be (B, T, 3C)`);
+  const dropoutP = dropout?.p ?? 0;
+  const seed = dropout?.seed ?? 0;
   if (!(dropoutP >= 0 && dropoutP < 1))
     throw new ShapeError(`causalSelfAttention: dropout p must be in [0, 1), got ${dropoutP}`);
   const [b, t, c3] = qkv.shape as [number, number, number];
@@ -556,6 +560,7 @@ export function causalSelfAttention(
     if (dropoutP > 0) drawn[0] = typeof seed === 'number' ? seed : seed();
     be.attentionForward(out.f, att, qkv.f, b, t, c, nHead, scale, dropoutP, drawn[0]!);
   });
+  onProbs?.(att, [b, nHead, t, t]);
   if (!needsGrad(qkv)) {
     be.free(att);
     return out;
