@@ -538,13 +538,14 @@ export function causalSelfAttention(
   qkv: Tensor,
   nHead: number,
   onProbs?: (att: FloatArray, shape: readonly [number, number, number, number]) => void,
-  dropout?: { p: number; seed: number | (() => number) },
+  opts?: AttentionOptions,
 ): Tensor {
   const be = sameBackend('causalSelfAttention', qkv);
   if (qkv.ndim !== 3 || qkv.dim(2) % 3 !== 0)
     throw new ShapeError(`causalSelfAttention: qkv ${shapeStr(qkv.shape)} must be (B, T, 3C)`);
-  const dropoutP = dropout?.p ?? 0;
-  const seed = dropout?.seed ?? 0;
+  if (opts?.bf16 && needsGrad(qkv) && !onProbs) return attentionBf16(qkv, nHead, opts);
+  const dropoutP = opts?.p ?? 0;
+  const seed = opts?.seed ?? 0;
   if (!(dropoutP >= 0 && dropoutP < 1))
     throw new ShapeError(`causalSelfAttention: dropout p must be in [0, 1), got ${dropoutP}`);
   const [b, t, c3] = qkv.shape as [number, number, number];
@@ -586,6 +587,66 @@ export function causalSelfAttention(
         drawn[0]!,
       ),
     [att, datt],
+  );
+}
+
+/** Options of causalSelfAttention in training. */
+export interface AttentionOptions {
+  /** attention dropout's probability (default 0: none) */
+  p?: number;
+  /** its mask's seed, or a function drawing one (a fresh mask at every replay) */
+  seed?: number | (() => number);
+  /**
+   * mixed precision: save the probabilities for the backward as bf16 (src/backend/bf16.ts), half
+   * the bytes, on a backend with attentionForwardBf16
+   */
+  bf16?: boolean;
+}
+
+/**
+ * causalSelfAttention in mixed precision: the same forward, the probabilities it saves for the
+ * backward rounded to bf16 (B, nh, T, T, 2 bytes each), and no (B, nh, T, T) scratch for the
+ * backward (the kernels keep a head's in their own). The gradient is the float32 one's at
+ * bf16-rounded probabilities.
+ */
+function attentionBf16(qkv: Tensor, nHead: number, opts: AttentionOptions): Tensor {
+  const be = qkv.backend;
+  if (!be.attentionForwardBf16 || !be.attentionBackwardBf16)
+    throw new ShapeError(`causalSelfAttention: the ${be.name} backend has no bf16 attention kernels`);
+  const dropoutP = opts.p ?? 0;
+  const seed = opts.seed ?? 0;
+  if (!(dropoutP >= 0 && dropoutP < 1))
+    throw new ShapeError(`causalSelfAttention: dropout p must be in [0, 1), got ${dropoutP}`);
+  const [b, t, c3] = qkv.shape as [number, number, number];
+  const c = c3 / 3;
+  if (c % nHead !== 0) throw new ShapeError(`causalSelfAttention: C ${c} not divisible by nHead ${nHead}`);
+  const scale = 1 / Math.sqrt(c / nHead);
+  const out = new Tensor(be, [b, t, c], qkv.dtype);
+  const att16 = be.alloc('int32', Math.ceil((b * nHead * t * t) / 2)); // (B, nh, T, T) bf16
+  const drawn = new Int32Array(1);
+  compute(() => {
+    if (dropoutP > 0) drawn[0] = typeof seed === 'number' ? seed : seed();
+    be.attentionForwardBf16!(out.f, att16, qkv.f, b, t, c, nHead, scale, dropoutP, drawn[0]!);
+  });
+  return record(
+    out,
+    'causalSelfAttention',
+    [qkv],
+    () =>
+      be.attentionBackwardBf16!(
+        gradOf(qkv).f,
+        out.grad!.f,
+        qkv.f,
+        att16,
+        b,
+        t,
+        c,
+        nHead,
+        scale,
+        dropoutP,
+        drawn[0]!,
+      ),
+    [att16],
   );
 }
 

@@ -187,6 +187,37 @@ export interface Backend {
     seed?: number,
   ): void;
   /**
+   * Mixed precision (optional): attentionForward that saves the probabilities as bf16 in att16
+   * (B, NH, T, T 16-bit values, two to an int32 element: src/backend/bf16.ts), rounded to nearest
+   * even; out is computed from the float32 probabilities, as attentionForward's.
+   */
+  attentionForwardBf16?(
+    out: FloatArray,
+    att16: Int32Array,
+    qkv: FloatArray,
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    scale: number,
+    dropoutP: number,
+    seed: number,
+  ): void;
+  /** attentionBackward from the bf16 probabilities (widened); needs no (B, NH, T, T) scratch. */
+  attentionBackwardBf16?(
+    dqkv: FloatArray,
+    dout: FloatArray,
+    qkv: FloatArray,
+    att16: Int32Array,
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    scale: number,
+    dropoutP: number,
+    seed: number,
+  ): void;
+  /**
    * Fused log-softmax + negative log-likelihood: losses (N) = -log softmax(logits (N, V))[target].
    * A target of -1 is ignored (loss 0).
    */

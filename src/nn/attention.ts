@@ -45,7 +45,9 @@ export class CausalSelfAttention extends Module {
           qkv,
           this.nHead,
           probe?.attention?.bind(probe),
-          p > 0 ? { p, seed: ctx.dropoutSeed } : undefined,
+          p > 0 || ctx.precision === 'bf16'
+            ? { p, seed: ctx.dropoutSeed, bf16: ctx.precision === 'bf16' }
+            : undefined,
         );
     return F.dropout(this.c_proj.forward(y), this.dropout, ctx.dropoutSeed, ctx.training);
   }

@@ -79,7 +79,9 @@ export function checkpoint(
   // the seeds the forward draws, replayed to the recomputation; n = [drawn, replayed]
   const seeds = new Int32Array(MAX_SEEDS);
   const n = new Int32Array(2);
+  const precision = ctx.precision === 'bf16' ? { precision: ctx.precision } : {};
   const recording: ForwardContext = {
+    ...precision,
     training: ctx.training,
     dropoutSeed: () => {
       const s = ctx.dropoutSeed();
@@ -92,6 +94,7 @@ export function checkpoint(
     },
   };
   const replaying: ForwardContext = {
+    ...precision,
     training: ctx.training,
     dropoutSeed: () => {
       const i = n[1]!;

@@ -116,7 +116,8 @@ export class CompiledStep {
     // rank r > 0 draws the same seeds as rank 0 (one generator, one sequence), shifted: its rows
     // get masks of their own
     const shift = dp && dp.rank > 0 ? dp.rank * 0x9e3779b : 0;
-    this.ctx = shift === 0 ? trainContext(rng, ck) : shiftedSeeds(trainContext(rng, ck), shift);
+    const ctx = trainContext(rng, ck, cfg.precision);
+    this.ctx = shift === 0 ? ctx : shiftedSeeds(ctx, shift);
     this.lrTable = new Float64Array(Math.min(cfg.lrDecayIters, LR_TABLE_MAX) + 1);
     for (let it = 0; it < this.lrTable.length; it++) this.lrTable[it] = lrAt(it, cfg);
     const T = model.config.blockSize;
@@ -230,8 +231,5 @@ export class CompiledStep {
 /** ctx with every dropout seed moved by `shift` (kept a small integer: 30 bits). */
 function shiftedSeeds(ctx: ForwardContext, shift: number): ForwardContext {
   const draw = ctx.dropoutSeed;
-  const dropoutSeed = () => (draw() + shift) & 0x3fffffff;
-  return ctx.checkpoint
-    ? { training: ctx.training, dropoutSeed, checkpoint: ctx.checkpoint }
-    : { training: ctx.training, dropoutSeed };
+  return { ...ctx, dropoutSeed: () => (draw() + shift) & 0x3fffffff };
 }

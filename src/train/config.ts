@@ -35,6 +35,11 @@ export interface TrainConfig {
   seed: number;
   /** gradient checkpointing: keep each block's input only, recompute the block in the backward */
   gradCheckpoint: boolean;
+  /**
+   * 'bf16': mixed precision, 16-bit storage of the attention probabilities saved for the backward
+   * (float32 weights and arithmetic); 'fp32' (default): everything float32
+   */
+  precision: 'fp32' | 'bf16';
 }
 
 /** Everything a training run is configured by: the model's keys and the training keys. */
@@ -56,6 +61,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   evalIters: 20,
   seed: 1337,
   gradCheckpoint: false,
+  precision: 'fp32',
 };
 
 export const DEFAULT_CONFIG: FullConfig = { ...DEFAULT_GPT_CONFIG, ...DEFAULT_TRAIN_CONFIG };
@@ -159,6 +165,10 @@ export const TRAIN_CONFIG_KEYS: Record<keyof TrainConfig, KeySpec> = {
   gradCheckpoint: {
     kind: 'bool',
     help: 'recompute each block in the backward instead of keeping its activations (less memory, more compute)',
+  },
+  precision: {
+    kind: ['fp32', 'bf16'],
+    help: 'bf16: mixed precision, the attention probabilities saved for the backward in 16 bits (less memory)',
   },
 };
 

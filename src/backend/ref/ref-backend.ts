@@ -16,6 +16,7 @@ import type {
   UnaryOp,
 } from '../backend.js';
 import { contiguousStrides, dropoutMask, dropoutUniform, sizeOf } from '../backend.js';
+import { bf16Values, fromBf16, toBf16 } from '../bf16.js';
 import { type Int8Weights, linearInt8Ref } from '../int8.js';
 import { gelu, geluGrad, geluTanh, geluTanhGrad } from './math.js';
 
@@ -548,6 +549,46 @@ export class RefBackend implements Backend {
         }
       }
     }
+  }
+
+  attentionForwardBf16(
+    out: FloatArray, // (B, T, C)
+    att16: Int32Array, // (B, NH, T, T) bf16
+    qkv: FloatArray, // (B, T, 3C)
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    scale: number,
+    dropoutP: number,
+    seed: number,
+  ): void {
+    // the float32 forward, then its probabilities rounded to bf16 (the definition the kernels follow)
+    const att = new Float32Array(b * nh * t * t);
+    this.attentionForward(out, att, qkv, b, t, c, nh, scale, dropoutP, seed);
+    const h = bf16Values(att16, att.length);
+    for (let i = 0; i < att.length; i++) h[i] = toBf16(att[i]!);
+  }
+
+  attentionBackwardBf16(
+    dqkv: FloatArray, // (B, T, 3C)
+    dout: FloatArray, // (B, T, C)
+    qkv: FloatArray, // (B, T, 3C)
+    att16: Int32Array, // (B, NH, T, T) bf16
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    scale: number,
+    dropoutP: number,
+    seed: number,
+  ): void {
+    // the probabilities widened back to float32, then the float32 backward
+    const n = b * nh * t * t;
+    const h = bf16Values(att16, n);
+    const att = new Float32Array(n);
+    for (let i = 0; i < n; i++) att[i] = fromBf16(h[i]!);
+    this.attentionBackward(dqkv, new Float32Array(n), dout, qkv, att, b, t, c, nh, scale, dropoutP, seed);
   }
 
   crossEntropyForward(

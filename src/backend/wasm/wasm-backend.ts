@@ -811,6 +811,89 @@ export class WasmBackend implements Backend {
     );
   }
 
+  attentionForwardBf16(
+    out: FloatArray,
+    att16: Int32Array,
+    qkv: FloatArray,
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    scale: number,
+    dropoutP: number,
+    seed: number,
+  ): void {
+    const op = 'attentionForwardBf16';
+    if (c % nh !== 0) throw new TsgptError(`wasm backend: ${op}: C ${c} is not a multiple of NH ${nh}`);
+    const po = this.need(op, 'out', out, b * t * c);
+    const patt = this.need(op, 'att16', att16, Math.ceil((b * nh * t * t) / 2));
+    const pqkv = this.need(op, 'qkv', qkv, b * t * 3 * c);
+    const bytes = attentionBf16ScratchBytes(t, c / nh);
+    const scratch = this.scratchAttn.atLeast(bytes * this.pool.threads);
+    const parallel = b * t * t * c >= PAR_MIN_ELEMENTS;
+    const thr = dropoutP > 0 ? dropoutThreshold(dropoutP) : 0;
+    const ks = 1 / (1 - dropoutP);
+    this.jobs.attentionBf16Fwd(
+      b * nh,
+      parallel,
+      po,
+      patt,
+      pqkv,
+      t,
+      c,
+      nh,
+      scale,
+      seed | 0,
+      thr,
+      ks,
+      scratch,
+      bytes,
+    );
+  }
+
+  attentionBackwardBf16(
+    dqkv: FloatArray,
+    dout: FloatArray,
+    qkv: FloatArray,
+    att16: Int32Array,
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    scale: number,
+    dropoutP: number,
+    seed: number,
+  ): void {
+    const op = 'attentionBackwardBf16';
+    if (c % nh !== 0) throw new TsgptError(`wasm backend: ${op}: C ${c} is not a multiple of NH ${nh}`);
+    const pdqkv = this.need(op, 'dqkv', dqkv, b * t * 3 * c);
+    const pdout = this.need(op, 'dout', dout, b * t * c);
+    const pqkv = this.need(op, 'qkv', qkv, b * t * 3 * c);
+    const patt = this.need(op, 'att16', att16, Math.ceil((b * nh * t * t) / 2));
+    const bytes = attentionBf16ScratchBytes(t, c / nh);
+    const scratch = this.scratchAttn.atLeast(bytes * this.pool.threads);
+    const parallel = b * t * t * c >= PAR_MIN_ELEMENTS;
+    const thr = dropoutP > 0 ? dropoutThreshold(dropoutP) : 0;
+    const ks = 1 / (1 - dropoutP);
+    this.jobs.attentionBf16Bwd(
+      b * nh,
+      parallel,
+      pdqkv,
+      pdout,
+      pqkv,
+      patt,
+      t,
+      c,
+      nh,
+      scale,
+      seed | 0,
+      thr,
+      ks,
+      scratch,
+      bytes,
+    );
+  }
+
   crossEntropyForward(
     losses: FloatArray,
     logits: FloatArray,
@@ -999,6 +1082,14 @@ export function attentionScratchBytes(t: number, hs: number): number {
  */
 export function attentionDropScratchBytes(t: number, hs: number): number {
   return Math.ceil(((hs * packedWidth(t) + 3 * t * packedWidth(hs) + t * t) * 4) / 64) * 64;
+}
+
+/**
+ * Bytes of one thread's scratch for the bf16 attention kernels (kernels/attention-bf16.ts
+ * attention_bf16_scratch_floats): attentionScratchBytes', plus P, dS and P * M of one head.
+ */
+export function attentionBf16ScratchBytes(t: number, hs: number): number {
+  return Math.ceil(((hs * packedWidth(t) + 3 * t * packedWidth(hs) + 3 * t * t) * 4) / 64) * 64;
 }
 
 /** The dropout kernels keep element i iff (hash >>> 8) >= this: ceil(p * 2^24), i.e. u >= p exactly. */

@@ -18,7 +18,7 @@ export function attention_drop_scratch_floats(t: i32, hs: i32): i32 {
  * dst[j] = src[j] * keepScale where kept, else 0, for j < n; the mask of element j is drawn at
  * flat index idx0 + j. dst may alias src.
  */
-function dropRow(dst: usize, src: usize, n: i32, s: i32, idx0: i32, thr: u32, keepScale: f32): void {
+export function dropRow(dst: usize, src: usize, n: i32, s: i32, idx0: i32, thr: u32, keepScale: f32): void {
   const sv = i32x4.splat(s);
   const tv = i32x4.splat(<i32>thr);
   const ks = f32x4.splat(keepScale);
