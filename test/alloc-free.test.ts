@@ -59,3 +59,6 @@ test('no JS heap allocation in the steady-state training step (wasm, 2 threads)'
 
 test('no JS heap allocation in the steady-state step with gradient checkpointing (wasm, 2 threads)', () =>
   probe(2, ['--grad-checkpoint']));
+
+test('no JS heap allocation in the steady-state step in bf16 with gradient checkpointing (wasm, 2 threads)', () =>
+  probe(2, ['--bf16', '--grad-checkpoint']));
