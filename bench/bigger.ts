@@ -18,6 +18,11 @@ interface Variant {
 const MEMORY: Variant[] = [
   { name: 'fp32', args: ['--threads', '2'] },
   { name: 'grad-checkpoint', args: ['--threads', '2', '--overrides', '{"gradCheckpoint":true}'] },
+  { name: 'bf16', args: ['--threads', '2', '--overrides', '{"precision":"bf16"}'] },
+  {
+    name: 'grad-checkpoint + bf16',
+    args: ['--threads', '2', '--overrides', '{"gradCheckpoint":true,"precision":"bf16"}'],
+  },
 ];
 const PARALLEL: Variant[] = [
   { name: '1 thread', args: ['--threads', '1'] },
