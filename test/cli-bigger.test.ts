@@ -1,12 +1,14 @@
 // The "bigger models" options end to end through the built CLI: --grad-checkpoint and
-// --data-parallel train (ref and wasm), `tsgpt quantize` writes an int8 checkpoint that sample and
+// --precision bf16 train on both backends (ref has every kernel they need, so neither is refused
+// there), --data-parallel trains on wasm, `tsgpt quantize` writes an int8 checkpoint that sample and
 // eval read, and the bad inputs each get one line and a non-zero exit: an int8 checkpoint given to
 // training (--init-from, --resume), a batch that does not split into the data-parallel ranks,
-// quantizing an int8 checkpoint again.
+// quantizing an int8 checkpoint again, a precision tsgpt does not have. (torchrun missing:
+// test/ddp.test.ts.)
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -71,6 +73,68 @@ test('--grad-checkpoint trains on ref and wasm; --data-parallel 2 trains on wasm
   );
   for (const out of ['ck-ref', 'ck-wasm', 'dp'])
     assert.ok(existsSync(join(dir, out, 'ckpt.safetensors')), out);
+});
+
+test('--precision bf16 trains on ref and on wasm, also with --grad-checkpoint, and is kept in the checkpoint', () => {
+  ok(
+    tsgpt(
+      'train',
+      '--data',
+      'data',
+      '--backend',
+      'ref',
+      ...TINY,
+      ...SHORT,
+      '--precision',
+      'bf16',
+      '--out',
+      'bf-ref',
+    ),
+  );
+  ok(
+    tsgpt(
+      'train',
+      '--data',
+      'data',
+      ...TINY,
+      ...SHORT,
+      '--precision',
+      'bf16',
+      '--grad-checkpoint',
+      '--out',
+      'bf',
+    ),
+  );
+  // resuming keeps the run's precision: the checkpoint's training config says bf16
+  const r = tsgpt(
+    'train',
+    '--data',
+    'data',
+    '--resume',
+    '--out',
+    'bf',
+    '--max-iters',
+    '3',
+    '--eval-iters',
+    '1',
+  );
+  ok(r);
+  const configs = readFileSync(join(dir, 'bf', 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { type: string; step: number; config?: { precision: string } })
+    .filter((l) => l.type === 'config');
+  const resumed = configs.at(-1)!;
+  assert.ok(resumed.step > 0, `the resumed run logs its config (steps ${configs.map((c) => c.step)})`);
+  assert.equal(resumed.config!.precision, 'bf16');
+});
+
+test('a precision tsgpt does not have: one line', () => {
+  fails(
+    tsgpt('train', '--data', 'data', ...TINY, ...SHORT, '--precision', 'fp16', '--out', 'fp16'),
+    /^tsgpt train: --precision must be one of fp32\|bf16, got "fp16"/,
+  );
+  assert.ok(!existsSync(join(dir, 'fp16')), 'nothing written');
 });
 
 test('a batch that does not split into the ranks: one line', () => {
