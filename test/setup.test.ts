@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { refBackend as be } from '../src/backend/index.js';
 import { ConfigError, DataError } from '../src/errors.js';
+import type { GPTConfig } from '../src/model/config.js';
 import { CharTokenizer } from '../src/tokenizer/char.js';
 import { decodeCheckpoint } from '../src/train/checkpoint.js';
 import { DEFAULT_CONFIG, type FullConfig, PRESETS, validateConfig } from '../src/train/config.js';
@@ -240,7 +241,7 @@ describe('init-from', () => {
     assert.ok(Number.isFinite(r.trainer.trainStep().loss));
     // dropout not given: the layers' (here the baby preset's 0), not the checkpoint's 0.1
     const keep = setupRun({ backend: be, data, initFrom });
-    assert.equal(keep.model.config.dropout, 0);
+    assert.equal((keep.model.config as GPTConfig).dropout, 0);
     assert.equal(keep.model.config.blockSize, 16, "no blockSize given: the checkpoint's");
   });
 
