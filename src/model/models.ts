@@ -3,8 +3,17 @@
 // themselves (gpt.ts, bigram.ts, mlp.ts, rnn.ts) or their keys (config.ts).
 
 import type { Backend } from '../backend/backend.js';
+import { TsgptError } from '../errors.js';
 import { Bigram } from './bigram.js';
-import type { Arch, BigramConfig, GPTConfig, MLPConfig, ModelConfig, RNNConfig } from './config.js';
+import {
+  ARCH_NOUN,
+  type Arch,
+  type BigramConfig,
+  type GPTConfig,
+  type MLPConfig,
+  type ModelConfig,
+  type RNNConfig,
+} from './config.js';
 import { GPT } from './gpt.js';
 import type { LanguageModel, ModelOptions } from './language-model.js';
 import { MLPModel } from './mlp.js';
@@ -57,4 +66,15 @@ export function describeModel(arch: Arch, config: ModelConfig): string {
       return `${arch}: ${c.nLayer} layer${c.nLayer === 1 ? '' : 's'} of ${c.nHidden} hidden, ${c.nEmbd}-wide embeddings`;
     }
   }
+}
+
+/**
+ * The model as a GPT, for what only a GPT has (attention to look inside, GPT-2's layouts);
+ * another architecture is refused in one line naming `what` needs it.
+ * @example const gpt = asGPT(modelFromCheckpoint(ck, be), 'the studio');
+ */
+export function asGPT(model: LanguageModel, what = 'this'): GPT {
+  if (!(model instanceof GPT))
+    throw new TsgptError(`${what} needs a GPT; the model is ${ARCH_NOUN[model.arch]} (arch ${model.arch})`);
+  return model;
 }

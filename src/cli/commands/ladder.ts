@@ -130,6 +130,8 @@ export async function run(args: Args, ctx: CommandContext): Promise<void> {
     throw new UsageError(
       '--tokenizer is for a text file --data; the shipped Tiny Shakespeare is read by characters',
     );
+  const configPath = args.string('config');
+  const overrides = configPath === undefined ? {} : await readLadderConfig(configPath);
   let ds: PreparedDataset;
   let dataName: string;
   if (dataPath === undefined) {
@@ -153,8 +155,6 @@ export async function run(args: Args, ctx: CommandContext): Promise<void> {
     tokenizer: ds.meta.tokenizer,
     name: dataName,
   };
-  const configPath = args.string('config');
-  const overrides = configPath === undefined ? {} : await readLadderConfig(configPath);
   // a bad key in the file fails now, before any model trains
   for (const arch of archs)
     if (overrides[arch])
