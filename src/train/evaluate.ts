@@ -1,6 +1,7 @@
 // Evaluation over a whole token split: consecutive blockSize windows, every token predicted
-// once, summed in nats. Each window starts afresh (an RNN from a zero state), as in training. Bits per character and per byte divide by the length of the text the
-// predicted tokens spell, so models with different tokenizers compare on the same text.
+// once, summed in nats. Each window starts afresh (an RNN from a zero state), as in training.
+// Bits per character and per byte divide by the length of the text the predicted tokens
+// spell, so models with different tokenizers compare on the same text.
 
 import { noGrad } from '../autograd/engine.js';
 import { checkTokenCount } from '../data/batch.js';
