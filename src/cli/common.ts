@@ -9,6 +9,7 @@ import { CheckpointError, UsageError } from '../errors.js';
 import { tokenizerFromJSON } from '../tokenizer/index.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { type Checkpoint, decodeCheckpoint } from '../train/checkpoint.js';
+import { fileError } from '../util/file-error.js';
 import type { Args, FlagSpec } from './args.js';
 import { loadGpt2Tokenizer } from './tokenizer-spec.js';
 
@@ -75,9 +76,9 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
     bytes = await readFile(path);
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code === 'ENOENT') throw new CheckpointError(`checkpoint not found: ${path}`);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new CheckpointError(`checkpoint not found: ${path}`);
     if (code === 'EISDIR') throw new CheckpointError(`checkpoint path is a directory: ${path}`);
-    throw new CheckpointError(`cannot read checkpoint ${path} (${code ?? String(e)})`);
+    throw fileError(e, 'read', path);
   }
   return decodeCheckpoint(bytes, path);
 }

@@ -12,6 +12,7 @@ import { type LoadedDataset, loadPrepared, readTextFile } from '../data/node-io.
 import { ConfigError, TokenizerError, UsageError } from '../errors.js';
 import { CharTokenizer, Gpt2Tokenizer, tokenizerFromJSON } from '../tokenizer/index.js';
 import type { Tokenizer, TokenizerJSON } from '../tokenizer/tokenizer.js';
+import { fileError } from '../util/file-error.js';
 
 export type TokenizerSpec = { kind: 'char' } | { kind: 'bpe' | 'word'; file: string } | { kind: 'gpt2' };
 
@@ -51,9 +52,10 @@ export async function loadTokenizerFile(file: string, kind: 'bpe' | 'word'): Pro
     text = await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new TokenizerError(`tokenizer file not found: ${file}`);
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new TokenizerError(`tokenizer file not found: ${file}`);
     if (code === 'EISDIR') throw new TokenizerError(`tokenizer file is a directory: ${file}`);
-    throw new TokenizerError(`cannot read tokenizer file: ${file} (${code ?? (err as Error).message})`);
+    throw fileError(err, 'read', file);
   }
   let tok: Tokenizer;
   try {
