@@ -4,18 +4,27 @@
 // This file parses flags, reads files and prints; how the run is configured and built (the
 // order of the layers, resume, init-from) is src/train/setup.ts's.
 
-import { existsSync } from 'node:fs';
-import { appendFile, readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadedDataset } from '../../data/node-io.js';
 import { ConfigError, UsageError } from '../../errors.js';
 import { CONFIG_KEYS, DEFAULT_CONFIG, type FullConfig, PRESETS } from '../../train/config.js';
 import { lossChartSvg } from '../../train/plot.js';
 import { buildRun, planRun } from '../../train/setup.js';
-import { ensureDir, writeFileAtomic } from '../../util/atomic-write.js';
+import { checkWritableDir, ensureDir, removeStaleTemps, writeFileAtomic } from '../../util/atomic-write.js';
+import { fileError } from '../../util/file-error.js';
 import type { Args, CommandContext, FlagSpec } from '../args.js';
-import { BACKEND_FLAGS, backendChoice, closeBackend, openBackend, readCheckpoint } from '../common.js';
+import {
+  BACKEND_FLAGS,
+  type BackendChoice,
+  backendChoice,
+  closeBackend,
+  openBackend,
+  readCheckpoint,
+} from '../common.js';
 import { formatDuration, ProgressBar } from '../progress.js';
+import { existingPaths } from '../replace.js';
+import { OutLock, RunLog } from '../run-dir.js';
 import { loadTrainingData, parseTokenizerSpec } from '../tokenizer-spec.js';
 
 export const name = 'train';
@@ -24,7 +33,10 @@ export const description =
   'Trains from scratch (or continues with --resume) and writes into --out: ckpt.safetensors ' +
   '(weights, optimizer state, config, tokenizer, step, RNG state; rewritten atomically at every eval), ' +
   'log.jsonl (one JSON object per step and per eval) and loss.svg (the loss curves). Configuration ' +
-  'comes from --preset, then --config FILE (a JSON object of the keys below), then the flags.';
+  'comes from --preset, then --config FILE (a JSON object of the keys below), then the flags. ' +
+  'A run already in --out is continued with --resume or replaced with --force, never silently; ' +
+  'while a training runs, --out holds train.lock and a second training into it is refused. ' +
+  'Ctrl-C (or SIGTERM) stops at the next step with a checkpoint.';
 
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
@@ -83,7 +95,11 @@ export const flags: readonly FlagSpec[] = [
     metavar: 'CKPT',
     help: 'start from these weights (fine-tuning; e.g. an imported GPT-2), with a fresh optimizer',
   },
-  { name: 'force', type: 'bool', help: 'start over even if --out already holds a checkpoint' },
+  {
+    name: 'force',
+    type: 'bool',
+    help: 'start over, replacing the checkpoint, log and chart in --out (without --force or --resume, a run that is there is never replaced)',
+  },
   { name: 'max-time', type: 'float', min: 0, help: 'stop (with a checkpoint) after this many minutes' },
   ...BACKEND_FLAGS,
   ...configFlags,
@@ -105,8 +121,9 @@ async function readConfigFile(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
-  } catch {
-    throw new ConfigError(`config file not found: ${path}`);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') throw new ConfigError(`config file not found: ${path}`);
+    throw fileError(err, 'read', path);
   }
   try {
     return JSON.parse(text);
@@ -134,21 +151,95 @@ function flagOverrides(args: Args): Record<string, unknown> {
   return given;
 }
 
-export async function run(args: Args, ctx: CommandContext): Promise<void> {
+/** What `tsgpt train` writes into --out, besides its lock. */
+const OUT_FILES = { ckpt: 'ckpt.safetensors', log: 'log.jsonl', chart: 'loss.svg' } as const;
+
+export async function run(args: Args, ctx: CommandContext): Promise<number | undefined> {
   const choice = backendChoice(args);
   const preset = args.string('preset')!;
   const out = args.string('out') ?? join('out', preset);
-  const ckptPath = join(out, 'ckpt.safetensors');
+  const ckptPath = join(out, OUT_FILES.ckpt);
+  const logPath = join(out, OUT_FILES.log);
+  const chartPath = join(out, OUT_FILES.chart);
   const resume = args.bool('resume');
+  const force = args.bool('force');
   const initFrom = args.string('init-from');
   if (resume && initFrom !== undefined)
     throw new UsageError(
       '--resume and --init-from exclude each other: --resume continues the run in --out, --init-from starts a new one',
     );
-  if (!resume && !args.bool('force') && existsSync(ckptPath))
+  if (resume && force)
     throw new UsageError(
-      `${ckptPath} exists: pass --resume to continue it, --force to start over, or another --out`,
+      '--resume and --force exclude each other: --resume continues the checkpoint in --out, --force starts over and replaces it',
     );
+  // a new run replaces nothing without --force (checked again under the lock, before writing)
+  const refuseExisting = async () => {
+    if (resume || force) return;
+    const found = await existingPaths([ckptPath, logPath, chartPath]);
+    if (found.includes(ckptPath))
+      throw new UsageError(
+        `${ckptPath} exists: pass --resume to continue it, --force to start over, or another --out`,
+      );
+    if (found.length > 0)
+      throw new UsageError(
+        `${found[0]} exists (a run without a checkpoint): pass --force to start over, or another --out`,
+      );
+  };
+  await refuseExisting();
+  await checkWritableDir(out);
+  const p = (s: string) => process.stderr.write(`${s}\n`);
+  let lock: OutLock | undefined;
+  const takeLock = () => {
+    const taken = OutLock.acquire(out);
+    if (taken.note !== undefined) p(taken.note);
+    lock = taken.lock;
+  };
+  try {
+    // an existing --out is locked before its checkpoint is read, so no other run replaces it meanwhile
+    if (await isDirectory(out)) takeLock();
+    return await train(
+      args,
+      ctx,
+      { out, ckptPath, logPath, chartPath, resume, force, initFrom, choice },
+      {
+        p,
+        lockLater: async () => {
+          if (lock) return;
+          await ensureDir(out);
+          takeLock();
+          await refuseExisting();
+        },
+      },
+    );
+  } finally {
+    (lock as OutLock | undefined)?.release();
+  }
+}
+
+const isDirectory = (path: string): Promise<boolean> =>
+  stat(path).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+
+interface Paths {
+  out: string;
+  ckptPath: string;
+  logPath: string;
+  chartPath: string;
+  resume: boolean;
+  force: boolean;
+  initFrom: string | undefined;
+  choice: BackendChoice;
+}
+
+async function train(
+  args: Args,
+  ctx: CommandContext,
+  { out, ckptPath, logPath, chartPath, resume, force, initFrom, choice }: Paths,
+  { p, lockLater }: { p: (s: string) => void; lockLater: () => Promise<void> },
+): Promise<number | undefined> {
+  const preset = args.string('preset')!;
   const configPath = args.string('config');
   const spec = args.string('tokenizer');
   const data: LoadedDataset = await loadTrainingData(
@@ -175,30 +266,43 @@ export async function run(args: Args, ctx: CommandContext): Promise<void> {
       ? {}
       : { initFrom: { checkpoint: await readCheckpoint(initFrom), name: initFrom } }),
   });
+  if (ctx.signal.aborted) {
+    p('tsgpt train: interrupted before training started; nothing written');
+    return 130;
+  }
   const backend = await openBackend(choice);
+  let log: RunLog | undefined;
   try {
     const { config: cfg, model, trainer } = buildRun(plan, backend);
-    await ensureDir(out);
-    const logPath = join(out, 'log.jsonl');
-    const chartPath = join(out, 'loss.svg');
+    await lockLater();
+    const removed = await removeStaleTemps(out);
+    if (removed.length > 0)
+      p(
+        `note: removed ${removed.length} temp file${removed.length === 1 ? '' : 's'} that a killed run left in ${out}/`,
+      );
     const points: { step: number; train?: number; val?: number }[] = [];
-    if (resume && existsSync(logPath)) {
-      for (const line of (await readFile(logPath, 'utf8')).split('\n')) {
-        if (!line) continue;
-        const e = JSON.parse(line) as { type: string; step: number; train: number; val: number };
-        if (e.type === 'eval' && e.step < trainer.step)
-          points.push({ step: e.step, train: e.train, val: e.val });
-      }
-    }
-    const log = (obj: object) => appendFile(logPath, `${JSON.stringify(obj)}\n`);
-    const p = (s: string) => process.stderr.write(`${s}\n`);
+    if (resume) {
+      // the log up to the checkpoint: what comes after it (a crash lost those steps) is trained again
+      const at = trainer.step;
+      const redoesEval = at % cfg.evalInterval === 0;
+      const resumed = RunLog.resume(
+        logPath,
+        (r) => r.step > at || (r.type === 'eval' && r.step === at && redoesEval),
+      );
+      log = resumed.log;
+      for (const note of resumed.notes) p(note);
+      for (const r of resumed.records)
+        if (r.type === 'eval' && typeof r['train'] === 'number' && typeof r['val'] === 'number')
+          points.push({ step: r.step, train: r['train'], val: r['val'] });
+    } else log = RunLog.create(logPath);
+    const runLog = log;
     p(
       `tsgpt train: ${(model.numParams() / 1e6).toFixed(2)}M parameters, ${cfg.nLayer} layers, ${cfg.nHead} heads, ` +
         `${cfg.nEmbd} wide, context ${cfg.blockSize}, batch ${cfg.batchSize}x${cfg.gradAccum}, vocab ${cfg.vocabSize}, ` +
-        `backend ${backend.name}${resume ? `, resuming at step ${trainer.step}` : ''}`,
+        `backend ${backend.name}${resume ? `, resuming at step ${trainer.step}` : ''}${force ? ' (--force: starting over)' : ''}`,
     );
     p(`data ${data.dir}: ${data.train.length} train / ${data.val.length} val tokens; writing to ${out}/`);
-    await log({
+    runLog.append({
       type: 'config',
       time: new Date().toISOString(),
       step: trainer.step,
@@ -216,7 +320,8 @@ export async function run(args: Args, ctx: CommandContext): Promise<void> {
         lastStep = s;
         const elapsed = (performance.now() - started) / 1000;
         bar.update(s.step, { loss: s.loss, lr: s.lr, 'tok/s': tokens / elapsed });
-        void log({ type: 'step', ...s });
+        // synchronous, one whole line: records stay in step order and a crash tears at most one
+        runLog.append({ type: 'step', ...s });
       },
       onEval: async (e, checkpoint) => {
         points.push({ step: e.step, train: e.train, val: e.val });
@@ -229,7 +334,8 @@ export async function run(args: Args, ctx: CommandContext): Promise<void> {
           chartPath,
           lossChartSvg(points, { title: `tsgpt ${args.string('preset')} — ${out}` }),
         );
-        await log({ type: 'eval', time: new Date().toISOString(), ...e });
+        runLog.append({ type: 'eval', time: new Date().toISOString(), ...e });
+        runLog.sync();
       },
       shouldStop: () => ctx.signal.aborted || (maxMs > 0 && performance.now() - started > maxMs),
     });
@@ -238,6 +344,7 @@ export async function run(args: Args, ctx: CommandContext): Promise<void> {
     if (ctx.signal.aborted || trainer.step < cfg.maxIters) {
       // interrupted: save where we are so that --resume continues exactly from here
       await writeFileAtomic(ckptPath, trainer.checkpoint());
+      runLog.sync();
       p(`stopped at step ${trainer.step}; checkpoint saved (continue with --resume)`);
     }
     p(
@@ -251,7 +358,9 @@ export async function run(args: Args, ctx: CommandContext): Promise<void> {
         `threads: ${backend.threads}, but ${g.aloneSteps} of ${g.steps} steps ran on one thread, which measured ` +
           'faster (another program was using a core)',
       );
+    return undefined;
   } finally {
+    log?.close();
     closeBackend(backend);
   }
 }
