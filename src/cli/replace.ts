@@ -1,0 +1,46 @@
+// Nothing a command writes replaces an existing file without --force: the check every command
+// that writes an artifact makes before its work (train, prepare, tokenizer train, export, import),
+// and the --force flag they share. The writes themselves are atomic (src/util/atomic-write.ts).
+
+import { lstat, readFile } from 'node:fs/promises';
+import type { FlagSpec } from './args.js';
+
+/** The --force flag of a command that writes `what`. */
+export function forceFlag(what: string): FlagSpec {
+  return {
+    name: 'force',
+    type: 'bool',
+    help: `replace ${what} if it exists (without --force, existing files are never replaced)`,
+  };
+}
+
+/** Of `paths`, those that exist (a dangling symbolic link counts: writing would replace it). */
+export async function existingPaths(paths: readonly string[]): Promise<string[]> {
+  const found: string[] = [];
+  for (const p of paths) {
+    try {
+      await lstat(p);
+      found.push(p);
+    } catch {
+      // missing (or unreachable: the write will say why)
+    }
+  }
+  return found;
+}
+
+/** Whether each file already holds exactly these bytes (so writing them would change nothing). */
+export async function sameOnDisk(
+  files: readonly { path: string; data: string | Uint8Array }[],
+): Promise<boolean> {
+  for (const f of files) {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(f.path);
+    } catch {
+      return false;
+    }
+    const want = typeof f.data === 'string' ? Buffer.from(f.data) : f.data;
+    if (!bytes.equals(want)) return false;
+  }
+  return true;
+}
