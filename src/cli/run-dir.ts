@@ -55,23 +55,31 @@ export class RunLog {
   static create(path: string, fs: SyncFs = nodeFs): RunLog {
     let fd: number;
     try {
-      fd = fs.openSync(path, 'w', 0o644);
+      // O_APPEND, then emptied: every write lands at the end, also after a cut-back (see write)
+      fd = fs.openSync(path, 'a', 0o644);
     } catch (err) {
       throw fileError(err, 'write', path);
     }
-    return new RunLog(path, fs, fd, 0);
+    const log = new RunLog(path, fs, fd, 0);
+    try {
+      fs.ftruncateSync(fd, 0);
+    } catch (err) {
+      log.close();
+      throw fileError(err, 'write', path);
+    }
+    return log;
   }
 
   /**
-   * The log of a run being resumed: its records up to the checkpoint, and the log open for
-   * appending after them. A torn last line is removed; the records from the first one `past`
-   * says belongs after the checkpoint are dropped (a crash lost those steps, which the resumed
-   * run does again). Any other line that is not a record is an error naming the line.
-   * Returns what it did as notes for the user. A missing log is started afresh.
+   * The log of a run being resumed from a checkpoint at step `at`: its records up to the
+   * checkpoint, and the log open for appending after them. A torn last line is removed; records
+   * from the first one past `at` are dropped (a crash lost those steps, which the resumed run
+   * does again). Any other line that is not a record is an error naming the line. Returns what
+   * it did as notes for the user. A missing log is started afresh.
    */
   static resume(
     path: string,
-    past: (r: LogRecord) => boolean,
+    at: number,
     fs: SyncFs = nodeFs,
   ): { log: RunLog; records: LogRecord[]; notes: string[] } {
     let bytes: Uint8Array;
@@ -79,7 +87,11 @@ export class RunLog {
       bytes = fs.readFileSync(path);
     } catch (err) {
       if ((err as { code?: string }).code === 'ENOENT')
-        return { log: RunLog.create(path, fs), records: [], notes: [] };
+        return {
+          log: RunLog.create(path, fs),
+          records: [],
+          notes: [`note: ${path} was missing; starting a new one`],
+        };
       throw fileError(err, 'read', path);
     }
     const records: LogRecord[] = [];
@@ -102,7 +114,7 @@ export class RunLog {
         notes.push(`warning: ${path}: the last line was cut short (a crash or a full disk); removed it`);
         break;
       }
-      if (cutAt < 0 && past(record)) cutAt = start;
+      if (cutAt < 0 && record.step > at) cutAt = start;
       if (cutAt >= 0) dropped++;
       else {
         records.push(record);

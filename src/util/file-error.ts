@@ -10,7 +10,7 @@ import { FileError, TsgptError } from '../errors.js';
 export const ERRNO_WORDS: Readonly<Record<string, string>> = {
   ENOSPC: 'no space left on device',
   EDQUOT: 'disk quota exceeded',
-  EFBIG: 'file too large for this file system',
+  EFBIG: "file too large (over the file system's or the process's file size limit: ulimit -f?)",
   EACCES: 'permission denied',
   EPERM: 'operation not permitted',
   EROFS: 'read-only file system',

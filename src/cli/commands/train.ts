@@ -281,19 +281,19 @@ async function train(
         `note: removed ${removed.length} temp file${removed.length === 1 ? '' : 's'} that a killed run left in ${out}/`,
       );
     const points: { step: number; train?: number; val?: number }[] = [];
+    // the checkpoint's own eval, when its run logged one: Trainer.run evaluates there again on
+    // resume (same numbers), which rewrites the checkpoint but is not logged or charted twice
+    let loggedEvalAt = -1;
     if (resume) {
       // the log up to the checkpoint: what comes after it (a crash lost those steps) is trained again
-      const at = trainer.step;
-      const redoesEval = at % cfg.evalInterval === 0;
-      const resumed = RunLog.resume(
-        logPath,
-        (r) => r.step > at || (r.type === 'eval' && r.step === at && redoesEval),
-      );
+      const resumed = RunLog.resume(logPath, trainer.step);
       log = resumed.log;
       for (const note of resumed.notes) p(note);
       for (const r of resumed.records)
-        if (r.type === 'eval' && typeof r['train'] === 'number' && typeof r['val'] === 'number')
+        if (r.type === 'eval' && typeof r['train'] === 'number' && typeof r['val'] === 'number') {
           points.push({ step: r.step, train: r['train'], val: r['val'] });
+          if (r.step === trainer.step) loggedEvalAt = r.step;
+        }
     } else log = RunLog.create(logPath);
     const runLog = log;
     p(
@@ -324,7 +324,9 @@ async function train(
         runLog.append({ type: 'step', ...s });
       },
       onEval: async (e, checkpoint) => {
-        points.push({ step: e.step, train: e.train, val: e.val });
+        const again = e.step === loggedEvalAt;
+        loggedEvalAt = -1;
+        if (!again) points.push({ step: e.step, train: e.train, val: e.val });
         bar.log(
           `step ${e.step}: train loss ${e.train.toFixed(4)}, val loss ${e.val.toFixed(4)}${e.improved ? ' (best)' : ''} ` +
             `[${formatDuration((performance.now() - started) / 1000)}]`,
@@ -334,7 +336,7 @@ async function train(
           chartPath,
           lossChartSvg(points, { title: `tsgpt ${args.string('preset')} — ${out}` }),
         );
-        runLog.append({ type: 'eval', time: new Date().toISOString(), ...e });
+        if (!again) runLog.append({ type: 'eval', time: new Date().toISOString(), ...e });
         runLog.sync();
       },
       shouldStop: () => ctx.signal.aborted || (maxMs > 0 && performance.now() - started > maxMs),
