@@ -221,6 +221,14 @@ export function guardStandardStreams(): void {
 
 if (isEntryPoint()) {
   guardStandardStreams();
+  // an error thrown outside a command's await chain (an event handler, a timer) is still one line
+  const last = (err: unknown) => {
+    clearActiveProgress();
+    process.stderr.write(`${formatError(err, running)}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', last);
+  process.on('unhandledRejection', last);
   runCli(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });
