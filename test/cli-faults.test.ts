@@ -661,6 +661,48 @@ describe('the issue, case by case', () => {
 });
 
 describe('further cases of the same families', () => {
+  test('Ctrl-C: train stops with a checkpoint and exit 130, lock released; prepare killed mid-way leaves a whole dataset', async () => {
+    const t = background([
+      'train',
+      '--data',
+      'data',
+      '--out',
+      'ctrlc',
+      ...TINY,
+      '--max-iters',
+      '1000000',
+      '--eval-interval',
+      '30',
+    ]);
+    await waitFor(() => existsSync(join(dir, 'ctrlc', 'ckpt.safetensors')), 'the first checkpoint');
+    t.child.kill('SIGINT');
+    const [code] = await once(t.child, 'exit');
+    assert.equal(code, 130, t.stderr());
+    const at = Number(/stopped at step (\d+); checkpoint saved/.exec(t.stderr())?.[1]);
+    assert.ok(at > 0, t.stderr());
+    assert.deepEqual(readdirSync(join(dir, 'ctrlc')).sort(), ['ckpt.safetensors', 'log.jsonl', 'loss.svg']);
+    assert.equal(stepsOf('ctrlc').at(-1), at);
+    // prepare has no handler: Ctrl-C kills it wherever it is; the dataset is the old one or the new one, whole
+    cpSync(join(dir, 'data'), join(dir, 'data-int'), { recursive: true });
+    const old = hashes('data-int');
+    const prep = spawn(process.execPath, [MAIN, 'prepare', '--out', 'data-int', '--force'], {
+      cwd: dir,
+      env: ENV,
+      stdio: 'ignore',
+    });
+    await new Promise((r) => setTimeout(r, 400));
+    prep.kill('SIGINT');
+    await once(prep, 'exit');
+    const now = hashes('data-int');
+    const files = Object.keys(now).filter((f) => !/\.tmp-/.test(f));
+    assert.deepEqual(files.sort(), ['data-int/meta.json', 'data-int/train.bin', 'data-int/val.bin']);
+    if (JSON.stringify(now) !== JSON.stringify(old)) {
+      const meta = JSON.parse(readFileSync(join(dir, 'data-int', 'meta.json'), 'utf8'));
+      assert.equal(meta.source.endsWith('tinyshakespeare.txt'), true, 'the new dataset, whole');
+      assert.equal(readFileSync(join(dir, 'data-int', 'train.bin')).length, meta.trainTokens * 2);
+    }
+  });
+
   test('directories where files are expected, files where directories are, symlink loops', () => {
     mkdirSync(join(dir, 'a-dir'), { recursive: true });
     symlinkSync('loop.safetensors', join(dir, 'loop.safetensors'));

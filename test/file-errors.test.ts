@@ -289,7 +289,7 @@ describe('the run log', () => {
   test('resume: a whole last record that lost its newline is kept; a damaged line inside the log is refused, naming it; a missing log starts anew', () => {
     const path = join(dir, 'nl.jsonl');
     writeFileSync(path, '{"type":"step","step":1}\n{"type":"step","step":2}');
-    const r = RunLog.resume(path, 9);
+    const r = RunLog.resume(path, 2);
     r.log.append({ type: 'step', step: 3 });
     r.log.close();
     assert.deepEqual(r.notes, []);
@@ -307,6 +307,13 @@ describe('the run log', () => {
       message: `${bad}: line 2 is not a log record (the log is damaged): move it away to resume without it`,
     });
     assert.equal(readFileSync(bad, 'utf8'), content, 'refused: untouched');
+    const short = join(dir, 'short.jsonl');
+    writeFileSync(short, '{"type":"step","step":1}\n{"type":"step","step":2}\n');
+    const sh = RunLog.resume(short, 5);
+    sh.log.close();
+    assert.deepEqual(sh.notes, [
+      `note: ${short} ends at step 2, the checkpoint is at step 5: the records between were lost (a power cut?)`,
+    ]);
     const missing = join(dir, 'missing.jsonl');
     const m = RunLog.resume(missing, 9);
     m.log.close();

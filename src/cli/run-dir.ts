@@ -1,9 +1,8 @@
-// The files of a training run's --out directory besides the checkpoint: the lock that keeps a
-// second training out (train.lock, with the holder's pid; a lock whose process is gone is taken
-// over), and the JSONL log (log.jsonl): appended synchronously, one whole line per write, in
-// order; on a failed write the file is cut back to its last whole line; on resume a torn last
-// line (a crash, a full disk) is removed with a warning and records past the checkpoint's step
-// are dropped (training redoes those steps). Node-side glue for `tsgpt train`; not a general lock.
+// A training's --out besides the checkpoint: the lock (train.lock, holding the pid; a lock whose
+// process is gone is taken over) that keeps a second training out, and log.jsonl: appended
+// synchronously, one whole line per write, in order, cut back to its last whole line when a write
+// fails; on resume a torn last line is removed with a warning and records past the checkpoint's
+// step are dropped (training redoes them). Node-side glue for `tsgpt train`; not a general lock.
 
 import * as nodeFs from 'node:fs';
 import { hostname } from 'node:os';
@@ -123,6 +122,12 @@ export class RunLog {
       }
       start = nl < 0 ? bytes.length : nl + 1;
     }
+    const lastStep = records.reduce((k, r) => (r.type === 'step' ? r.step : k), 0);
+    if (lastStep < at && records.some((r) => r.type === 'step'))
+      notes.push(
+        `note: ${path} ends at step ${lastStep}, the checkpoint is at step ${at}: ` +
+          'the records between were lost (a power cut?)',
+      );
     if (dropped > 0)
       notes.push(
         `note: ${path}: removed ${dropped} record${dropped === 1 ? '' : 's'} from after the checkpoint ` +

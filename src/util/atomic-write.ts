@@ -1,9 +1,8 @@
-// Crash-safe file writes (Node adapter): write a temp file in the same directory, fsync it,
-// then rename it over the target, so a reader sees the old file or the new one, never half
-// of one. Used for token files, checkpoints, charts, tokenizers, exports. Failures are
-// FileErrors naming the target (`cannot write out/ckpt.safetensors: no space left on device`),
-// and temp files that a killed writer left behind are removed at the next write into the same
-// directory. Not a lock: concurrent writers race (the train command locks its --out).
+// Crash-safe file writes (Node adapter): a temp file in the same directory, fsynced, then renamed
+// over the target, so a reader sees the old file or the new one, never half of one. Failures are
+// FileErrors naming the target (`cannot write out/ckpt.safetensors: no space left on device`);
+// temp files a killed writer left are removed at the next write into that directory. Not a lock:
+// concurrent writers race (`tsgpt train` locks its --out, src/cli/run-dir.ts).
 
 import { randomBytes } from 'node:crypto';
 import * as nodeFs from 'node:fs/promises';

@@ -2,7 +2,7 @@
 // with a progress bar, a JSONL log of steps and evals, and a loss chart (SVG) redrawn at each
 // eval. Checkpoints are written atomically at every eval; --resume continues from the last one.
 // This file parses flags, reads files and prints; how the run is configured and built (the
-// order of the layers, resume, init-from) is src/train/setup.ts's.
+// order of the layers, resume, init-from) is src/train/setup.ts's; the lock and the log, ../run-dir.ts's.
 
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -14,14 +14,7 @@ import { buildRun, planRun } from '../../train/setup.js';
 import { checkWritableDir, ensureDir, removeStaleTemps, writeFileAtomic } from '../../util/atomic-write.js';
 import { fileError } from '../../util/file-error.js';
 import type { Args, CommandContext, FlagSpec } from '../args.js';
-import {
-  BACKEND_FLAGS,
-  type BackendChoice,
-  backendChoice,
-  closeBackend,
-  openBackend,
-  readCheckpoint,
-} from '../common.js';
+import { BACKEND_FLAGS, backendChoice, closeBackend, openBackend, readCheckpoint } from '../common.js';
 import { formatDuration, ProgressBar } from '../progress.js';
 import { existingPaths } from '../replace.js';
 import { OutLock, RunLog } from '../run-dir.js';
@@ -151,16 +144,13 @@ function flagOverrides(args: Args): Record<string, unknown> {
   return given;
 }
 
-/** What `tsgpt train` writes into --out, besides its lock. */
-const OUT_FILES = { ckpt: 'ckpt.safetensors', log: 'log.jsonl', chart: 'loss.svg' } as const;
-
 export async function run(args: Args, ctx: CommandContext): Promise<number | undefined> {
   const choice = backendChoice(args);
   const preset = args.string('preset')!;
   const out = args.string('out') ?? join('out', preset);
-  const ckptPath = join(out, OUT_FILES.ckpt);
-  const logPath = join(out, OUT_FILES.log);
-  const chartPath = join(out, OUT_FILES.chart);
+  const ckptPath = join(out, 'ckpt.safetensors');
+  const logPath = join(out, 'log.jsonl');
+  const chartPath = join(out, 'loss.svg');
   const resume = args.bool('resume');
   const force = args.bool('force');
   const initFrom = args.string('init-from');
@@ -188,30 +178,146 @@ export async function run(args: Args, ctx: CommandContext): Promise<number | und
   await refuseExisting();
   await checkWritableDir(out);
   const p = (s: string) => process.stderr.write(`${s}\n`);
+  // one training at a time in --out: an existing --out is locked before its checkpoint is read
+  // (no other run replaces it meanwhile), a new one once it is created, just before writing
   let lock: OutLock | undefined;
   const takeLock = () => {
     const taken = OutLock.acquire(out);
     if (taken.note !== undefined) p(taken.note);
     lock = taken.lock;
   };
+  let log: RunLog | undefined;
   try {
-    // an existing --out is locked before its checkpoint is read, so no other run replaces it meanwhile
     if (await isDirectory(out)) takeLock();
-    return await train(
-      args,
-      ctx,
-      { out, ckptPath, logPath, chartPath, resume, force, initFrom, choice },
-      {
-        p,
-        lockLater: async () => {
-          if (lock) return;
-          await ensureDir(out);
-          takeLock();
-          await refuseExisting();
-        },
-      },
+    const configPath = args.string('config');
+    const spec = args.string('tokenizer');
+    const data: LoadedDataset = await loadTrainingData(
+      args.string('data')!,
+      spec === undefined ? undefined : parseTokenizerSpec(spec, 'train'),
     );
+    // everything is read and checked before the backend starts its threads
+    const plan = planRun({
+      data: {
+        train: data.train,
+        val: data.val,
+        vocabSize: data.meta.vocabSize,
+        tokenizer: data.meta.tokenizer,
+        name: data.dir,
+      },
+      preset,
+      ...(configPath === undefined
+        ? {}
+        : { configFile: { name: configPath, values: await readConfigFile(configPath) } }),
+      overrides: flagOverrides(args),
+      overridesName: 'flags',
+      ...(resume ? { resume: { checkpoint: await readCheckpoint(ckptPath), name: ckptPath } } : {}),
+      ...(initFrom === undefined
+        ? {}
+        : { initFrom: { checkpoint: await readCheckpoint(initFrom), name: initFrom } }),
+    });
+    if (ctx.signal.aborted) {
+      p('tsgpt train: interrupted before training started; nothing written');
+      return 130;
+    }
+    const backend = await openBackend(choice);
+    try {
+      const { config: cfg, model, trainer } = buildRun(plan, backend);
+      if (lock === undefined) {
+        await ensureDir(out);
+        takeLock();
+        await refuseExisting();
+      }
+      const removed = await removeStaleTemps(out);
+      if (removed.length > 0)
+        p(
+          `note: removed ${removed.length} temp file${removed.length === 1 ? '' : 's'} that a killed run left in ${out}/`,
+        );
+      const points: { step: number; train?: number; val?: number }[] = [];
+      // the checkpoint's own eval, when its run logged one: Trainer.run evaluates there again on
+      // resume (the same numbers), which rewrites the checkpoint but is not logged or charted twice
+      let loggedEvalAt = -1;
+      if (resume) {
+        // the log up to the checkpoint: what came after it (a crash lost those steps) is trained again
+        const resumed = RunLog.resume(logPath, trainer.step);
+        log = resumed.log;
+        for (const note of resumed.notes) p(note);
+        for (const r of resumed.records)
+          if (r.type === 'eval' && typeof r['train'] === 'number' && typeof r['val'] === 'number') {
+            points.push({ step: r.step, train: r['train'], val: r['val'] });
+            if (r.step === trainer.step) loggedEvalAt = r.step;
+          }
+      } else log = RunLog.create(logPath);
+      const runLog = log;
+      p(
+        `tsgpt train: ${(model.numParams() / 1e6).toFixed(2)}M parameters, ${cfg.nLayer} layers, ${cfg.nHead} heads, ` +
+          `${cfg.nEmbd} wide, context ${cfg.blockSize}, batch ${cfg.batchSize}x${cfg.gradAccum}, vocab ${cfg.vocabSize}, ` +
+          `backend ${backend.name}${resume ? `, resuming at step ${trainer.step}` : ''}${force ? ' (--force: starting over)' : ''}`,
+      );
+      p(`data ${data.dir}: ${data.train.length} train / ${data.val.length} val tokens; writing to ${out}/`);
+      runLog.append({
+        type: 'config',
+        time: new Date().toISOString(),
+        step: trainer.step,
+        backend: backend.name,
+        config: cfg,
+      });
+      const bar = new ProgressBar({ total: cfg.maxIters, label: 'train' });
+      const started = performance.now();
+      const maxMs = (args.float('max-time') ?? 0) * 60_000;
+      let tokens = 0;
+      let lastStep = { loss: Number.NaN, lr: 0 };
+      await trainer.run({
+        onStep: (s) => {
+          tokens += trainer.tokensPerStep;
+          lastStep = s;
+          const elapsed = (performance.now() - started) / 1000;
+          bar.update(s.step, { loss: s.loss, lr: s.lr, 'tok/s': tokens / elapsed });
+          // synchronous, one whole line: records stay in step order and a crash tears at most one
+          runLog.append({ type: 'step', ...s });
+        },
+        onEval: async (e, checkpoint) => {
+          const again = e.step === loggedEvalAt;
+          loggedEvalAt = -1;
+          if (!again) points.push({ step: e.step, train: e.train, val: e.val });
+          bar.log(
+            `step ${e.step}: train loss ${e.train.toFixed(4)}, val loss ${e.val.toFixed(4)}${e.improved ? ' (best)' : ''} ` +
+              `[${formatDuration((performance.now() - started) / 1000)}]`,
+          );
+          await writeFileAtomic(ckptPath, checkpoint());
+          await writeFileAtomic(
+            chartPath,
+            lossChartSvg(points, { title: `tsgpt ${args.string('preset')} — ${out}` }),
+          );
+          if (!again) runLog.append({ type: 'eval', time: new Date().toISOString(), ...e });
+          runLog.sync(); // the log keeps up with the checkpoint, also after a power cut
+        },
+        shouldStop: () => ctx.signal.aborted || (maxMs > 0 && performance.now() - started > maxMs),
+      });
+      const secs = (performance.now() - started) / 1000;
+      bar.done({ loss: lastStep.loss });
+      if (ctx.signal.aborted || trainer.step < cfg.maxIters) {
+        // interrupted: save where we are so that --resume continues exactly from here
+        await writeFileAtomic(ckptPath, trainer.checkpoint());
+        runLog.sync();
+        p(`stopped at step ${trainer.step}; checkpoint saved (continue with --resume)`);
+      }
+      p(
+        `done: ${trainer.step} steps in ${formatDuration(secs)} (${Math.round(tokens / secs)} tokens/s), ` +
+          `best val loss ${trainer.bestValLoss.toFixed(4)}; checkpoint ${ckptPath}, log ${logPath}, chart ${chartPath}`,
+      );
+      const g = trainer.governor;
+      // said only when one thread won a probe: another program was using a core
+      if (g && g.switches > 0)
+        p(
+          `threads: ${backend.threads}, but ${g.aloneSteps} of ${g.steps} steps ran on one thread, which measured ` +
+            'faster (another program was using a core)',
+        );
+      return undefined;
+    } finally {
+      closeBackend(backend);
+    }
   } finally {
+    log?.close();
     (lock as OutLock | undefined)?.release();
   }
 }
@@ -221,148 +327,3 @@ const isDirectory = (path: string): Promise<boolean> =>
     (s) => s.isDirectory(),
     () => false,
   );
-
-interface Paths {
-  out: string;
-  ckptPath: string;
-  logPath: string;
-  chartPath: string;
-  resume: boolean;
-  force: boolean;
-  initFrom: string | undefined;
-  choice: BackendChoice;
-}
-
-async function train(
-  args: Args,
-  ctx: CommandContext,
-  { out, ckptPath, logPath, chartPath, resume, force, initFrom, choice }: Paths,
-  { p, lockLater }: { p: (s: string) => void; lockLater: () => Promise<void> },
-): Promise<number | undefined> {
-  const preset = args.string('preset')!;
-  const configPath = args.string('config');
-  const spec = args.string('tokenizer');
-  const data: LoadedDataset = await loadTrainingData(
-    args.string('data')!,
-    spec === undefined ? undefined : parseTokenizerSpec(spec, 'train'),
-  );
-  // everything is read and checked before the backend starts its threads
-  const plan = planRun({
-    data: {
-      train: data.train,
-      val: data.val,
-      vocabSize: data.meta.vocabSize,
-      tokenizer: data.meta.tokenizer,
-      name: data.dir,
-    },
-    preset,
-    ...(configPath === undefined
-      ? {}
-      : { configFile: { name: configPath, values: await readConfigFile(configPath) } }),
-    overrides: flagOverrides(args),
-    overridesName: 'flags',
-    ...(resume ? { resume: { checkpoint: await readCheckpoint(ckptPath), name: ckptPath } } : {}),
-    ...(initFrom === undefined
-      ? {}
-      : { initFrom: { checkpoint: await readCheckpoint(initFrom), name: initFrom } }),
-  });
-  if (ctx.signal.aborted) {
-    p('tsgpt train: interrupted before training started; nothing written');
-    return 130;
-  }
-  const backend = await openBackend(choice);
-  let log: RunLog | undefined;
-  try {
-    const { config: cfg, model, trainer } = buildRun(plan, backend);
-    await lockLater();
-    const removed = await removeStaleTemps(out);
-    if (removed.length > 0)
-      p(
-        `note: removed ${removed.length} temp file${removed.length === 1 ? '' : 's'} that a killed run left in ${out}/`,
-      );
-    const points: { step: number; train?: number; val?: number }[] = [];
-    // the checkpoint's own eval, when its run logged one: Trainer.run evaluates there again on
-    // resume (same numbers), which rewrites the checkpoint but is not logged or charted twice
-    let loggedEvalAt = -1;
-    if (resume) {
-      // the log up to the checkpoint: what comes after it (a crash lost those steps) is trained again
-      const resumed = RunLog.resume(logPath, trainer.step);
-      log = resumed.log;
-      for (const note of resumed.notes) p(note);
-      for (const r of resumed.records)
-        if (r.type === 'eval' && typeof r['train'] === 'number' && typeof r['val'] === 'number') {
-          points.push({ step: r.step, train: r['train'], val: r['val'] });
-          if (r.step === trainer.step) loggedEvalAt = r.step;
-        }
-    } else log = RunLog.create(logPath);
-    const runLog = log;
-    p(
-      `tsgpt train: ${(model.numParams() / 1e6).toFixed(2)}M parameters, ${cfg.nLayer} layers, ${cfg.nHead} heads, ` +
-        `${cfg.nEmbd} wide, context ${cfg.blockSize}, batch ${cfg.batchSize}x${cfg.gradAccum}, vocab ${cfg.vocabSize}, ` +
-        `backend ${backend.name}${resume ? `, resuming at step ${trainer.step}` : ''}${force ? ' (--force: starting over)' : ''}`,
-    );
-    p(`data ${data.dir}: ${data.train.length} train / ${data.val.length} val tokens; writing to ${out}/`);
-    runLog.append({
-      type: 'config',
-      time: new Date().toISOString(),
-      step: trainer.step,
-      backend: backend.name,
-      config: cfg,
-    });
-    const bar = new ProgressBar({ total: cfg.maxIters, label: 'train' });
-    const started = performance.now();
-    const maxMs = (args.float('max-time') ?? 0) * 60_000;
-    let tokens = 0;
-    let lastStep = { loss: Number.NaN, lr: 0 };
-    await trainer.run({
-      onStep: (s) => {
-        tokens += trainer.tokensPerStep;
-        lastStep = s;
-        const elapsed = (performance.now() - started) / 1000;
-        bar.update(s.step, { loss: s.loss, lr: s.lr, 'tok/s': tokens / elapsed });
-        // synchronous, one whole line: records stay in step order and a crash tears at most one
-        runLog.append({ type: 'step', ...s });
-      },
-      onEval: async (e, checkpoint) => {
-        const again = e.step === loggedEvalAt;
-        loggedEvalAt = -1;
-        if (!again) points.push({ step: e.step, train: e.train, val: e.val });
-        bar.log(
-          `step ${e.step}: train loss ${e.train.toFixed(4)}, val loss ${e.val.toFixed(4)}${e.improved ? ' (best)' : ''} ` +
-            `[${formatDuration((performance.now() - started) / 1000)}]`,
-        );
-        await writeFileAtomic(ckptPath, checkpoint());
-        await writeFileAtomic(
-          chartPath,
-          lossChartSvg(points, { title: `tsgpt ${args.string('preset')} — ${out}` }),
-        );
-        if (!again) runLog.append({ type: 'eval', time: new Date().toISOString(), ...e });
-        runLog.sync();
-      },
-      shouldStop: () => ctx.signal.aborted || (maxMs > 0 && performance.now() - started > maxMs),
-    });
-    const secs = (performance.now() - started) / 1000;
-    bar.done({ loss: lastStep.loss });
-    if (ctx.signal.aborted || trainer.step < cfg.maxIters) {
-      // interrupted: save where we are so that --resume continues exactly from here
-      await writeFileAtomic(ckptPath, trainer.checkpoint());
-      runLog.sync();
-      p(`stopped at step ${trainer.step}; checkpoint saved (continue with --resume)`);
-    }
-    p(
-      `done: ${trainer.step} steps in ${formatDuration(secs)} (${Math.round(tokens / secs)} tokens/s), ` +
-        `best val loss ${trainer.bestValLoss.toFixed(4)}; checkpoint ${ckptPath}, log ${logPath}, chart ${chartPath}`,
-    );
-    const g = trainer.governor;
-    // said only when one thread won a probe: another program was using a core
-    if (g && g.switches > 0)
-      p(
-        `threads: ${backend.threads}, but ${g.aloneSteps} of ${g.steps} steps ran on one thread, which measured ` +
-          'faster (another program was using a core)',
-      );
-    return undefined;
-  } finally {
-    log?.close();
-    closeBackend(backend);
-  }
-}
