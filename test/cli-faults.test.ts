@@ -735,6 +735,24 @@ describe('further cases of the same families', () => {
       /^tsgpt import: --out a-dir is a directory; give a file name$/,
     );
     fails(tsgptStdinDir(), 1, /^tsgpt tokenizer: cannot read standard input: it is a directory$/);
+    if (existsSync('/dev/zero')) {
+      // a device never ends: refused before reading, not read until memory runs out
+      fails(
+        tsgpt(['sample', '--backend', 'ref', '--ckpt', '/dev/zero']),
+        1,
+        /^tsgpt sample: cannot read \/dev\/zero: it is not a regular file \(a device or a socket\?\)$/,
+      );
+      fails(
+        tsgpt(['prepare', '--data', '/dev/zero', '--out', 'x']),
+        1,
+        /^tsgpt prepare: cannot read \/dev\/zero: it is not a regular file/,
+      );
+      fails(
+        tsgpt(['import', 'hf', 'hf', '--out', '/dev/null', '--force']),
+        1,
+        /^tsgpt import: cannot write \/dev\/null: it is not a regular file \(a device or a pipe\?\)$/,
+      );
+    }
     fails(
       tsgpt(['sample', '--backend', 'ref', '--ckpt', 'loop.safetensors']),
       1,

@@ -13,7 +13,9 @@ import {
   mkdtempSync,
   readdirSync,
   readFileSync,
+  readlinkSync,
   rmSync,
+  symlinkSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -127,6 +129,8 @@ function failingFs(fail: { writeFile?: string; sync?: string; open?: string; ren
     },
     unlink: (p) => fsp.unlink(p),
     readdir: (d) => fsp.readdir(d),
+    lstat: (p) => fsp.lstat(p),
+    realpath: (p) => fsp.realpath(p),
   };
 }
 
@@ -195,6 +199,20 @@ describe('atomic writes under a failing file system', () => {
       readdirSync(d).sort(),
       [mine, parents, '.not-a-temp.tmp-12-zz', 'keep.txt', 'other.json'].sort(),
     );
+  });
+
+  test('a symbolic link keeps pointing at the new contents; a device is not replaced', async () => {
+    const d = join(dir, 'links');
+    mkdirSync(d);
+    writeFileSync(join(d, 'real.json'), 'old');
+    symlinkSync('real.json', join(d, 'link.json'));
+    await writeFileAtomic(join(d, 'link.json'), 'new');
+    assert.equal(readlinkSync(join(d, 'link.json')), 'real.json');
+    assert.equal(readFileSync(join(d, 'real.json'), 'utf8'), 'new');
+    if (nodeFs.existsSync('/dev/null'))
+      await assert.rejects(() => writeFileAtomic('/dev/null', 'x'), {
+        message: 'cannot write /dev/null: it is not a regular file (a device or a pipe?)',
+      });
   });
 
   test('directories: a file in the way is named, before anything is created', async () => {

@@ -1,10 +1,10 @@
 // Helpers shared by the commands that load engines and checkpoints: picking a backend (and
 // refusing flags it does not take), reading a checkpoint file and its tokenizer. Node-side glue only.
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { createBackend, MAX_THREADS } from '../backend/index.js';
+import { readInputFile } from '../data/node-io.js';
 import { CheckpointError, UsageError } from '../errors.js';
 import { tokenizerFromJSON } from '../tokenizer/index.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
@@ -73,7 +73,7 @@ export function closeBackend(be: Backend): void {
 export async function readCheckpoint(path: string): Promise<Checkpoint> {
   let bytes: Uint8Array;
   try {
-    bytes = await readFile(path);
+    bytes = await readInputFile(path);
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new CheckpointError(`checkpoint not found: ${path}`);

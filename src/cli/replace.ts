@@ -2,7 +2,10 @@
 // that writes an artifact makes before its work (train, prepare, tokenizer train, export, import),
 // and the --force flag they share. The writes themselves are atomic (src/util/atomic-write.ts).
 
-import { lstat, readFile } from 'node:fs/promises';
+import { lstat, readFile, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { FileError, UsageError } from '../errors.js';
+import { checkWritableDir } from '../util/atomic-write.js';
 import type { FlagSpec } from './args.js';
 
 /** The --force flag of a command that writes `what`. */
@@ -26,6 +29,25 @@ export async function existingPaths(paths: readonly string[]): Promise<string[]>
     }
   }
   return found;
+}
+
+/**
+ * Checks an output file (`--out FILE`) before the work, so that a mistake costs nothing: not a
+ * directory, not replaced without --force, a regular file when replaced (never a device), and in
+ * a directory this process can write (created later if missing).
+ */
+export async function checkOutputFile(out: string, force: boolean): Promise<void> {
+  const link = await lstat(out).catch(() => undefined);
+  const st = link && (await stat(out).catch(() => link)); // through a link; a dangling one is itself
+  if (st?.isDirectory()) throw new UsageError(`--out ${out} is a directory; give a file name`);
+  if (link && !force) throw new UsageError(`${out} exists: pass --force to replace it, or another --out`);
+  if (st && !st.isFile() && !st.isSymbolicLink())
+    throw new FileError(
+      `cannot write ${out}: it is not a regular file (a device or a pipe?)`,
+      out,
+      undefined,
+    );
+  await checkWritableDir(dirname(out));
 }
 
 /** Whether each file already holds exactly these bytes (so writing them would change nothing). */

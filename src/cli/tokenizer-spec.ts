@@ -4,11 +4,11 @@
 // Node-side glue only: the tokenizers themselves know nothing about files.
 
 import { readFileSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { prepareDataset } from '../data/dataset.js';
-import { type LoadedDataset, loadPrepared, readTextFile } from '../data/node-io.js';
+import { type LoadedDataset, loadPrepared, readInputFile, readTextFile } from '../data/node-io.js';
 import { ConfigError, TokenizerError, UsageError } from '../errors.js';
 import { CharTokenizer, Gpt2Tokenizer, tokenizerFromJSON } from '../tokenizer/index.js';
 import type { Tokenizer, TokenizerJSON } from '../tokenizer/tokenizer.js';
@@ -49,7 +49,7 @@ export async function tokenizerMaker(spec: TokenizerSpec): Promise<(text: string
 export async function loadTokenizerFile(file: string, kind: 'bpe' | 'word'): Promise<Tokenizer> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = (await readInputFile(file)).toString('utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR')

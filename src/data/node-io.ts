@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DataError } from '../errors.js';
+import { DataError, FileError } from '../errors.js';
 import { ensureDir, writeFileAtomic, writeFilesAtomic } from '../util/atomic-write.js';
 import { fileError } from '../util/file-error.js';
 import {
@@ -39,6 +39,25 @@ function errCode(err: unknown): string {
   return e?.code ?? (err instanceof Error ? err.message : String(err));
 }
 
+/**
+ * The bytes of a file the user named as input. Only regular files and pipes are read: a device
+ * (`/dev/zero`, `/dev/urandom`) would never end. A directory fails as reading one does (EISDIR),
+ * so that callers name it their way; a device or a socket is a FileError.
+ * @example const bytes = await readInputFile('out/baby/ckpt.safetensors');
+ */
+export async function readInputFile(path: string): Promise<Buffer> {
+  const st = await stat(path);
+  if (st.isDirectory())
+    throw Object.assign(new Error(`EISDIR: ${path}`), { code: 'EISDIR', syscall: 'read', path });
+  if (!st.isFile() && !st.isFIFO())
+    throw new FileError(
+      `cannot read ${path}: it is not a regular file (a device or a socket?)`,
+      path,
+      undefined,
+    );
+  return readFile(path);
+}
+
 /** A validated text file: its text, size in bytes and sha256. */
 export interface TextFile {
   path: string;
@@ -64,13 +83,11 @@ const UTF8_BOM = [0xef, 0xbb, 0xbf];
 export async function readTextFile(path: string, o: ReadTextOptions = {}): Promise<TextFile> {
   let bytes: Uint8Array;
   try {
-    if ((await stat(path)).isDirectory())
-      throw new DataError(`data path is a directory, not a file: ${path}`);
-    bytes = await readFile(path);
+    bytes = await readInputFile(path);
   } catch (err) {
-    if (err instanceof DataError) throw err;
     if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR')
       throw new DataError(`data file not found: ${path}`);
+    if (errCode(err) === 'EISDIR') throw new DataError(`data path is a directory, not a file: ${path}`);
     throw fileError(err, 'read', path);
   }
   const empty = bytes.length === 0 || (bytes.length === 3 && UTF8_BOM.every((b, i) => bytes[i] === b));
@@ -212,7 +229,7 @@ export async function loadPrepared(dir: string): Promise<LoadedDataset> {
   const read = async (name: string): Promise<Uint8Array> => {
     const path = join(dir, name);
     try {
-      return await readFile(path);
+      return await readInputFile(path);
     } catch (err) {
       if (errCode(err) === 'ENOENT') throw new DataError(`${path} is missing: re-run tsgpt prepare`);
       throw fileError(err, 'read', path);

@@ -16,6 +16,8 @@ export interface AtomicFs {
   rename(from: string, to: string): Promise<void>;
   unlink(path: string): Promise<void>;
   readdir(dir: string): Promise<string[]>;
+  lstat(path: string): Promise<{ isFile(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }>;
+  realpath(path: string): Promise<string>;
 }
 export interface AtomicFileHandle {
   writeFile(data: string | Uint8Array): Promise<void>;
@@ -123,20 +125,22 @@ export async function writeFilesAtomic(
   o: AtomicWriteOptions = {},
 ): Promise<void> {
   const fs = o.fs ?? nodeFs;
-  const dirs = new Set(files.map((f) => dirname(f.path)));
+  const targets: string[] = [];
+  for (const f of files) targets.push(await writableTarget(fs, f.path));
+  const dirs = new Set(targets.map((t) => dirname(t)));
   for (const dir of dirs) await removeStaleTemps(dir, o);
   const temps: string[] = [];
   let current = files[0]?.path ?? '';
   try {
-    for (const f of files) {
-      current = f.path;
-      const tmp = tempPathFor(f.path);
+    for (let i = 0; i < files.length; i++) {
+      current = files[i]!.path;
+      const tmp = tempPathFor(targets[i]!);
       temps.push(tmp);
-      await writeAndSync(fs, tmp, f.data);
+      await writeAndSync(fs, tmp, files[i]!.data);
     }
     for (let i = 0; i < files.length; i++) {
       current = files[i]!.path;
-      await fs.rename(temps[i]!, current);
+      await fs.rename(temps[i]!, targets[i]!);
       temps[i] = '';
     }
   } catch (err) {
@@ -144,6 +148,33 @@ export async function writeFilesAtomic(
     throw fileError(err, 'write', current);
   }
   for (const dir of dirs) await syncDir(fs, dir);
+}
+
+/**
+ * The file a write of `path` replaces: `path` itself, or what it links to (a symbolic link keeps
+ * pointing at the new contents; a dangling one is replaced). Only a regular file is replaced: a
+ * directory, a device or a pipe in the way is a FileError naming `path`.
+ */
+async function writableTarget(fs: AtomicFs, path: string): Promise<string> {
+  let target = path;
+  let st: Awaited<ReturnType<AtomicFs['lstat']>>;
+  try {
+    st = await fs.lstat(path);
+    if (st.isSymbolicLink()) {
+      target = await fs.realpath(path);
+      st = await fs.lstat(target);
+    }
+  } catch {
+    return target; // nothing there (or a dangling link): the write creates it, or says why not
+  }
+  if (st.isDirectory()) throw new FileError(`cannot write ${path}: it is a directory`, path, 'EISDIR');
+  if (!st.isFile())
+    throw new FileError(
+      `cannot write ${path}: it is not a regular file (a device or a pipe?)`,
+      path,
+      undefined,
+    );
+  return target;
 }
 
 /**

@@ -3,20 +3,20 @@
 // `train --init-from` use. GPT-2's tanh GELU ("gelu_new") is selected from config.json.
 
 import { existsSync } from 'node:fs';
-import { lstat, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { refBackend } from '../../backend/index.js';
+import { readInputFile } from '../../data/node-io.js';
 import { CheckpointError, UsageError } from '../../errors.js';
 import { GPT } from '../../model/gpt.js';
 import { fromHF } from '../../model/interop.js';
 import { Gpt2Tokenizer, tokenizerFromJSON } from '../../tokenizer/index.js';
 import type { TokenizerJSON } from '../../tokenizer/tokenizer.js';
 import { checkFinite, encodeCheckpoint } from '../../train/checkpoint.js';
-import { checkWritableDir, ensureDir, writeFileAtomic } from '../../util/atomic-write.js';
+import { ensureDir, writeFileAtomic } from '../../util/atomic-write.js';
 import { fileError } from '../../util/file-error.js';
 import { decodeSafetensors } from '../../util/safetensors.js';
 import type { Args, FlagSpec, PositionalSpec } from '../args.js';
-import { forceFlag } from '../replace.js';
+import { checkOutputFile, forceFlag } from '../replace.js';
 
 export const name = 'import';
 export const summary = 'Turn a Hugging Face GPT-2 checkpoint directory into a tsgpt checkpoint';
@@ -40,7 +40,7 @@ export const examples = [
 
 async function readIn(path: string, what: string): Promise<Buffer> {
   try {
-    return await readFile(path);
+    return await readInputFile(path);
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code === 'ENOENT') throw new CheckpointError(`${what} not found: ${path}`);
@@ -70,11 +70,7 @@ export async function run(args: Args): Promise<void> {
   if (!dir) throw new UsageError('import: give the checkpoint directory (tsgpt import hf DIR --out FILE)');
   // --out is checked before the (possibly long) read: a mistake costs nothing
   const out = args.string('out')!;
-  const existing = await lstat(out).catch(() => undefined);
-  if (existing?.isDirectory()) throw new UsageError(`--out ${out} is a directory; give a file name`);
-  if (existing && !args.bool('force'))
-    throw new UsageError(`${out} exists: pass --force to replace it, or another --out`);
-  await checkWritableDir(dirname(out));
+  await checkOutputFile(out, args.bool('force'));
   const configText = (await readIn(join(dir, 'config.json'), 'config.json')).toString('utf8');
   let configJson: unknown;
   try {

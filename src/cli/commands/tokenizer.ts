@@ -4,7 +4,6 @@
 // Not here: char tokenizers (prepare and train learn them from their own text).
 
 import { fstatSync } from 'node:fs';
-import { lstat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { readTextFile } from '../../data/node-io.js';
 import { decodeText } from '../../data/text.js';
@@ -17,11 +16,11 @@ import {
   WordTokenizer,
 } from '../../tokenizer/index.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
-import { checkWritableDir, ensureDir, writeFileAtomic } from '../../util/atomic-write.js';
+import { ensureDir, writeFileAtomic } from '../../util/atomic-write.js';
 import { fileError } from '../../util/file-error.js';
 import { type Args, closest, type FlagSpec } from '../args.js';
 import { formatBytes, formatDuration } from '../progress.js';
-import { forceFlag } from '../replace.js';
+import { checkOutputFile, forceFlag } from '../replace.js';
 import { countChars, loadTokenizer, parseTokenizerSpec } from '../tokenizer-spec.js';
 
 export const name = 'tokenizer';
@@ -142,11 +141,7 @@ async function train(args: Args): Promise<void> {
         : `--vocab-size ${vocabSize} is below 2 for word: <unk> + at least one word`,
     );
   // check --out before the (possibly long) training, so a mistake costs nothing
-  const existing = await lstat(out).catch(() => undefined);
-  if (existing?.isDirectory()) throw new UsageError(`--out ${out} is a directory; give a file name`);
-  if (existing && !args.bool('force'))
-    throw new UsageError(`${out} exists: pass --force to replace it, or another --out`);
-  await checkWritableDir(dirname(out));
+  await checkOutputFile(out, args.bool('force'));
 
   const file = await readTextFile(args.string('data')!);
   const chars = countChars(file.text);

@@ -4,9 +4,9 @@
 // This file parses flags, reads files and prints; how the run is configured and built (the
 // order of the layers, resume, init-from) is src/train/setup.ts's; the lock and the log, ../run-dir.ts's.
 
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { LoadedDataset } from '../../data/node-io.js';
+import { type LoadedDataset, readInputFile } from '../../data/node-io.js';
 import { ConfigError, UsageError } from '../../errors.js';
 import { CONFIG_KEYS, DEFAULT_CONFIG, type FullConfig, PRESETS } from '../../train/config.js';
 import { lossChartSvg } from '../../train/plot.js';
@@ -113,7 +113,7 @@ export const handlesInterrupt = true;
 async function readConfigFile(path: string): Promise<unknown> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = (await readInputFile(path)).toString('utf8');
   } catch (err) {
     if ((err as { code?: string }).code === 'ENOENT') throw new ConfigError(`config file not found: ${path}`);
     throw fileError(err, 'read', path);
