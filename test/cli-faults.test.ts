@@ -784,7 +784,7 @@ describe('further cases of the same families', () => {
     fails(
       train('damaged', '--resume', '--max-iters', '30'),
       1,
-      /^tsgpt train: cannot read damaged\/log\.jsonl: it is a directory$/,
+      /^tsgpt train: cannot write damaged\/log\.jsonl: it is a directory$/,
     );
     // only a log: a run killed before its first checkpoint
     mkdirSync(join(dir, 'nockpt'));

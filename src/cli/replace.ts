@@ -13,7 +13,7 @@ export function forceFlag(what: string): FlagSpec {
   return {
     name: 'force',
     type: 'bool',
-    help: `replace ${what} if it exists (without --force, existing files are never replaced)`,
+    help: `replace ${what} (without --force, existing files are never replaced)`,
   };
 }
 

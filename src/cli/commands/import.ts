@@ -31,7 +31,7 @@ export const positionals: readonly PositionalSpec[] = [
 ];
 export const flags: readonly FlagSpec[] = [
   { name: 'out', type: 'string', metavar: 'FILE', required: true, help: 'tsgpt checkpoint to write' },
-  forceFlag('the --out file'),
+  forceFlag('an existing --out file'),
 ];
 export const examples = [
   'tsgpt import hf ~/models/gpt2 --out gpt2.safetensors',

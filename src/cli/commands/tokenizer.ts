@@ -72,7 +72,7 @@ export const flags: readonly FlagSpec[] = [
   },
   { name: 'out', type: 'string', metavar: 'FILE', help: 'train: where to write the tokenizer JSON' },
   {
-    ...forceFlag('the --out file'),
+    ...forceFlag('an existing --out file'),
     help: 'train: replace an existing --out (without --force, it is never replaced)',
   },
   { name: 'tokenizer', type: 'string', metavar: 'SPEC', help: 'encode/decode: bpe:FILE | word:FILE | gpt2' },

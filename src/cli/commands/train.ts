@@ -7,7 +7,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type LoadedDataset, readInputFile } from '../../data/node-io.js';
-import { ConfigError, UsageError } from '../../errors.js';
+import { ConfigError, FileError, UsageError } from '../../errors.js';
 import { CONFIG_KEYS, DEFAULT_CONFIG, type FullConfig, PRESETS } from '../../train/config.js';
 import { lossChartSvg } from '../../train/plot.js';
 import { buildRun, planRun } from '../../train/setup.js';
@@ -177,6 +177,9 @@ export async function run(args: Args, ctx: CommandContext): Promise<number | und
   };
   await refuseExisting();
   await checkWritableDir(out);
+  for (const path of [ckptPath, logPath, chartPath])
+    if (await isDirectory(path))
+      throw new FileError(`cannot write ${path}: it is a directory`, path, 'EISDIR');
   const p = (s: string) => process.stderr.write(`${s}\n`);
   // one training at a time in --out: an existing --out is locked before its checkpoint is read
   // (no other run replaces it meanwhile), a new one once it is created, just before writing
