@@ -674,7 +674,13 @@ describe('further cases of the same families', () => {
       '--eval-interval',
       '30',
     ]);
-    await waitFor(() => existsSync(join(dir, 'ctrlc', 'ckpt.safetensors')), 'the first checkpoint');
+    // a step after the first checkpoint (on a busy machine the signal could otherwise land at step 0)
+    await waitFor(
+      () =>
+        existsSync(join(dir, 'ctrlc', 'ckpt.safetensors')) &&
+        readFileSync(join(dir, 'ctrlc', 'log.jsonl'), 'utf8').includes('"type":"step"'),
+      'the first checkpoint and a step',
+    );
     t.child.kill('SIGINT');
     const [code] = await once(t.child, 'exit');
     assert.equal(code, 130, t.stderr());
@@ -838,6 +844,25 @@ describe('further cases of the same families', () => {
       const help = formatHelp(await COMMANDS[cmd]!());
       assert.match(help.replace(/\s+/g, ' '), /--\[no-\]force .*never replaced/, `${cmd} --help`);
     }
+  });
+  test('numbers that are not finite: a flag of nan or inf, a config file with 1e999 (Infinity): refused naming the value, nothing written', () => {
+    fails(
+      train('nf', '--learning-rate', 'nan'),
+      2,
+      /^tsgpt train: --learning-rate expects a number, got "nan" \(see tsgpt train --help\)$/,
+    );
+    fails(
+      tsgpt(['sample', '--backend', 'ref', '--ckpt', 'run/ckpt.safetensors', '--temperature', 'inf']),
+      2,
+      /^tsgpt sample: --temperature expects a number, got "inf"/,
+    );
+    writeFileSync(join(dir, 'inf.json'), '{"learningRate": 1e999}\n');
+    fails(
+      train('nf', '--config', 'inf.json'),
+      1,
+      /^tsgpt train: inf\.json: learningRate = Infinity: must be a finite number$/,
+    );
+    assert.equal(existsSync(join(dir, 'nf')), false, 'nothing created');
   });
 });
 

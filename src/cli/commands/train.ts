@@ -297,7 +297,7 @@ export async function run(args: Args, ctx: CommandContext): Promise<number | und
         shouldStop: () => ctx.signal.aborted || (maxMs > 0 && performance.now() - started > maxMs),
       });
       const secs = (performance.now() - started) / 1000;
-      bar.done({ loss: lastStep.loss });
+      bar.done(Number.isNaN(lastStep.loss) ? undefined : { loss: lastStep.loss }); // no step: no loss to show
       if (ctx.signal.aborted || trainer.step < cfg.maxIters) {
         // interrupted: save where we are so that --resume continues exactly from here
         await writeFileAtomic(ckptPath, trainer.checkpoint());
