@@ -4,7 +4,9 @@
 
 import { basename, join } from 'node:path';
 import { UsageError } from '../../errors.js';
+import { ARCH_NOUN } from '../../model/config.js';
 import { HF_SAFETENSORS_METADATA, hfConfigJson, toHF, toNanoGPT } from '../../model/interop.js';
+import { checkpointArch, gptConfigOf } from '../../train/checkpoint.js';
 import { checkWritableDir, ensureDir, writeFilesAtomic } from '../../util/atomic-write.js';
 import { encodeSafetensors } from '../../util/safetensors.js';
 import type { Args, FlagSpec, PositionalSpec } from '../args.js';
@@ -43,8 +45,15 @@ export async function run(args: Args): Promise<void> {
       `${out} already holds an export (${found.map((f) => basename(f)).join(', ')}): pass --force to replace it, or another OUT`,
     );
   await checkWritableDir(out);
-  const ck = await readCheckpoint(args.string('ckpt')!);
-  const cfg = ck.meta.config;
+  const path = args.string('ckpt')!;
+  const ck = await readCheckpoint(path);
+  // nanoGPT and Hugging Face have GPT-2's layout only: a bigram, MLP or RNN has no place in it
+  const arch = checkpointArch(ck);
+  if (arch !== 'gpt')
+    throw new UsageError(
+      `${path} holds ${ARCH_NOUN[arch]} (arch ${arch}): export writes GPT-2 layouts (nanoGPT, Hugging Face), for GPT checkpoints only`,
+    );
+  const cfg = gptConfigOf(ck, 'export', path);
   const params = new Map([...ck.weights].map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
   let weights: Uint8Array;
   let config: Record<string, unknown>;
