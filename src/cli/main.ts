@@ -25,6 +25,7 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   export: () => import('./commands/export.js'),
   import: () => import('./commands/import.js'),
   tokenizer: () => import('./commands/tokenizer.js'),
+  seq2seq: () => import('./commands/seq2seq.js'),
 };
 
 const PROGRAM_HELP = (version: string, commands: readonly Command[]): string => {

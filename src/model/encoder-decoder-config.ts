@@ -33,7 +33,7 @@ export const DEFAULT_ENCODER_DECODER_CONFIG: EncoderDecoderConfig = {
   blockSize: 32,
   nLayer: 2,
   nHead: 4,
-  nEmbd: 128,
+  nEmbd: 64,
   dropout: 0,
   bias: true,
   norm: 'post',
