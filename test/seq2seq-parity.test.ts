@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { backward } from '../src/autograd/engine.js';
 import type { Backend } from '../src/backend/backend.js';
 import { refBackend } from '../src/backend/index.js';
@@ -77,23 +77,39 @@ const maxAbs = (a: ArrayLike<number>) => maxAbsDiff(a, new Float32Array(a.length
 /** The worst logits difference and the worst relative gradient difference, for the report. */
 const worst = { logits: 0, grad: 0 };
 
+/** PyTorch's outputs for each variant: one Python run for all of them (torch takes seconds to import). */
+const torchOut = new Map<Partial<EncoderDecoderConfig>, Map<string, { data: Float32Array }>>();
+before(() => {
+  if (skip) return;
+  const argv: string[] = [];
+  const outs: string[] = [];
+  VARIANTS.forEach((v, i) => {
+    const cfg = { ...base, ...v };
+    const model = new EncoderDecoder(cfg, refBackend, { seed: 5 });
+    const [w, spec, out] = ['w.safetensors', 'spec.json', 'out.safetensors'].map((f) =>
+      join(dir, `${i}-${f}`),
+    ) as [string, string, string];
+    const weights = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+    for (const [name, p] of model.stateDict())
+      weights.set(name, { shape: p.shape, data: Float32Array.from(p.data) });
+    writeFileSync(w, encodeSafetensors(weights));
+    writeFileSync(spec, JSON.stringify({ config: cfg, ...batch(new Rng(31)) }));
+    argv.push(w, spec, out);
+    outs.push(out);
+  });
+  const r = spawnSync(PY, ['test/pytorch/seq2seq_reference.py', ...argv], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `seq2seq_reference.py failed: ${r.stderr}`);
+  VARIANTS.forEach((v, i) => {
+    torchOut.set(v, decodeSafetensors(readFileSync(outs[i]!)).tensors);
+  });
+});
+
 function checkAgainstTorch(be: Backend, variant: Partial<EncoderDecoderConfig>): void {
   const cfg = { ...base, ...variant };
+  // the same seed gives the weights PyTorch got (the init runs in JavaScript, on any backend)
   const model = new EncoderDecoder(cfg, be, { seed: 5 });
   const data = batch(new Rng(31));
-  const tag = Math.random().toString(36).slice(2);
-  const w = join(dir, `w-${tag}.safetensors`);
-  const spec = join(dir, `spec-${tag}.json`);
-  const out = join(dir, `out-${tag}.safetensors`);
-  const weights = new Map<string, { shape: readonly number[]; data: Float32Array }>();
-  for (const [name, p] of model.stateDict())
-    weights.set(name, { shape: p.shape, data: Float32Array.from(p.data) });
-  writeFileSync(w, encodeSafetensors(weights));
-  writeFileSync(spec, JSON.stringify({ config: cfg, ...data }));
-  const r = spawnSync(PY, ['test/pytorch/seq2seq_reference.py', w, spec, out], { encoding: 'utf8' });
-  assert.equal(r.status, 0, `seq2seq_reference.py failed: ${r.stderr}`);
-  const ref = decodeSafetensors(readFileSync(out)).tensors;
-
+  const ref = torchOut.get(variant)!;
   const t2 = (rows: number[][]) => tensor(be, rows.flat(), [rows.length, rows[0]!.length], 'int32');
   const inputs = {
     src: t2(data.src),

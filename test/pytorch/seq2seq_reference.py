@@ -9,8 +9,8 @@ LayerNorm matches the paper: none after post-norm layers (each already ends with
 pre-norm layers (norm_first=True). bias=false: torch 1.13's layers always have biases; they are
 held at zero (no gradient), which computes the same function.
 
-Usage (always Debian's interpreter, which has torch):
-  /usr/bin/python3 test/pytorch/seq2seq_reference.py WEIGHTS.safetensors SPEC.json OUT.safetensors
+Usage (always Debian's interpreter, which has torch; several cases in one run pay for one import):
+  /usr/bin/python3 test/pytorch/seq2seq_reference.py WEIGHTS.safetensors SPEC.json OUT.safetensors [...]
 
 SPEC: {"config": EncoderDecoderConfig (dropout 0),
        "src": [[int]] (B, S), "srcPadding": [[0|1]], "tgt": [[int]] (B, T), "tgtPadding": [[0|1]],
@@ -112,9 +112,13 @@ def tsgpt_names(cfg):
 
 
 def main(argv):
-    if len(argv) != 3:
-        sys.exit("usage: seq2seq_reference.py WEIGHTS.safetensors SPEC.json OUT.safetensors")
-    weights_path, spec_path, out_path = argv
+    if len(argv) == 0 or len(argv) % 3 != 0:
+        sys.exit("usage: seq2seq_reference.py WEIGHTS.safetensors SPEC.json OUT.safetensors [...]")
+    for i in range(0, len(argv), 3):
+        run_case(*argv[i : i + 3])
+
+
+def run_case(weights_path, spec_path, out_path):
     with open(spec_path) as f:
         spec = json.load(f)
     cfg = spec["config"]
