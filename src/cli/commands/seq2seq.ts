@@ -349,7 +349,12 @@ async function train(args: Args, ctx: CommandContext): Promise<void> {
         if (e.type === 'eval' && e.step < trainer.step)
           points.push({ step: e.step, train: e.train, val: e.val });
       }
-    const log = (obj: object) => appendFile(logPath, `${JSON.stringify(obj)}\n`);
+    // appends one after another (a step's line must not overtake the one before it)
+    let logged = Promise.resolve();
+    const log = (obj: object) => {
+      logged = logged.then(() => appendFile(logPath, `${JSON.stringify(obj)}\n`));
+      return logged;
+    };
     const p = (line: string) => process.stderr.write(`${line}\n`);
     p(
       `tsgpt seq2seq train: ${(model.numParams() / 1e6).toFixed(2)}M parameters, ${m.nLayer}+${m.nLayer} layers, ` +
