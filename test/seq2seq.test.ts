@@ -32,7 +32,7 @@ import {
   type EncoderDecoderConfig,
 } from '../src/model/encoder-decoder-config.js';
 import { GPT } from '../src/model/gpt.js';
-import { decode, exactMatch } from '../src/sample/seq2seq-decode.js';
+import { exactMatch, translate } from '../src/sample/seq2seq-decode.js';
 import { tensor } from '../src/tensor/tensor.js';
 import { decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
 import { DEFAULT_CONFIG } from '../src/train/config.js';
@@ -260,9 +260,9 @@ describe('encoder-decoder model', () => {
     const model = new EncoderDecoder({ ...CFG, vocabSize: 6 }, ref, { seed: 9 });
     const vocab = Seq2SeqVocab.fromText('abc');
     const sources = ['abc', 'ca', 'bbac', 'a', 'cab'];
-    const greedy = decode(model, vocab, sources, { maxLen: 6 });
-    assert.deepEqual(decode(model, vocab, sources, { beam: 1, maxLen: 6 }), greedy);
-    const beam = decode(model, vocab, sources, { beam: 4, lengthPenalty: 0, maxLen: 6 });
+    const greedy = translate(model, vocab, sources, { maxLen: 6 });
+    assert.deepEqual(translate(model, vocab, sources, { beam: 1, maxLen: 6 }), greedy);
+    const beam = translate(model, vocab, sources, { beam: 4, lengthPenalty: 0, maxLen: 6 });
     /** log p(target + EOS | source) by teacher forcing */
     const logp = (source: string, target: string) =>
       noGrad(() => {
@@ -294,8 +294,8 @@ describe('encoder-decoder model', () => {
       if (b > g + 1e-9) better++;
     });
     assert.ok(better >= 0);
-    assert.throws(() => decode(model, vocab, ['abcabcabcabc']), /reads at most 9/);
-    assert.throws(() => decode(model, vocab, ['a'], { beam: 0 }), /beam 0 must be an integer >= 1/);
+    assert.throws(() => translate(model, vocab, ['abcabcabcabc']), /reads at most 9/);
+    assert.throws(() => translate(model, vocab, ['a'], { beam: 0 }), /beam 0 must be an integer >= 1/);
   });
 });
 
@@ -456,4 +456,20 @@ describe('encoder-decoder checkpoints', () => {
         (e) => e instanceof CheckpointError && re.test(e.message),
       );
   });
+});
+
+test("through 'tsgpt' alone: plan a run, train two steps, translate, checkpoint", async () => {
+  const t = await import('tsgpt');
+  const plan = t.planSeq2SeqRun({
+    task: { task: 'sort', ...t.DEFAULT_STRING_TASK, maxLen: 6, heldOut: 10, seed: 1 },
+    overrides: { nEmbd: 16, nHead: 2, nLayer: 1, batchSize: 4, maxIters: 2 },
+  });
+  const { model, trainer } = t.buildSeq2SeqRun(plan, t.refBackend);
+  const steps = [trainer.trainStep(), trainer.trainStep()];
+  assert.ok(steps.every((s) => Number.isFinite(s.loss)) && steps[1]!.step === 2);
+  const [out] = t.translate(model, plan.data.vocab, ['cab'], { beam: 2 });
+  assert.equal(typeof out, 'string');
+  const ck = t.decodeSeq2SeqCheckpoint(trainer.checkpoint(), 'mem');
+  assert.equal(t.encoderDecoderFromCheckpoint(ck, t.refBackend, false).numParams(), model.numParams());
+  assert.equal(typeof t.ops.attention, 'function');
 });

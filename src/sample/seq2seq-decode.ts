@@ -26,9 +26,9 @@ export interface DecodeOptions {
  * The model's outputs for sources, as strings (written up to EOS, or maxLen tokens).
  * Characters outside the vocabulary throw TokenizerError; sources longer than the model's
  * blockSize throw ConfigError.
- * @example decode(model, vocab, ['hello'], { beam: 4 }) // ['olleh'] from a model trained on reverse
+ * @example translate(model, vocab, ['hello'], { beam: 4 }) // ['olleh'] from a model trained on reverse
  */
-export function decode(
+export function translate(
   model: EncoderDecoder,
   vocab: Seq2SeqVocab,
   sources: readonly string[],
@@ -39,10 +39,10 @@ export function decode(
   const maxLen = opts.maxLen ?? block;
   const batchSize = opts.batchSize ?? 256;
   if (!(Number.isInteger(beam) && beam >= 1))
-    throw new ConfigError(`decode: beam ${beam} must be an integer >= 1`);
+    throw new ConfigError(`translate: beam ${beam} must be an integer >= 1`);
   if (!(Number.isInteger(maxLen) && maxLen >= 1 && maxLen <= block))
     throw new ConfigError(
-      `decode: maxLen ${maxLen} must be an integer in [1, ${block}] (the model's blockSize)`,
+      `translate: maxLen ${maxLen} must be an integer in [1, ${block}] (the model's blockSize)`,
     );
   for (const s of sources)
     if (Array.from(s).length + 1 > block)
@@ -236,7 +236,7 @@ export function exactMatch(
   let correct = 0;
   for (let i = 0; i < pairs.length; i += batch) {
     const chunk = pairs.slice(i, i + batch);
-    const outs = decode(
+    const outs = translate(
       model,
       vocab,
       chunk.map((p) => p.source),

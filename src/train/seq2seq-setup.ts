@@ -56,7 +56,12 @@ export interface Seq2SeqRunPlan extends Seq2SeqRunOptions {
 /**
  * Decides a run's configuration and data and checks them; throws ConfigError (or DataError)
  * naming what is wrong. Pure: nothing is built.
- * @example planSeq2SeqRun({ task: { task: 'reverse', ...DEFAULT_STRING_TASK, heldOut: 1000, seed: 1 }, overrides: { maxIters: 500 } })
+ * @example
+ * import { buildSeq2SeqRun, createBackend, DEFAULT_STRING_TASK, planSeq2SeqRun, translate } from 'tsgpt';
+ * const plan = planSeq2SeqRun({ task: { task: 'reverse', ...DEFAULT_STRING_TASK, heldOut: 1000, seed: 1 } });
+ * const { model, trainer } = buildSeq2SeqRun(plan, await createBackend('wasm'));
+ * await trainer.run({ onEval: (e) => console.log(e.step, e.val, e.accuracy) });
+ * translate(model, plan.data.vocab, ['hello'], { beam: 4 }); // ['olleh']
  */
 export function planSeq2SeqRun(o: Seq2SeqRunOptions): Seq2SeqRunPlan {
   const name = o.overridesName ?? 'overrides';

@@ -21,7 +21,7 @@ import {
 } from '../../data/seq2seq.js';
 import { ConfigError, DataError, TokenizerError, UsageError } from '../../errors.js';
 import { DEFAULT_ENCODER_DECODER_CONFIG } from '../../model/encoder-decoder-config.js';
-import { decode, exactMatch } from '../../sample/seq2seq-decode.js';
+import { exactMatch, translate } from '../../sample/seq2seq-decode.js';
 import { lossChartSvg } from '../../train/plot.js';
 import {
   decodeSeq2SeqCheckpoint,
@@ -210,7 +210,7 @@ export async function run(args: Args, ctx: CommandContext): Promise<void> {
       throw new UsageError(`--${f.name} is not a flag of tsgpt seq2seq ${s} (see tsgpt seq2seq --help)`);
   if (s === 'train') return train(args, ctx);
   if (s === 'eval') return evaluate(args);
-  return translate(args);
+  return translateLines(args);
 }
 
 /** A checkpoint of tsgpt seq2seq train (a GPT checkpoint is refused in one line). */
@@ -492,7 +492,7 @@ function checkFits(block: number, vocab: Seq2SeqVocab, source: string, what: str
     );
 }
 
-async function translate(args: Args): Promise<void> {
+async function translateLines(args: Args): Promise<void> {
   const choice = backendChoice(args);
   const path = args.string('ckpt')!;
   const ck = await readSeq2SeqCheckpoint(path);
@@ -511,7 +511,7 @@ async function translate(args: Args): Promise<void> {
   const backend = await openBackend(choice);
   try {
     const model = encoderDecoderFromCheckpoint(ck, backend, false);
-    const outs = decode(model, vocab, sources, {
+    const outs = translate(model, vocab, sources, {
       beam: args.int('beam')!,
       lengthPenalty: args.float('length-penalty')!,
     });
