@@ -23,7 +23,6 @@ export {
 } from './dataset.js';
 export {
   BOS,
-  checkEncodable,
   type DatesTaskSpec,
   DEFAULT_HELD_OUT,
   DEFAULT_STRING_TASK,

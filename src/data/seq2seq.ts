@@ -4,7 +4,7 @@
 // draws, and the TSV format for pairs of your own (`source<TAB>target` per line).
 // Pure: reading a file is the caller's (node-io.ts's readTextFile); parsePairs parses its text.
 
-import { ConfigError, DataError, TokenizerError } from '../errors.js';
+import { ConfigError, DataError } from '../errors.js';
 import { CharTokenizer } from '../tokenizer/char.js';
 import type { TokenizerJSON } from '../tokenizer/tokenizer.js';
 import { Rng } from '../util/rng.js';
@@ -426,14 +426,4 @@ export function validateTaskSpec(raw: unknown, where: string): TaskSpec {
   for (const k of ['alphabet', 'path', 'sha256'])
     if (k in o && typeof o[k] !== 'string') throw bad(`${k} must be a string`);
   return o as unknown as TaskSpec;
-}
-
-/** Throws TokenizerError naming the characters of text the vocabulary does not have. */
-export function checkEncodable(vocab: Seq2SeqVocab, text: string, what: string): void {
-  try {
-    vocab.encode(text);
-  } catch (e) {
-    if (e instanceof TokenizerError) throw new TokenizerError(`${what}: ${e.message}`);
-    throw e;
-  }
 }

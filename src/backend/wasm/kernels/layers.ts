@@ -1,5 +1,6 @@
-// Row-wise transformer layers: LayerNorm, softmax, cross-entropy, embedding, and fused causal
-// attention (scores, mask, softmax, weighted sum) per (batch, head). Row ranges [r0, r1) and
+// Row-wise transformer layers: LayerNorm, softmax, cross-entropy, embedding, and fused attention
+// (scores, mask, softmax, weighted sum) per (batch, head): GPT's causal self-attention, and masked
+// attention of one sequence's queries against another's keys and values (the encoder-decoder). Row ranges [r0, r1) and
 // head indices let a job (job-table.mjs) split the work across threads; nothing here allocates.
 // Not here: matmul (matmul.ts) or the elementwise ops (elementwise.ts).
 
