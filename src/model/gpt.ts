@@ -133,7 +133,16 @@ export class GPT extends Module {
     const tokEmb = tr.wte.forward(idx); // (B, T, C)
     const posEmb = tr.wpe ? tr.wpe.forward(this.positionIds(t)) : F.narrow(this.sinusoid!, 0, 0, t); // (T, C)
     let x = F.dropout(F.add(tokEmb, posEmb), cfg.dropout, ctx.dropoutSeed, ctx.training); // (B, T, C)
-    for (const block of tr.h.items) x = block.forward(x, ctx);
+    const probe = ctx.probe;
+    if (probe) {
+      probe.layer = -1;
+      probe.activation?.('embedding', x);
+    }
+    for (let l = 0; l < tr.h.items.length; l++) {
+      if (probe) probe.layer = l;
+      x = tr.h.items[l]!.forward(x, ctx);
+      probe?.activation?.('block', x);
+    }
     x = tr.ln_f.forward(x);
     if (targets) {
       const logits = F.linear(x, tr.wte.weight, null); // (B, T, V)

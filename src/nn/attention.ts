@@ -36,7 +36,10 @@ export class CausalSelfAttention extends Module {
 
   forward(x: Tensor, ctx: ForwardContext, kv?: LayerCache): Tensor {
     const qkv = this.c_attn.forward(x); // (B, T, 3C): q | k | v, each split into nh heads of hs
-    const y = kv ? this.attendCached(qkv, kv) : F.causalSelfAttention(qkv, this.nHead); // (B, T, C)
+    const probe = ctx.probe;
+    const y = kv
+      ? this.attendCached(qkv, kv)
+      : F.causalSelfAttention(qkv, this.nHead, probe?.attention?.bind(probe)); // (B, T, C)
     // (attention-probability dropout is not applied: the fused kernel keeps only residual dropout)
     return F.dropout(this.c_proj.forward(y), this.dropout, ctx.dropoutSeed, ctx.training);
   }

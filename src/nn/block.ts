@@ -41,6 +41,7 @@ export class MLP extends Module {
     let h = this.c_fc.forward(x); // (B, T, 4C)
     h =
       this.cfg.activation === 'relu' ? F.relu(h) : this.cfg.activation === 'gelu' ? F.gelu(h) : F.geluTanh(h);
+    ctx.probe?.activation?.('mlp', h);
     return F.dropout(this.c_proj.forward(h), this.cfg.dropout, ctx.dropoutSeed, ctx.training); // (B, T, C)
   }
 }
