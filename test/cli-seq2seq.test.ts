@@ -70,10 +70,11 @@ before(() => {
   writeFileSync(join(dir, 'gpt', 'ckpt.safetensors'), bytes);
 });
 
-test('train writes a checkpoint of kind encoder-decoder, a log and a chart, and reports exact match', () => {
+test('train writes a checkpoint of arch encoder-decoder, a log and a chart, and reports exact match', () => {
   const bytes = readFileSync(join(dir, 'run', 'ckpt.safetensors'));
-  const { kind, meta } = decodeCheckpointFile(bytes, 'run');
-  assert.equal(kind, 'encoder-decoder');
+  const { arch, meta } = decodeCheckpointFile(bytes, 'run');
+  assert.equal(arch, 'encoder-decoder');
+  assert.equal(meta['arch'], 'encoder-decoder');
   assert.equal(meta['step'], 4);
   assert.ok(existsSync(join(dir, 'run', 'loss.svg')));
   const log = readFileSync(join(dir, 'run', 'log.jsonl'), 'utf8')
@@ -207,21 +208,26 @@ test('checkpoints of the other kind are refused in one line, both ways; nothing 
         ['seq2seq', sub, '--ckpt', 'gpt/ckpt.safetensors', '--text', 'ab'].slice(0, sub === 'eval' ? 4 : 6),
       ),
       1,
-      /gpt\/ckpt\.safetensors holds a GPT, not an encoder-decoder/,
+      /gpt\/ckpt\.safetensors holds a GPT \(arch gpt\), not an encoder-decoder/,
     );
   fails(
     tsgpt(['seq2seq', 'train', '--out', 'gpt', '--resume', ...TINY_RUN]),
     1,
-    /gpt\/ckpt\.safetensors holds a GPT, not an encoder-decoder/,
+    /gpt\/ckpt\.safetensors holds a GPT \(arch gpt\), not an encoder-decoder/,
   );
   fails(
     tsgpt(['sample', '--ckpt', 'run/ckpt.safetensors']),
     1,
-    /run\/ckpt\.safetensors holds an encoder-decoder \(tsgpt seq2seq\), not a GPT/,
+    /run\/ckpt\.safetensors holds an encoder-decoder \(tsgpt seq2seq\), not a model of tsgpt train/,
   );
   fails(tsgpt(['eval', '--ckpt', 'run/ckpt.safetensors']), 1, /holds an encoder-decoder/);
   writeFileSync(join(dir, 'text.txt'), 'abcab cabba\n'.repeat(100));
   fails(tsgpt(['train', '--data', 'text.txt', '--out', 'run', '--resume']), 1, /holds an encoder-decoder/);
+  fails(
+    tsgpt(['train', '--arch', 'lstm', '--data', 'text.txt', '--out', 'run', '--resume']),
+    1,
+    /run\/ckpt\.safetensors holds an encoder-decoder/,
+  );
   fails(
     tsgpt(['seq2seq', 'train', '--out', 'run', ...TINY_RUN]),
     2,

@@ -2,7 +2,7 @@
 // padded batches, toy tasks whose held-out pairs training never draws, the TSV format and its
 // errors, padding and causal masks seen from outside the model (a sequence's outputs do not change
 // when it is batched with longer ones; a position does not see the tokens after it), beam search
-// against greedy, resume equal to an uninterrupted run, checkpoint kinds, and a small model that
+// against greedy, resume equal to an uninterrupted run, checkpoint architectures, and a small model that
 // learns to reverse strings.
 
 import assert from 'node:assert/strict';
@@ -34,7 +34,7 @@ import {
 import { GPT } from '../src/model/gpt.js';
 import { exactMatch, translate } from '../src/sample/seq2seq-decode.js';
 import { tensor } from '../src/tensor/tensor.js';
-import { decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
+import { decodeCheckpoint, encodeCheckpoint, gptConfigOf } from '../src/train/checkpoint.js';
 import { DEFAULT_CONFIG } from '../src/train/config.js';
 import { decodeSeq2SeqCheckpoint, encodeSeq2SeqCheckpoint } from '../src/train/seq2seq-checkpoint.js';
 import { buildSeq2SeqRun, planSeq2SeqRun } from '../src/train/seq2seq-setup.js';
@@ -390,7 +390,7 @@ describe('encoder-decoder checkpoints', () => {
   test('round trip: weights, config, task; a GPT reader refuses it and the seq2seq reader a GPT one, in one line', () => {
     const bytes = encodeSeq2SeqCheckpoint(model, null, meta);
     const ck = decodeSeq2SeqCheckpoint(bytes, 'ed.safetensors');
-    assert.equal(ck.meta.kind, 'encoder-decoder');
+    assert.equal(ck.meta.arch, 'encoder-decoder');
     assert.deepEqual(ck.meta.config, model.config);
     assert.deepEqual(ck.meta.task, SMALL);
     for (const [name, p] of model.stateDict())
@@ -399,7 +399,9 @@ describe('encoder-decoder checkpoints', () => {
       () => decodeCheckpoint(bytes, 'ed.safetensors'),
       (e) =>
         e instanceof CheckpointError &&
-        /^ed\.safetensors holds an encoder-decoder \(tsgpt seq2seq\), not a GPT/.test(e.message),
+        /^ed\.safetensors holds an encoder-decoder \(tsgpt seq2seq\), not a model of tsgpt train/.test(
+          e.message,
+        ),
     );
     const gpt = new GPT(
       modelConfig({ ...DEFAULT_CONFIG, vocabSize: 5, nLayer: 1, nHead: 2, nEmbd: 8, blockSize: 4 }),
@@ -413,15 +415,15 @@ describe('encoder-decoder checkpoints', () => {
       rng: null,
     });
     assert.equal(
-      decodeCheckpoint(gptBytes, 'gpt').meta.config.nEmbd,
+      gptConfigOf(decodeCheckpoint(gptBytes, 'gpt'), 'test', 'gpt').nEmbd,
       8,
-      'GPT checkpoints carry no kind and load as before',
+      'GPT checkpoints carry no arch and load as before',
     );
     assert.throws(
       () => decodeSeq2SeqCheckpoint(gptBytes, 'gpt.safetensors'),
       (e) =>
         e instanceof CheckpointError &&
-        /^gpt\.safetensors holds a GPT, not an encoder-decoder/.test(e.message),
+        /^gpt\.safetensors holds a GPT \(arch gpt\), not an encoder-decoder/.test(e.message),
     );
   });
 
@@ -433,7 +435,7 @@ describe('encoder-decoder checkpoints', () => {
       const full = {
         format: 'tsgpt-checkpoint',
         version: 1,
-        kind: 'encoder-decoder',
+        arch: 'encoder-decoder',
         config: model.config,
         ...meta,
         ...m,
@@ -441,7 +443,8 @@ describe('encoder-decoder checkpoints', () => {
       return encodeSafetensors(tensors, { format: 'tsgpt-checkpoint', tsgpt: JSON.stringify(full) });
     };
     const cases: [Record<string, unknown>, RegExp][] = [
-      [{ kind: 'lstm' }, /unknown model kind "lstm"/],
+      [{ arch: 'lstm' }, /^x holds an LSTM \(arch lstm\), not an encoder-decoder/],
+      [{ arch: 'rnnn' }, /unknown architecture "rnnn" \(this tsgpt knows gpt, .*encoder-decoder\)/],
       [
         { tokenizer: Seq2SeqVocab.fromText('abcd').toJSON() },
         /the vocabulary has 7 tokens, the config says vocabSize 6/,

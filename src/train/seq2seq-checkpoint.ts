@@ -1,12 +1,13 @@
 // Encoder-decoder checkpoints: the same safetensors format as GPT's (checkpoint.ts: weights by
-// name, AdamW moments, JSON metadata with format and version), marked kind: 'encoder-decoder' and
+// name, AdamW moments, JSON metadata with format and version), marked arch: 'encoder-decoder' and
 // carrying the task (so evaluation finds the same held-out set) and the character vocabulary.
-// A GPT checkpoint given here, or this one given to GPT's decodeCheckpoint, is refused in one line.
+// A language model's checkpoint (tsgpt train) given here, or this one given to decodeCheckpoint,
+// is refused in one line.
 
 import type { Backend } from '../backend/backend.js';
 import { Seq2SeqVocab, type TaskSpec, validateTaskSpec } from '../data/seq2seq.js';
 import { CheckpointError, ConfigError, TsgptError } from '../errors.js';
-import { checkKind } from '../model/config.js';
+import { ARCH_NOUN, checkKind } from '../model/config.js';
 import { EncoderDecoder } from '../model/encoder-decoder.js';
 import { type EncoderDecoderConfig, validateEncoderDecoderConfig } from '../model/encoder-decoder-config.js';
 import type { TokenizerJSON } from '../tokenizer/tokenizer.js';
@@ -27,7 +28,7 @@ import type { AdamW } from './optimizer.js';
 export interface Seq2SeqCheckpointMeta {
   format: typeof CHECKPOINT_FORMAT;
   version: number;
-  kind: 'encoder-decoder';
+  arch: 'encoder-decoder';
   config: EncoderDecoderConfig;
   /** training configuration (absent for never-trained weights) */
   train: TrainConfig | null;
@@ -50,12 +51,12 @@ export interface Seq2SeqCheckpoint {
 export function encodeSeq2SeqCheckpoint(
   model: EncoderDecoder,
   optimizer: AdamW | null,
-  meta: Omit<Seq2SeqCheckpointMeta, 'format' | 'version' | 'kind' | 'config'>,
+  meta: Omit<Seq2SeqCheckpointMeta, 'format' | 'version' | 'arch' | 'config'>,
 ): Uint8Array {
   const full: Seq2SeqCheckpointMeta = {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
-    kind: 'encoder-decoder',
+    arch: 'encoder-decoder',
     config: model.config,
     ...meta,
   };
@@ -84,10 +85,10 @@ function validateTrainKeys(raw: unknown, where: string): TrainConfig {
  * @example const ck = decodeSeq2SeqCheckpoint(bytes, 'out/seq2seq/ckpt.safetensors');
  */
 export function decodeSeq2SeqCheckpoint(bytes: Uint8Array, source: string): Seq2SeqCheckpoint {
-  const { file, meta: raw, kind } = decodeCheckpointFile(bytes, source);
-  if (kind !== 'encoder-decoder')
+  const { file, meta: raw, arch } = decodeCheckpointFile(bytes, source);
+  if (arch !== 'encoder-decoder')
     throw new CheckpointError(
-      `${source} holds a GPT, not an encoder-decoder: tsgpt seq2seq reads checkpoints of tsgpt seq2seq train (use tsgpt sample / eval with this one)`,
+      `${source} holds ${ARCH_NOUN[arch]} (arch ${arch}), not an encoder-decoder: tsgpt seq2seq reads checkpoints of tsgpt seq2seq train (use tsgpt sample / eval with this one)`,
     );
   const meta = raw as unknown as Seq2SeqCheckpointMeta;
   try {
