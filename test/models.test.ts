@@ -220,7 +220,7 @@ describe('checkpoints', () => {
   });
 });
 
-test('bigram: trained by gradient descent, it reaches the counting solution (val loss within 0.01)', () => {
+test('bigram: trained by gradient descent, it reaches the counting solution (val loss within 0.01)', (t) => {
   // a small text with a clear bigram structure and enough of it for the split to agree
   const rng = new Rng(11);
   const words = ['the ', 'cat ', 'sat ', 'on ', 'a ', 'mat ', 'and ', 'dog ', 'ran ', 'to ', 'it. '];
@@ -245,5 +245,6 @@ test('bigram: trained by gradient descent, it reaches the counting solution (val
   counted.loadStateDict(new Map([['wte.weight', { shape: [Vt, Vt], data: countingSolution(train, Vt) }]]));
   const exact = evaluateTokens(counted, tok, val, opts).loss;
   assert.ok(Math.abs(trained - exact) < 0.01, `trained ${trained}, counting solution ${exact}`);
+  t.diagnostic(`trained ${trained.toFixed(4)}, counting solution ${exact.toFixed(4)}`);
   assert.ok(exact < Math.log(Vt) - 0.5, `the counts know something: ${exact} vs ln V ${Math.log(Vt)}`);
 });

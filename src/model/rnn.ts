@@ -2,7 +2,7 @@
 // 1997, with Gers et al.'s forget gate) and the GRU (Cho et al. 2014), each nLayer recurrent
 // layers between a token embedding and an output layer. Parameter names are PyTorch's
 // (rnn.weight_ih_l0, rnn.weight_hh_l0, rnn.bias_ih_l0, rnn.bias_hh_l0, ...), so the weights map
-// key by key to nn.RNN / nn.LSTM / nn.GRU (test/rnn-parity.test.ts checks it).
+// key by key to nn.RNN / nn.LSTM / nn.GRU (test/models-parity.test.ts checks it).
 //
 // A recurrent layer reads one token at a time and keeps what it has seen in a hidden state:
 //   vanilla RNN  h_t = tanh(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh)

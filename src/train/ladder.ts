@@ -2,9 +2,11 @@
 // for the same wall-clock budget and then measured the same way, on the whole val split (every
 // token once, evaluateTokens): the table that shows why each step up the ladder was taken.
 // Each model trains from its own preset (DEFAULT_PRESET; overrides on top), with its schedule
-// fitted to the budget: a few calibration steps time a step, the cosine decay is set to end with the budget,
-// and training stops at the budget in any case. Plus the bigram's counting solution, for the
-// floor that needs no training. Not here: printing and files (the CLI's `tsgpt ladder`).
+// fitted to the budget: a few calibration steps time a step and the cosine decay is set to end
+// with the budget. Training runs for the whole budget whatever the calibration said (a shared
+// machine's step time drifts): cut short if the steps are slower, on at the final learning
+// rate if faster. Plus the bigram's counting solution, for the floor that needs no training.
+// Not here: printing and files (the CLI's `tsgpt ladder`).
 
 import type { Backend } from '../backend/backend.js';
 import { countingSolution } from '../model/bigram.js';
@@ -129,7 +131,9 @@ export async function runLadder(o: LadderOptions): Promise<LadderRow[]> {
     const msPerStep = times[Math.floor(times.length / 2)]!;
     const steps = Math.max(1, Math.floor((o.budgetSeconds * 1000) / msPerStep));
     o.onEvent?.({ type: 'calibrated', arch, msPerStep, steps });
-    // 2. the run itself: the preset's schedule stretched to `steps`, stopped at the budget anyway
+    // 2. the run itself: the preset's schedule stretched to `steps`; every model trains for the
+    // same wall-clock time, so it stops at the budget, not at `steps` (past them the learning
+    // rate stays at the schedule's last, minLr)
     const warmup = Math.min(probe.config.warmupIters, Math.floor(steps / 10));
     const { model, trainer } = buildRun(
       plan({ maxIters: steps, lrDecayIters: steps, warmupIters: warmup }),
@@ -137,9 +141,9 @@ export async function runLadder(o: LadderOptions): Promise<LadderRow[]> {
     );
     const t0 = now();
     const budgetMs = o.budgetSeconds * 1000;
-    while (trainer.step < steps && now() - t0 < budgetMs && !stop()) {
+    while (now() - t0 < budgetMs && !stop()) {
       const s = trainer.timedStep();
-      if (trainer.step % 10 === 0 || trainer.step === steps)
+      if (trainer.step % 10 === 0)
         o.onEvent?.({
           type: 'step',
           arch,

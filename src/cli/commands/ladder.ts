@@ -186,11 +186,12 @@ export async function run(args: Args, ctx: CommandContext): Promise<void> {
         if (e.type === 'start')
           err(`${e.model}, ${e.params.toLocaleString('en-US')} parameters (preset ${e.preset})`);
         else if (e.type === 'calibrated') {
-          bar = new ProgressBar({ total: e.steps, label: e.arch });
+          // the bar counts seconds of the budget: the run stops when they are spent
+          bar = new ProgressBar({ total: Math.ceil(budget), label: `${e.arch} s` });
           bar.log(
-            `${e.arch}: ${e.msPerStep.toFixed(1)} ms a step: ${e.steps} steps in ${formatDuration(budget)}`,
+            `${e.arch}: ${e.msPerStep.toFixed(1)} ms a step: the schedule fitted to ${e.steps} steps in ${formatDuration(budget)}`,
           );
-        } else if (e.type === 'step') bar?.update(e.step, { loss: e.loss });
+        } else if (e.type === 'step') bar?.update(Math.floor(e.seconds), { step: e.step, loss: e.loss });
         else if (e.type === 'eval') {
           if (e.done === 0 || !bar) bar = new ProgressBar({ total: e.total, label: `${e.arch} eval` });
           bar.update(e.done, { windows: e.total });
