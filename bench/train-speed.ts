@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import type { Backend } from '../src/backend/backend.js';
 import { refBackend } from '../src/backend/index.js';
 import type { GPTConfig } from '../src/model/config.js';
-import type { GPT } from '../src/model/gpt.js';
+import type { LanguageModel } from '../src/model/language-model.js';
 import { CharTokenizer } from '../src/tokenizer/char.js';
 import type { FullConfig } from '../src/train/config.js';
 import type { DataParallelGroup } from '../src/train/data-parallel.js';
@@ -130,7 +130,13 @@ export function presetTrainer(
   adaptThreads: boolean,
   overrides: Readonly<Record<string, unknown>> = {},
   dataParallel = 1,
-): { cfg: FullConfig; model: GPT; trainer: Trainer; group?: DataParallelGroup; train: Uint16Array } {
+): {
+  cfg: FullConfig;
+  model: LanguageModel;
+  trainer: Trainer;
+  group?: DataParallelGroup;
+  train: Uint16Array;
+} {
   const { tokenizer, train, val } = charData(readFileSync(text, 'utf8'));
   const data = { train, val, vocabSize: tokenizer.vocabSize, tokenizer: tokenizer.toJSON(), name: text };
   const run = setupRun({ backend, data, preset, adaptThreads, overrides, dataParallel });
@@ -167,7 +173,7 @@ export async function measureTraining(o: TrainSpeedOptions): Promise<TrainSpeedR
       lastLoss = s.loss;
     }
     const params = model.numParams();
-    const flopsPerStep = trainFlopsPerStep(model.config, cfg.batchSize, params);
+    const flopsPerStep = trainFlopsPerStep(cfg, cfg.batchSize, params); // the bench's presets are GPTs
     const ms = median(stepMs);
     const result: TrainSpeedResult = {
       preset: o.preset,

@@ -17,7 +17,7 @@ export type FloatArray = Float32Array | Float64Array;
 export type AnyArray = Float32Array | Float64Array | Int32Array;
 export type BackendName = 'ref' | 'wasm';
 
-export type UnaryOp = 'gelu' | 'gelu_tanh' | 'relu' | 'exp' | 'log' | 'neg' | 'tanh' | 'sqrt';
+export type UnaryOp = 'gelu' | 'gelu_tanh' | 'relu' | 'exp' | 'log' | 'neg' | 'tanh' | 'sqrt' | 'sigmoid';
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
 
 /** Batched matrix multiply: out[b] (M, N) = op(a[b]) (M, K) @ op(b[b]) (K, N). */
@@ -74,7 +74,7 @@ export interface Backend {
   copy(out: AnyArray, x: AnyArray): void;
   /** out[i] = f(x[i]); out may alias x */
   unary(op: UnaryOp, out: FloatArray, x: FloatArray): void;
-  /** accumulates dx[i] += f'(x[i]) * dout[i], where y = f(x) (y given for exp/tanh/sqrt) */
+  /** accumulates dx[i] += f'(x[i]) * dout[i], where y = f(x) (y given for exp/tanh/sqrt/sigmoid) */
   unaryBackward(op: UnaryOp, dx: FloatArray, x: FloatArray, y: FloatArray, dout: FloatArray): void;
   /**
    * Broadcasting binary op over `outShape`: out[i] = a[ia] op b[ib], where ia and ib are
@@ -218,6 +218,37 @@ export interface Backend {
     seed: number,
   ): void;
   /**
+   * Multi-head attention with masks, queries from one sequence and keys/values from another
+   * (the same one for self-attention): q (B, Tq, C), kv (B, Tk, 2C) holding k | v along the last
+   * dim, heads NH of size HS = C / NH. Query i of batch b sees key j unless
+   * keyPadding[b, j] != 0 (keyPadding (B, Tk) int32, may be null) or, when p.causal,
+   * j > i + (Tk - Tq). Masked scores are -inf before the softmax; a row with every key masked
+   * is all zeros (probabilities and output). out (B, Tq, C); att (B, NH, Tq, Tk) saves the
+   * probabilities.
+   */
+  maskedAttentionForward(
+    out: FloatArray,
+    att: FloatArray,
+    q: FloatArray,
+    kv: FloatArray,
+    keyPadding: Int32Array | null,
+    p: MaskedAttentionParams,
+  ): void;
+  /**
+   * Accumulates dq (B, Tq, C) and dkv (B, Tk, 2C); either may be null (not needed).
+   * datt (B, NH, Tq, Tk) is scratch (overwritten).
+   */
+  maskedAttentionBackward(
+    dq: FloatArray | null,
+    dkv: FloatArray | null,
+    datt: FloatArray,
+    dout: FloatArray,
+    q: FloatArray,
+    kv: FloatArray,
+    att: FloatArray,
+    p: MaskedAttentionParams,
+  ): void;
+  /**
    * Fused log-softmax + negative log-likelihood: losses (N) = -log softmax(logits (N, V))[target].
    * A target of -1 is ignored (loss 0).
    */
@@ -265,12 +296,91 @@ export interface Backend {
    */
   linearInt8?(out: FloatArray, x: FloatArray, w: Int8Weights, bias: FloatArray | null, n: number): void;
 
+  // ---- recurrent cells (src/model/rnn.ts) ----
+  /**
+   * One LSTM step for N rows of HS units, fused. gates = xg + hg (N, 4HS), in PyTorch's order
+   * i | f | g | o: i, f, o = sigmoid, g = tanh; c = f * cPrev + i * g; h = o * tanh(c).
+   * h, c, cPrev (N, HS); act (N, 4HS) saves i, f, g, o (after their nonlinearities) for the backward.
+   */
+  lstmCellForward(
+    h: FloatArray,
+    c: FloatArray,
+    act: FloatArray,
+    xg: FloatArray,
+    hg: FloatArray,
+    cPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void;
+  /**
+   * Backward of lstmCellForward given dh and dc (N, HS): accumulates dgates (N, 4HS) into dxg and
+   * into dhg, and dcPrev (N, HS); a null output is skipped (an input that needs no gradient).
+   */
+  lstmCellBackward(
+    dxg: FloatArray | null,
+    dhg: FloatArray | null,
+    dcPrev: FloatArray | null,
+    dh: FloatArray,
+    dc: FloatArray,
+    act: FloatArray,
+    c: FloatArray,
+    cPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void;
+  /**
+   * One GRU step for N rows of HS units, fused, as PyTorch's nn.GRU: xg = W_ih x + b_ih and
+   * hg = W_hh h + b_hh (N, 3HS) in the order r | z | n; r = sigmoid(xg_r + hg_r),
+   * z = sigmoid(xg_z + hg_z), nn = tanh(xg_n + r * hg_n), h = (1 - z) * nn + z * hPrev.
+   * act (N, 3HS) saves r, z, nn for the backward.
+   */
+  gruCellForward(
+    h: FloatArray,
+    act: FloatArray,
+    xg: FloatArray,
+    hg: FloatArray,
+    hPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void;
+  /**
+   * Backward of gruCellForward given dh (N, HS): accumulates dxg, dhg (N, 3HS) and dhPrev (N, HS);
+   * a null output is skipped.
+   */
+  gruCellBackward(
+    dxg: FloatArray | null,
+    dhg: FloatArray | null,
+    dhPrev: FloatArray | null,
+    dh: FloatArray,
+    act: FloatArray,
+    hg: FloatArray,
+    hPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void;
+
   // ---- optimizer ----
   /**
    * One AdamW step in place (decoupled weight decay, bias-corrected moments), p.step >= 1:
    * m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; param -= lr (mhat / (sqrt(vhat) + eps) + wd param).
    */
   adamw(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, p: AdamWParams): void;
+}
+
+/** The sizes of one maskedAttentionForward / maskedAttentionBackward call. */
+export interface MaskedAttentionParams {
+  b: number;
+  /** query positions */
+  tq: number;
+  /** key (and value) positions */
+  tk: number;
+  /** model width; heads nh of size c / nh */
+  c: number;
+  nh: number;
+  /** multiplies the scores, usually 1/sqrt(c / nh) */
+  scale: number;
+  /** query i sees keys j <= i + (tk - tq) only (a decoder's self-attention when tq = tk) */
+  causal: boolean;
 }
 
 /**

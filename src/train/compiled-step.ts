@@ -32,7 +32,7 @@ import type { Backend } from '../backend/backend.js';
 import { fillBatch } from '../data/batch.js';
 import type { TokenArray } from '../data/dataset.js';
 import { ConfigError, TrainingError } from '../errors.js';
-import type { GPT } from '../model/gpt.js';
+import type { LanguageModel } from '../model/language-model.js';
 import { Checkpointing } from '../nn/checkpoint.js';
 import { type ForwardContext, trainContext } from '../nn/module.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -98,7 +98,7 @@ export class CompiledStep {
    * rows of each batch and averages the gradients with the other ranks before AdamW.
    */
   constructor(
-    private readonly model: GPT,
+    private readonly model: LanguageModel,
     private readonly optimizer: AdamW,
     private readonly cfg: TrainConfig,
     private readonly tokens: TokenArray,

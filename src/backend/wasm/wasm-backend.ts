@@ -13,6 +13,7 @@ import {
   type BinaryOp,
   type DType,
   type FloatArray,
+  type MaskedAttentionParams,
   type MatmulParams,
   sizeOf,
   type UnaryOp,
@@ -35,6 +36,7 @@ import {
   U_LOG,
   U_NEG,
   U_RELU,
+  U_SIGMOID,
   U_SQRT,
   U_TANH,
 } from './kernels/abi.js';
@@ -66,6 +68,7 @@ const UNARY_CODE: Record<UnaryOp, number> = {
   neg: U_NEG,
   tanh: U_TANH,
   sqrt: U_SQRT,
+  sigmoid: U_SIGMOID,
 };
 const BINARY_CODE: Record<BinaryOp, number> = { add: B_ADD, sub: B_SUB, mul: B_MUL, div: B_DIV };
 
@@ -894,6 +897,90 @@ export class WasmBackend implements Backend {
     );
   }
 
+  maskedAttentionForward(
+    out: FloatArray,
+    att: FloatArray,
+    q: FloatArray,
+    kv: FloatArray,
+    keyPadding: Int32Array | null,
+    p: MaskedAttentionParams,
+  ): void {
+    const op = 'maskedAttentionForward';
+    const { b, tq, tk, c, nh } = p;
+    if (c % nh !== 0) throw new TsgptError(`wasm backend: ${op}: C ${c} is not a multiple of NH ${nh}`);
+    const po = this.need(op, 'out', out, b * tq * c);
+    const patt = this.need(op, 'att', att, b * nh * tq * tk);
+    const pq = this.need(op, 'q', q, b * tq * c);
+    const pkv = this.need(op, 'kv', kv, b * tk * 2 * c);
+    const pmask = keyPadding ? this.need(op, 'keyPadding', keyPadding, b * tk) : 0;
+    if (b * nh * tq === 0) return;
+    const bytes = maskedAttentionScratchBytes(tq, tk, c / nh);
+    const scratch = this.scratchAttn.atLeast(bytes * this.pool.threads);
+    const parallel = b * tq * tk * c >= PAR_MIN_ELEMENTS;
+    this.jobs.maskedAttentionFwd(
+      b * nh,
+      parallel,
+      po,
+      patt,
+      pq,
+      pkv,
+      pmask,
+      tq,
+      tk,
+      c,
+      nh,
+      p.scale,
+      p.causal,
+      scratch,
+      bytes,
+    );
+  }
+
+  maskedAttentionBackward(
+    dq: FloatArray | null,
+    dkv: FloatArray | null,
+    datt: FloatArray,
+    dout: FloatArray,
+    q: FloatArray,
+    kv: FloatArray,
+    att: FloatArray,
+    p: MaskedAttentionParams,
+  ): void {
+    const op = 'maskedAttentionBackward';
+    const { b, tq, tk, c, nh } = p;
+    if (c % nh !== 0) throw new TsgptError(`wasm backend: ${op}: C ${c} is not a multiple of NH ${nh}`);
+    const pdq = dq ? this.need(op, 'dq', dq, b * tq * c) : 0;
+    const pdkv = dkv ? this.need(op, 'dkv', dkv, b * tk * 2 * c) : 0;
+    const pdatt = this.need(op, 'datt', datt, b * nh * tq * tk);
+    const pdout = this.need(op, 'dout', dout, b * tq * c);
+    const pq = this.need(op, 'q', q, b * tq * c);
+    const pkv = this.need(op, 'kv', kv, b * tk * 2 * c);
+    const patt = this.need(op, 'att', att, b * nh * tq * tk);
+    if (b * nh * tq === 0 || (!dq && !dkv)) return;
+    const bytes = maskedAttentionScratchBytes(tq, tk, c / nh);
+    const scratch = this.scratchAttn.atLeast(bytes * this.pool.threads);
+    const parallel = b * tq * tk * c >= PAR_MIN_ELEMENTS;
+    this.jobs.maskedAttentionBwd(
+      b * nh,
+      parallel,
+      pdq,
+      pdkv,
+      pdatt,
+      pdout,
+      pq,
+      pkv,
+      patt,
+      tq,
+      tk,
+      c,
+      nh,
+      p.scale,
+      p.causal,
+      scratch,
+      bytes,
+    );
+  }
+
   crossEntropyForward(
     losses: FloatArray,
     logits: FloatArray,
@@ -1010,6 +1097,108 @@ export class WasmBackend implements Backend {
     this.jobs.linearInt8(po, pxq, pxs, pq, ps, pw, pb, n, c, oc, per);
   }
 
+  // ---- recurrent cells ----
+
+  lstmCellForward(
+    h: FloatArray,
+    c: FloatArray,
+    act: FloatArray,
+    xg: FloatArray,
+    hg: FloatArray,
+    cPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void {
+    const op = 'lstmCellForward';
+    this.jobs.lstmCellFwd(
+      this.need(op, 'h', h, n * hs),
+      this.need(op, 'c', c, n * hs),
+      this.need(op, 'act', act, n * 4 * hs),
+      this.need(op, 'xg', xg, n * 4 * hs),
+      this.need(op, 'hg', hg, n * 4 * hs),
+      this.need(op, 'cPrev', cPrev, n * hs),
+      hs,
+      n,
+      this.rowsPer(n, 4 * hs),
+    );
+  }
+
+  lstmCellBackward(
+    dxg: FloatArray | null,
+    dhg: FloatArray | null,
+    dcPrev: FloatArray | null,
+    dh: FloatArray,
+    dc: FloatArray,
+    act: FloatArray,
+    c: FloatArray,
+    cPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void {
+    const op = 'lstmCellBackward';
+    this.jobs.lstmCellBwd(
+      dxg ? this.need(op, 'dxg', dxg, n * 4 * hs) : 0,
+      dhg ? this.need(op, 'dhg', dhg, n * 4 * hs) : 0,
+      dcPrev ? this.need(op, 'dcPrev', dcPrev, n * hs) : 0,
+      this.need(op, 'dh', dh, n * hs),
+      this.need(op, 'dc', dc, n * hs),
+      this.need(op, 'act', act, n * 4 * hs),
+      this.need(op, 'c', c, n * hs),
+      this.need(op, 'cPrev', cPrev, n * hs),
+      hs,
+      n,
+      this.rowsPer(n, 4 * hs),
+    );
+  }
+
+  gruCellForward(
+    h: FloatArray,
+    act: FloatArray,
+    xg: FloatArray,
+    hg: FloatArray,
+    hPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void {
+    const op = 'gruCellForward';
+    this.jobs.gruCellFwd(
+      this.need(op, 'h', h, n * hs),
+      this.need(op, 'act', act, n * 3 * hs),
+      this.need(op, 'xg', xg, n * 3 * hs),
+      this.need(op, 'hg', hg, n * 3 * hs),
+      this.need(op, 'hPrev', hPrev, n * hs),
+      hs,
+      n,
+      this.rowsPer(n, 3 * hs),
+    );
+  }
+
+  gruCellBackward(
+    dxg: FloatArray | null,
+    dhg: FloatArray | null,
+    dhPrev: FloatArray | null,
+    dh: FloatArray,
+    act: FloatArray,
+    hg: FloatArray,
+    hPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void {
+    const op = 'gruCellBackward';
+    this.jobs.gruCellBwd(
+      dxg ? this.need(op, 'dxg', dxg, n * 3 * hs) : 0,
+      dhg ? this.need(op, 'dhg', dhg, n * 3 * hs) : 0,
+      dhPrev ? this.need(op, 'dhPrev', dhPrev, n * hs) : 0,
+      this.need(op, 'dh', dh, n * hs),
+      this.need(op, 'act', act, n * 3 * hs),
+      this.need(op, 'hg', hg, n * 3 * hs),
+      this.need(op, 'hPrev', hPrev, n * hs),
+      hs,
+      n,
+      this.rowsPer(n, 3 * hs),
+    );
+  }
+
   // ---- optimizer ----
 
   adamw(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, p: AdamWParams): void {
@@ -1095,6 +1284,15 @@ export function attentionBf16ScratchBytes(t: number, hs: number): number {
 /** The dropout kernels keep element i iff (hash >>> 8) >= this: ceil(p * 2^24), i.e. u >= p exactly. */
 function dropoutThreshold(p: number): number {
   return Math.min(16777216, Math.max(0, Math.ceil(p * 16777216)));
+}
+
+/**
+ * Bytes of one thread's masked attention scratch (kernels/layers.ts
+ * masked_attention_scratch_floats): K^T or V^T packed (hs x Tk), then K (Tk x hs), Q and dO
+ * (Tq x hs) packed, in a whole number of cache lines.
+ */
+export function maskedAttentionScratchBytes(tq: number, tk: number, hs: number): number {
+  return Math.ceil(((hs * packedWidth(tk) + (tk + 2 * tq) * packedWidth(hs)) * 4) / 64) * 64;
 }
 
 /** f32 columns that packed B occupies: 8-wide panels, a 4-wide last panel for <= 4 leftover columns. */

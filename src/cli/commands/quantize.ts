@@ -6,6 +6,7 @@
 import { dirname } from 'node:path';
 import { refBackend } from '../../backend/index.js';
 import { CheckpointError } from '../../errors.js';
+import { asGPT } from '../../model/models.js';
 import { INT8_ROWWISE, quantizeModel } from '../../model/quantize.js';
 import { encodeCheckpoint, modelFromCheckpoint } from '../../train/checkpoint.js';
 import { ensureDir, writeFileAtomic } from '../../util/atomic-write.js';
@@ -32,7 +33,7 @@ export async function run(args: Args): Promise<void> {
   const path = args.string('ckpt')!;
   const ck = await readCheckpoint(path);
   if (ck.int8) throw new CheckpointError(`${path} is an int8 checkpoint already`);
-  const model = modelFromCheckpoint(ck, refBackend, false);
+  const model = asGPT(modelFromCheckpoint(ck, refBackend, false), `tsgpt quantize (${path})`);
   const floatBytes = model.numParams() * 4;
   quantizeModel(model);
   const out = args.string('out')!;
