@@ -37,7 +37,7 @@ let shared: Promise<Backend> | null = null;
 const host: LessonHost = {
   modules: { tsgpt },
   quick: !FULL,
-  backend: () => (shared ??= createBackend('wasm')),
+  backend: () => (shared ??= createBackend('wasm', { threads: 1 })), // the suite runs two files at once
   loadText: async (name) => {
     if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`loadText: no text named ${JSON.stringify(name)}`);
     return readFileSync(join(ROOT, 'assets', `${name}.txt`), 'utf8');
@@ -101,9 +101,11 @@ describe('the learning path', () => {
         return r;
       };
       const solved = new Set<string>();
+      const cellMs: string[] = [];
       for (const cell of lesson.cells) {
         if (cell.role === 'solution') continue; // run after its check has seen the exercise
         const r = await ran(cell);
+        cellMs.push(`${cell.line}:${r.ms}`);
         if (cell.role !== 'check') {
           assert.equal(r.error, null, `${id}.md:${cell.line}: ${r.error}`);
           continue;
@@ -129,7 +131,7 @@ describe('the learning path', () => {
       const visuals = outputs.filter(isVisual);
       const n = exercises(lesson).length;
       t.diagnostic(
-        `${id}: ${((Date.now() - t0) / 1000).toFixed(1)} s, ${claims} claims, ${visuals.length} visuals, ${n} exercises, ${equations} equations`,
+        `${id}: ${((Date.now() - t0) / 1000).toFixed(1)} s, ${claims} claims, ${visuals.length} visuals, ${n} exercises, ${equations} equations; ms by cell line: ${cellMs.join(' ')}`,
       );
       assert.ok(claims >= 2, `${id}: ${claims} claims checked`);
       assert.ok(visuals.length >= 1, `${id}: no visual`);
