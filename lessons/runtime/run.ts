@@ -48,7 +48,7 @@ export interface LessonHost {
   quick: boolean;
   /** the shared fast backend (wasm), made once */
   backend(): Promise<unknown>;
-  /** a text the repository ships: 'tinyshakespeare' */
+  /** a text the repository ships: 'tinyshakespeare', 'gpt2-encoder.json', 'gpt2-vocab.bpe' */
   loadText(name: string): Promise<string>;
 }
 

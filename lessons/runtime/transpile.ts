@@ -58,7 +58,11 @@ function patternNames(p: Node, out: string[]): void {
 export function compileCell(source: string, where: string, line = 1): CompiledCell {
   let js: string;
   try {
-    js = transform(source, { transforms: ['typescript'], disableESTransforms: true, keepUnusedImports: true }).code;
+    js = transform(source, {
+      transforms: ['typescript'],
+      disableESTransforms: true,
+      keepUnusedImports: true,
+    }).code;
   } catch (e) {
     throw new CellSyntaxError(`${where}: ${shiftLines((e as Error).message, line)}`);
   }
