@@ -143,7 +143,7 @@ export function lessonsView(): View {
 
   function cellView(cell: Cell): CellView {
     const editor = h('textarea', {
-      class: 'cell-code',
+      class: 'cell-editor',
       spellcheck: 'false',
       'data-testid': 'cell-code',
       rows: String(Math.max(2, cell.source.split('\n').length)),
