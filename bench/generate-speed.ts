@@ -18,7 +18,7 @@ import { type GPTConfig, modelConfig } from '../src/model/config.js';
 import { GPT } from '../src/model/gpt.js';
 import { DEFAULT_SAMPLING, generate } from '../src/sample/sampling.js';
 import { tokenizerFromJSON } from '../src/tokenizer/index.js';
-import { decodeCheckpoint } from '../src/train/checkpoint.js';
+import { decodeCheckpoint, gptConfigOf } from '../src/train/checkpoint.js';
 import { Rng } from '../src/util/rng.js';
 import { decodeSafetensors, encodeSafetensors, type TensorToEncode } from '../src/util/safetensors.js';
 import { SHAKESPEARE } from './paths.js';
@@ -126,7 +126,7 @@ export async function measureBaby(o: {
     let prompt: number[] = [0];
     if (o.ckpt) {
       const ck = decodeCheckpoint(readFileSync(o.ckpt), o.ckpt);
-      model = new GPT(ck.meta.config, be, { init: false, grads: false });
+      model = new GPT(gptConfigOf(ck, 'generate bench', o.ckpt), be, { init: false, grads: false });
       model.loadStateDict(ck.weights);
       try {
         prompt = tokenizerFromJSON(ck.meta.tokenizer).encode('\n');

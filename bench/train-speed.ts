@@ -11,7 +11,7 @@ import { pathToFileURL } from 'node:url';
 import type { Backend } from '../src/backend/backend.js';
 import { refBackend } from '../src/backend/index.js';
 import type { GPTConfig } from '../src/model/config.js';
-import type { GPT } from '../src/model/gpt.js';
+import type { LanguageModel } from '../src/model/language-model.js';
 import { CharTokenizer } from '../src/tokenizer/char.js';
 import type { FullConfig } from '../src/train/config.js';
 import { resolveConfig, setupRun } from '../src/train/setup.js';
@@ -116,7 +116,7 @@ export function presetTrainer(
   text: string,
   backend: Backend,
   adaptThreads: boolean,
-): { cfg: FullConfig; model: GPT; trainer: Trainer } {
+): { cfg: FullConfig; model: LanguageModel; trainer: Trainer } {
   const { tokenizer, train, val } = charData(readFileSync(text, 'utf8'));
   const data = { train, val, vocabSize: tokenizer.vocabSize, tokenizer: tokenizer.toJSON(), name: text };
   const { config: cfg, model, trainer } = setupRun({ backend, data, preset, adaptThreads });
@@ -145,7 +145,7 @@ export async function measureTraining(o: TrainSpeedOptions): Promise<TrainSpeedR
       lastLoss = s.loss;
     }
     const params = model.numParams();
-    const flopsPerStep = trainFlopsPerStep(model.config, cfg.batchSize, params);
+    const flopsPerStep = trainFlopsPerStep(cfg, cfg.batchSize, params); // the bench's presets are GPTs
     const ms = median(stepMs);
     return {
       preset: o.preset,

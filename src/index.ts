@@ -22,7 +22,19 @@ export type { KernelFlavor } from './backend/wasm/kernels.js';
 export type { WasmPlatform } from './backend/wasm/platform.js';
 export * from './data/index.js';
 export * from './errors.js';
-export { DEFAULT_GPT_CONFIG, type GPTConfig, modelConfig, validateModelConfig } from './model/config.js';
+export { Bigram, countingSolution } from './model/bigram.js';
+export {
+  ARCHS,
+  type Arch,
+  type BigramConfig,
+  DEFAULT_GPT_CONFIG,
+  type GPTConfig,
+  type MLPConfig,
+  type ModelConfig,
+  modelConfig,
+  type RNNConfig,
+  validateModelConfig,
+} from './model/config.js';
 export { GPT, type GPTOptions } from './model/gpt.js';
 export {
   cosineSimilarity,
@@ -39,6 +51,10 @@ export {
   updateToWeight,
 } from './model/inspect.js';
 export { fromHF, fromNanoGPT, toHF, toNanoGPT } from './model/interop.js';
+export type { DecodeState, LanguageModel, ModelOptions } from './model/language-model.js';
+export { MLPModel } from './model/mlp.js';
+export { asGPT, createModel, describeModel } from './model/models.js';
+export { GRU, LSTM, RecurrentModel, RecurrentState, RNN } from './model/rnn.js';
 export { CausalSelfAttention } from './nn/attention.js';
 export { Block, MLP } from './nn/block.js';
 export { KVCache } from './nn/kv-cache.js';
@@ -72,6 +88,13 @@ export {
   validateConfig,
 } from './train/config.js';
 export { type EvalResult, evaluateTokens } from './train/evaluate.js';
+export {
+  LADDER_ARCHS,
+  type LadderEvent,
+  type LadderOptions,
+  type LadderRow,
+  runLadder,
+} from './train/ladder.js';
 export { AdamW } from './train/optimizer.js';
 export { lrAt } from './train/schedule.js';
 export {

@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { backward } from '../src/autograd/engine.js';
 import * as F from '../src/autograd/ops.js';
 import { refBackend as be } from '../src/backend/index.js';
+import type { Tensor } from '../src/tensor/tensor.js';
 import { Rng } from '../src/util/rng.js';
 import { gradCheck, randInts, randn } from './helpers.js';
 
@@ -130,4 +131,88 @@ test('a deep chain does not overflow the stack (iterative topological sort)', ()
   for (let i = 0; i < 20000; i++) x = F.scale(x, 1);
   backward(F.sum(x));
   assert.deepEqual(Array.from(leaf.grad!.data), [1, 1]);
+});
+
+test('sigmoid', () => {
+  gradCheck(F.sigmoid, [randn(be, [4, 5], rng, 'float64', 3)]);
+});
+
+test('unbind (views) and stack', () => {
+  // every slice used, with different weights; and a slice left unused gets no gradient
+  gradCheck(
+    (x) => {
+      const [a, b, c] = F.unbind(x);
+      return F.add(F.add(F.scale(a!, 2), F.mul(b!, b!)), F.scale(c!, -1));
+    },
+    [randn(be, [3, 2, 4], rng)],
+  );
+  gradCheck((x) => F.sum(F.unbind(x)[1]!), [randn(be, [3, 5], rng)]);
+  gradCheck((a, b) => F.stack([a, b, a]), [randn(be, [2, 3], rng), randn(be, [2, 3], rng)]);
+  const x = randn(be, [3, 2], rng);
+  const y = F.stack(F.unbind(x));
+  assert.deepEqual(y.shape, [3, 2]);
+  assert.deepEqual(Array.from(y.data), Array.from(x.data));
+  assert.equal(F.unbind(x)[2]!.data.buffer, x.data.buffer, 'unbind returns views of x');
+});
+
+test('lstmCell: h and c, each alone and both together', () => {
+  const [n, h] = [3, 5];
+  const inputs = () => [randn(be, [n, 4 * h], rng), randn(be, [n, 4 * h], rng), randn(be, [n, h], rng)];
+  const wh = randn(be, [n, h], rng);
+  const wc = randn(be, [n, h], rng);
+  wh.requiresGrad = false;
+  wc.requiresGrad = false;
+  gradCheck((xg, hg, c) => {
+    const s = F.lstmCell(xg, hg, c);
+    return F.add(F.mul(s.h, wh), F.mul(s.c, wc));
+  }, inputs());
+  gradCheck((xg, hg, c) => F.lstmCell(xg, hg, c).h, inputs());
+  gradCheck((xg, hg, c) => F.lstmCell(xg, hg, c).c, inputs());
+  // two steps chained: the second step's cPrev is the first's c
+  gradCheck((xg, hg, c) => {
+    const s1 = F.lstmCell(xg, hg, c);
+    return F.lstmCell(hg, xg, s1.c).h;
+  }, inputs());
+});
+
+test('lstmCell matches its definition written with sigmoid, tanh and mul', () => {
+  const [n, h] = [2, 3];
+  const [xg, hg, c0] = [randn(be, [n, 4 * h], rng), randn(be, [n, 4 * h], rng), randn(be, [n, h], rng)];
+  const { h: h1, c: c1 } = F.lstmCell(xg, hg, c0);
+  const [i, f, g, o] = F.split(F.add(xg, hg), [h, h, h, h], -1);
+  const c = F.add(F.mul(F.sigmoid(f!), c0), F.mul(F.sigmoid(i!), F.tanh(g!)));
+  const hh = F.mul(F.sigmoid(o!), F.tanh(c));
+  for (let k = 0; k < n * h; k++) {
+    assert.ok(Math.abs(c.data[k]! - c1.data[k]!) < 1e-12);
+    assert.ok(Math.abs(hh.data[k]! - h1.data[k]!) < 1e-12);
+  }
+});
+
+test('gruCell, alone and chained', () => {
+  const [n, h] = [3, 4];
+  const inputs = () => [randn(be, [n, 3 * h], rng), randn(be, [n, 3 * h], rng), randn(be, [n, h], rng)];
+  gradCheck(F.gruCell, inputs());
+  gradCheck((xg, hg, h0) => F.gruCell(hg, xg, F.gruCell(xg, hg, h0)), inputs());
+  // its definition (PyTorch's nn.GRU), from primitive ops
+  const [xg, hg, h0] = inputs() as [Tensor, Tensor, Tensor];
+  const [xr, xz, xn] = F.split(xg, [h, h, h], -1);
+  const [hr, hz, hn] = F.split(hg, [h, h, h], -1);
+  const r = F.sigmoid(F.add(xr!, hr!));
+  const z = F.sigmoid(F.add(xz!, hz!));
+  const nn = F.tanh(F.add(xn!, F.mul(r, hn!)));
+  const want = F.add(F.sub(nn, F.mul(z, nn)), F.mul(z, h0)); // (1 - z) nn + z h0
+  const got = F.gruCell(xg, hg, h0);
+  for (let k = 0; k < n * h; k++) assert.ok(Math.abs(want.data[k]! - got.data[k]!) < 1e-12);
+});
+
+test('contextWindows: the n ids ending at each position, padded before the window', () => {
+  const idx = randInts(be, [2, 4], 9, rng);
+  const w = F.contextWindows(idx, 3, 99);
+  assert.deepEqual(w.shape, [2, 4, 3]);
+  const d = idx.data;
+  // biome-ignore format: one window of 3 per position
+  const want = [99, 99, d[0], 99, d[0], d[1], d[0], d[1], d[2], d[1], d[2], d[3]];
+  assert.deepEqual(Array.from(w.data.subarray(0, 12)), want);
+  assert.deepEqual(Array.from(w.data.subarray(12, 15)), [99, 99, d[4]]);
+  assert.throws(() => F.contextWindows(idx, 0, 99), /positive integer/);
 });

@@ -20,6 +20,7 @@ import { createBackend } from '../src/backend/index.js';
 import { readCheckpoint, tokenizerFromCheckpoint } from '../src/cli/common.js';
 import { STUDIO_DIR, type StudioServer, startStudioServer } from '../src/cli/studio-server.js';
 import { inspect } from '../src/model/inspect.js';
+import { asGPT } from '../src/model/models.js';
 import { modelFromCheckpoint } from '../src/train/checkpoint.js';
 import { encodeSafetensors } from '../src/util/safetensors.js';
 
@@ -143,7 +144,7 @@ describe('the studio in Chromium', { skip }, () => {
     const ck = await readCheckpoint(file);
     const be = await createBackend('wasm', { threads: 1 });
     try {
-      const model = modelFromCheckpoint(ck, be, false);
+      const model = asGPT(modelFromCheckpoint(ck, be, false));
       return Array.from(inspect(model, tokenizerFromCheckpoint(ck, file).encode(prompt)).logits);
     } finally {
       await be.dispose?.();

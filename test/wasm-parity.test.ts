@@ -214,7 +214,7 @@ for (const { threads, kernels } of configs) {
     });
 
     test('unary forward and backward, every op', () => {
-      const ops: UnaryOp[] = ['gelu', 'gelu_tanh', 'relu', 'exp', 'log', 'neg', 'tanh', 'sqrt'];
+      const ops: UnaryOp[] = ['gelu', 'gelu_tanh', 'relu', 'exp', 'log', 'neg', 'tanh', 'sqrt', 'sigmoid'];
       for (const op of ops) {
         const positive = op === 'log' || op === 'sqrt';
         for (const n of [1, 3, 4, 5, 17, 33, 40000]) {
@@ -491,6 +491,67 @@ for (const { threads, kernels } of configs) {
         assertClose(mw, mr, `adamw m n${n}`);
         assertClose(vw, vr, `adamw v n${n}`);
         free(pw, mw, vw);
+      }
+    });
+
+    test('lstm and gru cells, forward and backward, widths around the 4-lane vector, skipped outputs', () => {
+      // H below, at and above multiples of 4 (the padded tail); rows enough to split over threads
+      for (const hs of [1, 3, 4, 5, 7, 8, 9, 17, 33, 65]) {
+        for (const n of [1, 5, 300]) {
+          const gen = () => 2 * rng.normal();
+          const what = `n${n} hs${hs}`;
+          // LSTM
+          const [xw, xr] = pair(n * 4 * hs, gen);
+          const [gw, gr] = pair(n * 4 * hs, gen);
+          const [cpw, cpr] = pair(n * hs, gen);
+          const [hw, hr] = pair(n * hs);
+          const [cw, cr] = pair(n * hs);
+          const [aw, ar] = pair(n * 4 * hs);
+          ref.lstmCellForward(hr, cr, ar, xr, gr, cpr, n, hs);
+          be.lstmCellForward(hw, cw, aw, xw, gw, cpw, n, hs);
+          assertClose(hw, hr, `lstm h ${what}`);
+          assertClose(cw, cr, `lstm c ${what}`);
+          assertClose(aw, ar, `lstm act ${what}`);
+          const [dhw, dhr] = pair(n * hs);
+          const [dcw, dcr] = pair(n * hs);
+          const [dxw, dxr] = pair(n * 4 * hs);
+          const [dgw, dgr] = pair(n * 4 * hs);
+          const [dpw, dpr] = pair(n * hs);
+          ref.lstmCellBackward(dxr, dgr, dpr, dhr, dcr, ar, cr, cpr, n, hs);
+          be.lstmCellBackward(dxw, dgw, dpw, dhw, dcw, aw, cw, cpw, n, hs);
+          assertClose(dxw, dxr, `lstm dxg ${what}`);
+          assertClose(dgw, dgr, `lstm dhg ${what}`);
+          assertClose(dpw, dpr, `lstm dcPrev ${what}`);
+          // null outputs are skipped, the others still accumulate
+          ref.lstmCellBackward(null, dgr, null, dhr, dcr, ar, cr, cpr, n, hs);
+          be.lstmCellBackward(null, dgw, null, dhw, dcw, aw, cw, cpw, n, hs);
+          assertClose(dgw, dgr, `lstm dhg (others null) ${what}`);
+          assertClose(dxw, dxr, `lstm dxg untouched ${what}`);
+          free(xw, gw, cpw, hw, cw, aw, dhw, dcw, dxw, dgw, dpw);
+          // GRU
+          const [x3w, x3r] = pair(n * 3 * hs, gen);
+          const [g3w, g3r] = pair(n * 3 * hs, gen);
+          const [hpw, hpr] = pair(n * hs, gen);
+          const [ow, or] = pair(n * hs);
+          const [a3w, a3r] = pair(n * 3 * hs);
+          ref.gruCellForward(or, a3r, x3r, g3r, hpr, n, hs);
+          be.gruCellForward(ow, a3w, x3w, g3w, hpw, n, hs);
+          assertClose(ow, or, `gru h ${what}`);
+          assertClose(a3w, a3r, `gru act ${what}`);
+          const [dow, dor] = pair(n * hs);
+          const [dx3w, dx3r] = pair(n * 3 * hs);
+          const [dg3w, dg3r] = pair(n * 3 * hs);
+          const [dhpw, dhpr] = pair(n * hs);
+          ref.gruCellBackward(dx3r, dg3r, dhpr, dor, a3r, g3r, hpr, n, hs);
+          be.gruCellBackward(dx3w, dg3w, dhpw, dow, a3w, g3w, hpw, n, hs);
+          assertClose(dx3w, dx3r, `gru dxg ${what}`);
+          assertClose(dg3w, dg3r, `gru dhg ${what}`);
+          assertClose(dhpw, dhpr, `gru dhPrev ${what}`);
+          ref.gruCellBackward(dx3r, null, null, dor, a3r, g3r, hpr, n, hs);
+          be.gruCellBackward(dx3w, null, null, dow, a3w, g3w, hpw, n, hs);
+          assertClose(dx3w, dx3r, `gru dxg (others null) ${what}`);
+          free(x3w, g3w, hpw, ow, a3w, dow, dx3w, dg3w, dhpw);
+        }
       }
     });
   });

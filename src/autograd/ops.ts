@@ -1,4 +1,4 @@
-// The differentiable ops a GPT needs. Each op is one public function that validates its
+// The differentiable ops a GPT (and the models before it: src/model/) needs. Each op is one public function that validates its
 // arguments, calls the backend's forward kernel, and (when a gradient is needed) records the
 // backward closure right beside it. Imported as `F` (as in torch.nn.functional):
 //   import * as F from '../autograd/ops.js';
@@ -292,6 +292,8 @@ export const log = (x: Tensor): Tensor => unaryOp('log', x);
 export const tanh = (x: Tensor): Tensor => unaryOp('tanh', x);
 export const neg = (x: Tensor): Tensor => unaryOp('neg', x);
 export const sqrt = (x: Tensor): Tensor => unaryOp('sqrt', x);
+/** The logistic function 1 / (1 + exp(-x)): squashes to (0, 1), a gate's "how much". */
+export const sigmoid = (x: Tensor): Tensor => unaryOp('sigmoid', x);
 
 // ---------------------------------------------------------------------------------------------
 // shapes: reshape, permute/transpose, narrow/split
@@ -631,4 +633,196 @@ export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
     },
     [losses],
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// recurrent networks (src/model/rnn.ts) and the MLP language model (src/model/mlp.ts)
+
+/**
+ * The slices of x along dim 0, as views (no copy): x (N, ...) -> N tensors (...). A recurrent
+ * model runs time-major and takes the input of step t as unbind(x)[t].
+ * @example const steps = F.unbind(xw) // (T, B, 4H) -> T x (B, 4H)
+ */
+export function unbind(x: Tensor): Tensor[] {
+  if (x.ndim < 1) throw new ShapeError(`unbind: x ${shapeStr(x.shape)} has no dim 0`);
+  const n = x.dim(0);
+  const inner = n === 0 ? 0 : x.size / n;
+  const shape = x.shape.slice(1);
+  const grad = needsGrad(x);
+  const out: Tensor[] = [];
+  for (let i = 0; i < n; i++) {
+    const view = new Tensor(x.backend, shape, x.dtype, x.data.subarray(i * inner, (i + 1) * inner));
+    if (!grad) {
+      out.push(view);
+      continue;
+    }
+    // dx[i] += dout; the slice of dx is made once, so a replayed step allocates nothing
+    let dslice: FloatArray | null = null;
+    out.push(
+      record(view, 'unbind', [x], () => {
+        dslice ??= gradOf(x).f.subarray(i * inner, (i + 1) * inner);
+        x.backend.scale(dslice, view.grad!.f, 1, true);
+      }),
+    );
+  }
+  return out;
+}
+
+/**
+ * Stacks same-shaped tensors along a new dim 0 (copies): N x (...) -> (N, ...).
+ * @example F.stack(hs) // T x (B, H) -> (T, B, H): a recurrent layer's outputs
+ */
+export function stack(xs: readonly Tensor[]): Tensor {
+  if (xs.length === 0) throw new ShapeError('stack: no tensors to stack');
+  const first = xs[0]!;
+  const be = sameBackend('stack', ...xs);
+  for (const x of xs) {
+    sameDType('stack', first, x);
+    if (shapeStr(x.shape) !== shapeStr(first.shape))
+      throw new ShapeError(`stack: shapes differ: ${shapeStr(first.shape)} and ${shapeStr(x.shape)}`);
+  }
+  const inner = first.size;
+  const out = new Tensor(be, [xs.length, ...first.shape], first.dtype);
+  const parts = xs.map((_, i) => out.f.subarray(i * inner, (i + 1) * inner)); // made once
+  // out[i] = xs[i]
+  compute(() => {
+    for (let i = 0; i < xs.length; i++) be.copy(parts[i]!, xs[i]!.f);
+  });
+  if (!needsGrad(...xs)) return out;
+  let dparts: FloatArray[] | null = null;
+  return record(out, 'stack', xs, () => {
+    // dxs[i] += dout[i]
+    dparts ??= xs.map((_, i) => out.grad!.f.subarray(i * inner, (i + 1) * inner));
+    for (let i = 0; i < xs.length; i++) if (xs[i]!.requiresGrad) accumulate(gradOf(xs[i]!), dparts[i]!);
+  });
+}
+
+/**
+ * One LSTM step, fused (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al.
+ * 2000, as PyTorch's nn.LSTM). xg = W_ih x + b_ih and hg = W_hh hPrev + b_hh (N, 4H) are the
+ * gate pre-activations, in the order i | f | g | o:
+ *   i, f, o = sigmoid(xg + hg)   g = tanh(xg + hg)   c = f * cPrev + i * g   h = o * tanh(c)
+ * Returns the new hidden state h and cell state c (N, H).
+ * @example const { h, c } = F.lstmCell(xs[t], F.linear(h, w_hh, b_hh), c)
+ */
+export function lstmCell(xg: Tensor, hg: Tensor, cPrev: Tensor): { h: Tensor; c: Tensor } {
+  const be = sameBackend('lstmCell', xg, hg, cPrev);
+  sameDType('lstmCell', xg, hg);
+  sameDType('lstmCell', xg, cPrev);
+  if (cPrev.ndim !== 2) throw new ShapeError(`lstmCell: cPrev ${shapeStr(cPrev.shape)} must be (N, H)`);
+  const [n, hs] = cPrev.shape as [number, number];
+  const gates = shapeStr([n, 4 * hs]);
+  if (shapeStr(xg.shape) !== gates || shapeStr(hg.shape) !== gates)
+    throw new ShapeError(
+      `lstmCell: xg ${shapeStr(xg.shape)} and hg ${shapeStr(hg.shape)} must be (N, 4H) = ${gates} for cPrev ${shapeStr(cPrev.shape)}`,
+    );
+  const h = new Tensor(be, [n, hs], xg.dtype);
+  const c = new Tensor(be, [n, hs], xg.dtype);
+  const act = be.alloc(xg.dtype, n * 4 * hs) as FloatArray; // i, f, g, o for the backward
+  compute(() => be.lstmCellForward(h.f, c.f, act, xg.f, hg.f, cPrev.f, n, hs));
+  if (!needsGrad(xg, hg, cPrev)) {
+    be.free(act);
+    return { h, c };
+  }
+  // Two outputs, one backward: it sits on c and reads both gradients. h is recorded as computed
+  // from c, so backward reaches h (after everything that used h) before c, and h's node makes
+  // sure c's gradient exists so that c's node runs even when nothing used c (the last step).
+  // dc_total = dc + dh * o * (1 - tanh(c)^2); dgates = (dc_total g, dc_total cPrev, dc_total i,
+  // dh tanh(c)) through each gate's nonlinearity; dcPrev += dc_total * f; dxg += dgates, dhg += dgates
+  record(
+    c,
+    'lstmCell',
+    [xg, hg, cPrev],
+    () =>
+      be.lstmCellBackward(
+        xg.requiresGrad ? gradOf(xg).f : null,
+        hg.requiresGrad ? gradOf(hg).f : null,
+        cPrev.requiresGrad ? gradOf(cPrev).f : null,
+        gradOf(h).f,
+        c.grad!.f,
+        act,
+        c.f,
+        cPrev.f,
+        n,
+        hs,
+      ),
+    [act],
+  );
+  record(h, 'lstmCell.h', [c], () => {
+    gradOf(c);
+  });
+  return { h, c };
+}
+
+/**
+ * One GRU step, fused (Cho et al. 2014, as PyTorch's nn.GRU). xg = W_ih x + b_ih and
+ * hg = W_hh hPrev + b_hh (N, 3H), in the order r | z | n:
+ *   r, z = sigmoid(xg + hg)   nn = tanh(xg_n + r * hg_n)   h = (1 - z) * nn + z * hPrev
+ * Returns h (N, H).
+ * @example h = F.gruCell(xs[t], F.linear(h, w_hh, b_hh), h)
+ */
+export function gruCell(xg: Tensor, hg: Tensor, hPrev: Tensor): Tensor {
+  const be = sameBackend('gruCell', xg, hg, hPrev);
+  sameDType('gruCell', xg, hg);
+  sameDType('gruCell', xg, hPrev);
+  if (hPrev.ndim !== 2) throw new ShapeError(`gruCell: hPrev ${shapeStr(hPrev.shape)} must be (N, H)`);
+  const [n, hs] = hPrev.shape as [number, number];
+  const gates = shapeStr([n, 3 * hs]);
+  if (shapeStr(xg.shape) !== gates || shapeStr(hg.shape) !== gates)
+    throw new ShapeError(
+      `gruCell: xg ${shapeStr(xg.shape)} and hg ${shapeStr(hg.shape)} must be (N, 3H) = ${gates} for hPrev ${shapeStr(hPrev.shape)}`,
+    );
+  const h = new Tensor(be, [n, hs], xg.dtype);
+  const act = be.alloc(xg.dtype, n * 3 * hs) as FloatArray; // r, z, nn for the backward
+  compute(() => be.gruCellForward(h.f, act, xg.f, hg.f, hPrev.f, n, hs));
+  if (!needsGrad(xg, hg, hPrev)) {
+    be.free(act);
+    return h;
+  }
+  // dnn = dh (1 - z); dz = dh (hPrev - nn); dhPrev += dh z; da_n = dnn (1 - nn^2) goes to
+  // xg_n and (times r) to hg_n; dr = da_n hg_n; r and z through sigmoid' to both xg and hg
+  return record(
+    h,
+    'gruCell',
+    [xg, hg, hPrev],
+    () =>
+      be.gruCellBackward(
+        xg.requiresGrad ? gradOf(xg).f : null,
+        hg.requiresGrad ? gradOf(hg).f : null,
+        hPrev.requiresGrad ? gradOf(hPrev).f : null,
+        h.grad!.f,
+        act,
+        hg.f,
+        hPrev.f,
+        n,
+        hs,
+      ),
+    [act],
+  );
+}
+
+/**
+ * For each position of idx (B, T) int32, the n token ids that end at it: out[b, t, j] =
+ * idx[b, t - n + 1 + j], or `pad` where that falls before the window's start. Ids, so not
+ * differentiable; computed inside compute() so a replayed step reads the new batch.
+ * @example F.contextWindows(idx, 3, V) // (B, T) -> (B, T, 3): what the MLP model reads
+ */
+export function contextWindows(idx: Tensor, n: number, pad: number): Tensor {
+  if (idx.ndim !== 2 || idx.dtype !== 'int32')
+    throw new ShapeError(`contextWindows: idx ${shapeStr(idx.shape)} ${idx.dtype}: need (B, T) int32`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new ShapeError(`contextWindows: n = ${n} must be a positive integer`);
+  const [b, t] = idx.shape as [number, number];
+  const out = new Tensor(idx.backend, [b, t, n], 'int32');
+  const src = idx.data as Int32Array;
+  const dst = out.data as Int32Array;
+  compute(() => {
+    for (let r = 0; r < b; r++)
+      for (let p = 0; p < t; p++)
+        for (let j = 0; j < n; j++) {
+          const from = p - n + 1 + j; // position within the window
+          dst[(r * t + p) * n + j] = from < 0 ? pad : src[r * t + from]!;
+        }
+  });
+  return out;
 }

@@ -14,7 +14,7 @@ export type FloatArray = Float32Array | Float64Array;
 export type AnyArray = Float32Array | Float64Array | Int32Array;
 export type BackendName = 'ref' | 'wasm';
 
-export type UnaryOp = 'gelu' | 'gelu_tanh' | 'relu' | 'exp' | 'log' | 'neg' | 'tanh' | 'sqrt';
+export type UnaryOp = 'gelu' | 'gelu_tanh' | 'relu' | 'exp' | 'log' | 'neg' | 'tanh' | 'sqrt' | 'sigmoid';
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
 
 /** Batched matrix multiply: out[b] (M, N) = op(a[b]) (M, K) @ op(b[b]) (K, N). */
@@ -66,7 +66,7 @@ export interface Backend {
   copy(out: AnyArray, x: AnyArray): void;
   /** out[i] = f(x[i]); out may alias x */
   unary(op: UnaryOp, out: FloatArray, x: FloatArray): void;
-  /** accumulates dx[i] += f'(x[i]) * dout[i], where y = f(x) (y given for exp/tanh/sqrt) */
+  /** accumulates dx[i] += f'(x[i]) * dout[i], where y = f(x) (y given for exp/tanh/sqrt/sigmoid) */
   unaryBackward(op: UnaryOp, dx: FloatArray, x: FloatArray, y: FloatArray, dout: FloatArray): void;
   /**
    * Broadcasting binary op over `outShape`: out[i] = a[ia] op b[ib], where ia and ib are
@@ -195,6 +195,69 @@ export interface Backend {
    * dropoutUniform(seed, i) >= p (see below): every backend draws the same mask for a seed.
    */
   dropoutForward(out: FloatArray, mask: FloatArray, x: FloatArray, p: number, seed: number): void;
+
+  // ---- recurrent cells (src/model/rnn.ts) ----
+  /**
+   * One LSTM step for N rows of HS units, fused. gates = xg + hg (N, 4HS), in PyTorch's order
+   * i | f | g | o: i, f, o = sigmoid, g = tanh; c = f * cPrev + i * g; h = o * tanh(c).
+   * h, c, cPrev (N, HS); act (N, 4HS) saves i, f, g, o (after their nonlinearities) for the backward.
+   */
+  lstmCellForward(
+    h: FloatArray,
+    c: FloatArray,
+    act: FloatArray,
+    xg: FloatArray,
+    hg: FloatArray,
+    cPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void;
+  /**
+   * Backward of lstmCellForward given dh and dc (N, HS): accumulates dgates (N, 4HS) into dxg and
+   * into dhg, and dcPrev (N, HS); a null output is skipped (an input that needs no gradient).
+   */
+  lstmCellBackward(
+    dxg: FloatArray | null,
+    dhg: FloatArray | null,
+    dcPrev: FloatArray | null,
+    dh: FloatArray,
+    dc: FloatArray,
+    act: FloatArray,
+    c: FloatArray,
+    cPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void;
+  /**
+   * One GRU step for N rows of HS units, fused, as PyTorch's nn.GRU: xg = W_ih x + b_ih and
+   * hg = W_hh h + b_hh (N, 3HS) in the order r | z | n; r = sigmoid(xg_r + hg_r),
+   * z = sigmoid(xg_z + hg_z), nn = tanh(xg_n + r * hg_n), h = (1 - z) * nn + z * hPrev.
+   * act (N, 3HS) saves r, z, nn for the backward.
+   */
+  gruCellForward(
+    h: FloatArray,
+    act: FloatArray,
+    xg: FloatArray,
+    hg: FloatArray,
+    hPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void;
+  /**
+   * Backward of gruCellForward given dh (N, HS): accumulates dxg, dhg (N, 3HS) and dhPrev (N, HS);
+   * a null output is skipped.
+   */
+  gruCellBackward(
+    dxg: FloatArray | null,
+    dhg: FloatArray | null,
+    dhPrev: FloatArray | null,
+    dh: FloatArray,
+    act: FloatArray,
+    hg: FloatArray,
+    hPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void;
 
   // ---- optimizer ----
   /**

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { createBackend, MAX_THREADS } from '../backend/index.js';
 import { CheckpointError, UsageError } from '../errors.js';
+import { ARCH_NOUN, ARCHS } from '../model/config.js';
 import { tokenizerFromJSON } from '../tokenizer/index.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { type Checkpoint, decodeCheckpoint } from '../train/checkpoint.js';
+import { type Checkpoint, checkpointArch, decodeCheckpoint } from '../train/checkpoint.js';
 import type { Args, FlagSpec } from './args.js';
 import { loadGpt2Tokenizer } from './tokenizer-spec.js';
 
@@ -89,4 +90,20 @@ export function tokenizerFromCheckpoint(ck: Checkpoint, path: string): Tokenizer
   } catch (e) {
     throw new CheckpointError(`${path}: ${(e as Error).message}`);
   }
+}
+
+/** The --arch flag of the commands that read a checkpoint: the architecture it must hold. */
+export const ARCH_FLAG: FlagSpec = {
+  name: 'arch',
+  type: 'string',
+  choices: ARCHS,
+  help: 'the architecture the checkpoint must hold (default: whatever it holds); a mismatch is an error',
+};
+
+/** Refuses a checkpoint of another architecture than --arch names (when it is given). */
+export function checkArch(args: Args, ck: Checkpoint, path: string): void {
+  const want = args.string('arch');
+  const have = checkpointArch(ck);
+  if (want !== undefined && want !== have)
+    throw new UsageError(`--arch ${want}: ${path} holds ${ARCH_NOUN[have]} (arch ${have})`);
 }

@@ -21,6 +21,7 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   train: () => import('./commands/train.js'),
   sample: () => import('./commands/sample.js'),
   eval: () => import('./commands/eval.js'),
+  ladder: () => import('./commands/ladder.js'),
   bench: () => import('./commands/bench.js'),
   export: () => import('./commands/export.js'),
   import: () => import('./commands/import.js'),

@@ -13,6 +13,7 @@ import { evalContext, type ForwardContext, Module, ModuleList, ParamStore } from
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
 import type { GPTConfig } from './config.js';
+import type { LanguageModel } from './language-model.js';
 
 /** The body of the model, named `transformer` as in GPT-2 checkpoints. */
 class Transformer extends Module {
@@ -43,7 +44,8 @@ export interface GPTOptions {
   grads?: boolean;
 }
 
-export class GPT extends Module {
+export class GPT extends Module implements LanguageModel {
+  readonly arch = 'gpt';
   // config, transformer and store are set here and replaced only by cropBlockSize
   private cfg: GPTConfig;
   private body: Transformer;
@@ -69,6 +71,11 @@ export class GPT extends Module {
 
   get config(): GPTConfig {
     return this.cfg;
+  }
+
+  /** the most tokens it sees at once: its blockSize (sampling slides a window past it) */
+  get contextLimit(): number {
+    return this.cfg.blockSize;
   }
 
   get transformer(): Transformer {

@@ -1,12 +1,21 @@
-// Checkpoints as one safetensors file: the weights under their GPT-2 names, the AdamW moments
-// as two flat tensors, and everything else (format version, model and training config,
-// tokenizer, step, best val loss, RNG state) as JSON in the header's metadata. Any safetensors
-// reader can open it. Bytes in, bytes out: writing files (atomically) is the caller's job.
+// Checkpoints as one safetensors file: the weights under their names (GPT-2's for a GPT), the
+// AdamW moments as two flat tensors, and everything else (format version, architecture, model
+// and training config, tokenizer, step, best val loss, RNG state) as JSON in the header's
+// metadata. Any safetensors reader can open it. Bytes in, bytes out: writing files
+// (atomically) is the caller's job.
 
 import type { Backend, FloatArray } from '../backend/backend.js';
 import { CheckpointError, TsgptError } from '../errors.js';
-import { type GPTConfig, validateModelConfig } from '../model/config.js';
-import { GPT } from '../model/gpt.js';
+import {
+  ARCHS,
+  type Arch,
+  type GPTConfig,
+  isArch,
+  type ModelConfig,
+  validateArchConfig,
+} from '../model/config.js';
+import type { LanguageModel } from '../model/language-model.js';
+import { createModel } from '../model/models.js';
 import type { TokenizerJSON } from '../tokenizer/tokenizer.js';
 import type { RngState } from '../util/rng.js';
 import {
@@ -25,7 +34,10 @@ export const CHECKPOINT_VERSION = 1;
 export interface CheckpointMeta {
   format: typeof CHECKPOINT_FORMAT;
   version: number;
-  config: GPTConfig;
+  /** the model's architecture; absent in a GPT's checkpoint (and in every one from before it existed) */
+  arch?: Arch;
+  /** the architecture's model keys (GPTConfig for a GPT) */
+  config: ModelConfig;
   /** training configuration (absent for imported, never-trained weights) */
   train: TrainConfig | null;
   tokenizer: TokenizerJSON;
@@ -44,11 +56,29 @@ export interface Checkpoint {
 
 const toF32 = (a: FloatArray): Float32Array => (a instanceof Float32Array ? a : Float32Array.from(a));
 
+/** The architecture a checkpoint holds (absent: gpt). */
+export function checkpointArch(ck: Checkpoint): Arch {
+  return ck.meta.arch ?? 'gpt';
+}
+
+/**
+ * The GPTConfig of a GPT's checkpoint; another architecture's is refused with one line that
+ * says who asked (`what`), e.g. `export: out/lstm/ckpt.safetensors holds an lstm, not a gpt`.
+ */
+export function gptConfigOf(ck: Checkpoint, what: string, source: string): GPTConfig {
+  const arch = checkpointArch(ck);
+  if (arch !== 'gpt')
+    throw new CheckpointError(
+      `${what}: ${source} holds a${/^[aeiou]/.test(arch) ? 'n' : ''} ${arch}, not a gpt`,
+    );
+  return ck.meta.config as GPTConfig;
+}
+
 /** Serialises a model (and optionally its optimizer) to safetensors bytes. */
 export function encodeCheckpoint(
-  model: GPT,
+  model: LanguageModel,
   optimizer: AdamW | null,
-  meta: Omit<CheckpointMeta, 'format' | 'version' | 'config'>,
+  meta: Omit<CheckpointMeta, 'format' | 'version' | 'config' | 'arch'>,
 ): Uint8Array {
   const tensors = new Map<string, TensorToEncode>();
   for (const [name, p] of model.stateDict()) tensors.set(name, { shape: p.shape, data: toF32(p.data) });
@@ -59,6 +89,8 @@ export function encodeCheckpoint(
   const full: CheckpointMeta = {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
+    // a GPT's checkpoint stays exactly as it was before there were other architectures
+    ...(model.arch === 'gpt' ? {} : { arch: model.arch }),
     config: model.config,
     ...meta,
   };
@@ -85,10 +117,21 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
     throw new CheckpointError(
       `${source}: checkpoint version ${meta.version}, this tsgpt reads version ${CHECKPOINT_VERSION}`,
     );
+  if (meta.arch !== undefined && !isArch(meta.arch))
+    throw new CheckpointError(
+      `${source}: unknown architecture ${JSON.stringify(meta.arch)} (this tsgpt knows ${ARCHS.join(', ')})`,
+    );
+  const arch = meta.arch ?? 'gpt';
   try {
-    meta.config = validateModelConfig(meta.config, `${source}: config`);
-    if (meta.train)
-      validateConfig(meta.train as unknown as Record<string, unknown>, `${source}: train config`);
+    meta.config = validateArchConfig(arch, meta.config, `${source}: config`);
+    if (meta.train) {
+      const train = validateConfig(
+        meta.train as unknown as Record<string, unknown>,
+        `${source}: train config`,
+      );
+      if (train.arch !== arch)
+        throw new CheckpointError(`${source}: train config is for arch ${train.arch}, the model is ${arch}`);
+    }
   } catch (e) {
     throw e instanceof TsgptError ? new CheckpointError(e.message) : e;
   }
@@ -110,12 +153,12 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
 }
 
 /**
- * A model with the checkpoint's weights, on backend (grads: false for sampling and evaluation:
- * no gradient buffer).
+ * A model of the checkpoint's architecture with its weights, on backend (grads: false for
+ * sampling and evaluation: no gradient buffer).
  * @example const model = modelFromCheckpoint(decodeCheckpoint(bytes, 'ckpt'), be, false);
  */
-export function modelFromCheckpoint(ck: Checkpoint, backend: Backend, grads = true): GPT {
-  const model = new GPT(ck.meta.config, backend, { init: false, grads });
+export function modelFromCheckpoint(ck: Checkpoint, backend: Backend, grads = true): LanguageModel {
+  const model = createModel(checkpointArch(ck), ck.meta.config, backend, { init: false, grads });
   model.loadStateDict(ck.weights);
   return model;
 }

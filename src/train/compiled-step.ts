@@ -32,7 +32,7 @@ import type { Backend } from '../backend/backend.js';
 import { fillBatch } from '../data/batch.js';
 import type { TokenArray } from '../data/dataset.js';
 import { TrainingError } from '../errors.js';
-import type { GPT } from '../model/gpt.js';
+import type { LanguageModel } from '../model/language-model.js';
 import { type ForwardContext, trainContext } from '../nn/module.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../util/rng.js';
@@ -88,7 +88,7 @@ export class CompiledStep {
    * `rng`. compile: capture the first micro-step and replay it after (see the file comment).
    */
   constructor(
-    private readonly model: GPT,
+    private readonly model: LanguageModel,
     private readonly optimizer: AdamW,
     private readonly cfg: TrainConfig,
     private readonly tokens: TokenArray,

@@ -1,11 +1,12 @@
 // Evaluation over a whole token split: consecutive blockSize windows, every token predicted
-// once, summed in nats. Bits per character and per byte divide by the length of the text the
-// predicted tokens spell, so models with different tokenizers compare on the same text.
+// once, summed in nats. Each window starts afresh (an RNN from a zero state), as in training.
+// Bits per character and per byte divide by the length of the text the predicted tokens
+// spell, so models with different tokenizers compare on the same text.
 
 import { noGrad } from '../autograd/engine.js';
 import { checkTokenCount } from '../data/batch.js';
 import type { TokenArray } from '../data/dataset.js';
-import type { GPT } from '../model/gpt.js';
+import type { LanguageModel } from '../model/language-model.js';
 import { Tensor, tidy } from '../tensor/tensor.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 
@@ -22,7 +23,7 @@ export interface EvalResult {
 }
 
 export function evaluateTokens(
-  model: GPT,
+  model: LanguageModel,
   tok: Tokenizer,
   tokens: TokenArray,
   o: {

@@ -22,11 +22,29 @@
 import type { Backend } from '../backend/backend.js';
 import type { TokenArray } from '../data/dataset.js';
 import { ConfigError } from '../errors.js';
-import { type GPTConfig, MODEL_KEYS, modelConfig } from '../model/config.js';
+import {
+  ALL_MODEL_KEYS,
+  ARCH_MODEL_KEYS,
+  type Arch,
+  archModelConfig,
+  type GPTConfig,
+} from '../model/config.js';
 import { GPT } from '../model/gpt.js';
+import type { LanguageModel } from '../model/language-model.js';
+import { createModel } from '../model/models.js';
 import type { TokenizerJSON } from '../tokenizer/tokenizer.js';
-import { type Checkpoint, modelFromCheckpoint } from './checkpoint.js';
-import { checkRelations, checkValue, DEFAULT_CONFIG, type FullConfig, isPreset, PRESETS } from './config.js';
+import { type Checkpoint, checkpointArch, modelFromCheckpoint } from './checkpoint.js';
+import {
+  checkRelations,
+  checkValue,
+  DEFAULT_CONFIG,
+  DEFAULT_PRESET,
+  type FullConfig,
+  isPreset,
+  PRESETS,
+  type PresetName,
+  presetArch,
+} from './config.js';
 import { Trainer } from './trainer.js';
 
 /** A decoded checkpoint and its name (a path) for messages. */
@@ -37,7 +55,7 @@ export interface NamedCheckpoint {
 
 /** Where a run's configuration comes from (see the file comment for the order). */
 export interface ConfigLayers {
-  /** a preset's name (default 'baby'); not used on resume */
+  /** a preset's name (default: the architecture's, DEFAULT_PRESET: baby for gpt); not used on resume */
   preset?: string;
   /** a config file's parsed contents (a JSON object of config keys) and its name */
   configFile?: { name: string; values: unknown };
@@ -80,7 +98,7 @@ export interface RunPlan extends RunOptions {
 /** What a run needs: its effective configuration, the model and the Trainer over both. */
 export interface RunSetup {
   config: FullConfig;
-  model: GPT;
+  model: LanguageModel;
   trainer: Trainer;
 }
 
@@ -95,12 +113,11 @@ export function resolveConfig(layers: ConfigLayers, vocabSize: number): FullConf
     throw new ConfigError(
       `resume (${resume.name}) and initFrom (${initFrom.name}) exclude each other: resume continues a run, initFrom starts a new one`,
     );
-  const presetName = layers.preset ?? 'baby';
-  if (!isPreset(presetName))
-    throw new ConfigError(`unknown preset ${presetName} (known: ${Object.keys(PRESETS).join(', ')})`);
+  if (layers.preset !== undefined && !isPreset(layers.preset))
+    throw new ConfigError(`unknown preset ${layers.preset} (known: ${Object.keys(PRESETS).join(', ')})`);
   // the keys given by the config file and the overrides, each checked where it comes from
   const given: Record<string, unknown> = {};
-  const sources: string[] = [];
+  const sources: { name: string; keys: string[] }[] = [];
   const take = (values: unknown, name: string) => {
     if (typeof values !== 'object' || values === null || Array.isArray(values))
       throw new ConfigError(`${name}: must be a JSON object of config keys`);
@@ -108,46 +125,73 @@ export function resolveConfig(layers: ConfigLayers, vocabSize: number): FullConf
     if ('vocabSize' in obj) throw new ConfigError(`${name}: vocabSize comes from the data; remove it`);
     for (const [k, v] of Object.entries(obj)) checkValue(k, v, name);
     Object.assign(given, obj);
-    sources.push(name);
+    sources.push({ name, keys: Object.keys(obj) });
   };
   if (layers.configFile) take(layers.configFile.values, layers.configFile.name);
   if (layers.overrides && Object.keys(layers.overrides).length > 0)
     take(layers.overrides, layers.overridesName ?? 'overrides');
+
+  // the architecture: a checkpoint's (resume, init-from), else the one given, else the preset's;
+  // with no preset named, the architecture's own (DEFAULT_PRESET: baby for gpt)
+  const from = resume ?? initFrom;
+  const fromArch = from ? checkpointArch(from.checkpoint) : undefined;
+  const givenArch = given['arch'] as Arch | undefined;
+  if (from && givenArch !== undefined && givenArch !== fromArch)
+    throw new ConfigError(
+      `${resume ? 'resume from' : 'init from'} ${from.name}: arch = ${givenArch} differs from the checkpoint's ${fromArch}`,
+    );
+  const presetName = (layers.preset ?? DEFAULT_PRESET[fromArch ?? givenArch ?? 'gpt']) as PresetName;
+  const arch = fromArch ?? givenArch ?? presetArch(presetName);
+  if (!resume && presetArch(presetName) !== arch)
+    throw new ConfigError(
+      `preset ${presetName} is for arch ${presetArch(presetName)}, not ${arch}: use preset ${DEFAULT_PRESET[arch]} (the default for arch ${arch})`,
+    );
+  // a model key of another architecture is a mistake, not something to ignore silently
+  const own = ARCH_MODEL_KEYS[arch];
+  for (const { name, keys } of sources)
+    for (const k of keys)
+      if (ALL_MODEL_KEYS.includes(k) && !own.includes(k))
+        throw new ConfigError(
+          `${name}: ${k} does not apply to arch ${arch} (its model keys: ${own.filter((x) => x !== 'vocabSize').join(', ')})`,
+        );
 
   let merged: Record<string, unknown>;
   let base: string; // the first layer, for the message of a bad relation between keys
   let model = ''; // where the model keys come from, when not from the layers
   if (resume) {
     const ck = resume.checkpoint.meta;
-    for (const k of MODEL_KEYS)
-      if (k in given && given[k] !== ck.config[k])
+    const ckc = ck.config as unknown as Record<string, unknown>;
+    for (const k of own)
+      if (k in given && given[k] !== ckc[k])
         throw new ConfigError(
-          `resume from ${resume.name}: ${k} = ${String(given[k])} differs from the checkpoint's ${String(ck.config[k])}`,
+          `resume from ${resume.name}: ${k} = ${String(given[k])} differs from the checkpoint's ${String(ckc[k])}`,
         );
-    merged = { ...DEFAULT_CONFIG, ...(ck.train ?? {}), ...given, ...ck.config };
+    merged = { ...DEFAULT_CONFIG, ...(ck.train ?? {}), ...given, ...ck.config, arch };
     base = resume.name;
   } else {
     merged = { ...DEFAULT_CONFIG, ...PRESETS[presetName].config, ...given, vocabSize };
     base = `preset ${presetName}`;
     if (initFrom) {
-      const ck = initFrom.checkpoint.meta.config;
-      // the architecture is the checkpoint's; only dropout and a shorter context may change
-      for (const k of MODEL_KEYS)
-        if (k in given && k !== 'dropout' && k !== 'blockSize' && given[k] !== ck[k])
+      const ckc = initFrom.checkpoint.meta.config as unknown as Record<string, unknown>;
+      // the architecture is the checkpoint's; only dropout and the context may change
+      for (const k of own)
+        if (k in given && k !== 'dropout' && k !== 'blockSize' && given[k] !== ckc[k])
           throw new ConfigError(
-            `init from ${initFrom.name}: ${k} = ${String(given[k])} differs from the checkpoint's ${String(ck[k])}`,
+            `init from ${initFrom.name}: ${k} = ${String(given[k])} differs from the checkpoint's ${String(ckc[k])}`,
           );
-      const blockSize = (given['blockSize'] as number | undefined) ?? ck.blockSize;
-      if (blockSize > ck.blockSize)
+      const ckBlock = ckc['blockSize'] as number;
+      const blockSize = (given['blockSize'] as number | undefined) ?? ckBlock;
+      // a GPT's weights fix its context (one learned position each); the others' do not
+      if (arch === 'gpt' && blockSize > ckBlock)
         throw new ConfigError(
-          `init from ${initFrom.name}: blockSize ${blockSize} exceeds the checkpoint's ${ck.blockSize}`,
+          `init from ${initFrom.name}: blockSize ${blockSize} exceeds the checkpoint's ${ckBlock}`,
         );
-      merged = { ...merged, ...ck, blockSize, dropout: merged['dropout'] };
+      merged = { ...merged, ...ckc, blockSize, dropout: merged['dropout'], arch };
       model = `; the model from ${initFrom.name}`;
     }
   }
   const cfg = { ...DEFAULT_CONFIG, ...merged } as FullConfig;
-  checkRelations(cfg, `config (${[base, ...sources].join(' < ')}${model})`);
+  checkRelations(cfg, `config (${[base, ...sources.map((x) => x.name)].join(' < ')}${model})`);
   return cfg;
 }
 
@@ -175,14 +219,20 @@ export function planRun(o: RunOptions): RunPlan {
  */
 export function buildRun(plan: RunPlan, backend: Backend): RunSetup {
   const { config, resume, initFrom, data } = plan;
-  let model: GPT;
+  const arch = config.arch;
+  let model: LanguageModel;
   if (resume) model = modelFromCheckpoint(resume.checkpoint, backend);
-  else if (initFrom) {
-    const from: GPTConfig = { ...initFrom.checkpoint.meta.config, dropout: config.dropout };
-    model = new GPT(from, backend, { init: false });
+  else if (initFrom && arch === 'gpt') {
+    const from: GPTConfig = { ...(initFrom.checkpoint.meta.config as GPTConfig), dropout: config.dropout };
+    const gpt = new GPT(from, backend, { init: false });
+    gpt.loadStateDict(initFrom.checkpoint.weights);
+    gpt.cropBlockSize(config.blockSize); // nanoGPT's crop_block_size: the first positions
+    model = gpt;
+  } else if (initFrom) {
+    // no weight depends on the window: the checkpoint's model, with this run's blockSize (and dropout)
+    model = createModel(arch, archModelConfig(arch, config), backend, { init: false });
     model.loadStateDict(initFrom.checkpoint.weights);
-    model.cropBlockSize(config.blockSize); // nanoGPT's crop_block_size: the first positions
-  } else model = new GPT(modelConfig(config), backend, { seed: config.seed });
+  } else model = createModel(arch, archModelConfig(arch, config), backend, { seed: config.seed });
   const trainer = new Trainer({
     model,
     config,

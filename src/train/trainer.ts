@@ -9,7 +9,7 @@ import { noGrad } from '../autograd/engine.js';
 import type { Backend } from '../backend/backend.js';
 import { checkTokenCount, fillBatch } from '../data/batch.js';
 import type { TokenArray } from '../data/dataset.js';
-import type { GPT } from '../model/gpt.js';
+import type { LanguageModel } from '../model/language-model.js';
 import { tidy } from '../tensor/tensor.js';
 import type { TokenizerJSON } from '../tokenizer/tokenizer.js';
 import { Rng } from '../util/rng.js';
@@ -30,7 +30,7 @@ export interface EvalInfo {
 }
 
 export interface TrainerOptions {
-  model: GPT;
+  model: LanguageModel;
   config: TrainConfig;
   train: TokenArray;
   val: TokenArray;
@@ -50,7 +50,7 @@ export interface TrainerOptions {
 }
 
 export class Trainer {
-  readonly model: GPT;
+  readonly model: LanguageModel;
   readonly cfg: TrainConfig;
   readonly optimizer: AdamW;
   /** optimizer steps done */

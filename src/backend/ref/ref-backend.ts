@@ -82,6 +82,9 @@ export class RefBackend implements Backend {
       case 'sqrt':
         for (let i = 0; i < n; i++) out[i] = Math.sqrt(x[i]!);
         return;
+      case 'sigmoid':
+        for (let i = 0; i < n; i++) out[i] = sigmoid(x[i]!);
+        return;
     }
   }
 
@@ -111,6 +114,9 @@ export class RefBackend implements Backend {
         return;
       case 'sqrt': // y = sqrt(x) -> dy/dx = 1 / (2y)
         for (let i = 0; i < n; i++) dx[i] += (0.5 * dout[i]!) / y[i]!;
+        return;
+      case 'sigmoid': // y = 1 / (1 + exp(-x)) -> dy/dx = y (1 - y)
+        for (let i = 0; i < n; i++) dx[i] += y[i]! * (1 - y[i]!) * dout[i]!;
         return;
     }
   }
@@ -626,6 +632,146 @@ export class RefBackend implements Backend {
     }
   }
 
+  // ---------------------------------------------------------------- recurrent cells
+
+  lstmCellForward(
+    h: FloatArray, // (N, HS)
+    c: FloatArray, // (N, HS)
+    act: FloatArray, // (N, 4HS): i | f | g | o after their nonlinearities
+    xg: FloatArray, // (N, 4HS): W_ih x + b_ih
+    hg: FloatArray, // (N, 4HS): W_hh hPrev + b_hh
+    cPrev: FloatArray, // (N, HS)
+    n: number,
+    hs: number,
+  ): void {
+    for (let r = 0; r < n; r++) {
+      const g4 = r * 4 * hs; // this row's gates
+      const o1 = r * hs; // this row's units
+      for (let j = 0; j < hs; j++) {
+        const ig = sigmoid(xg[g4 + j]! + hg[g4 + j]!); // input gate: how much of g to write
+        const fg = sigmoid(xg[g4 + hs + j]! + hg[g4 + hs + j]!); // forget gate: how much of c to keep
+        const gg = Math.tanh(xg[g4 + 2 * hs + j]! + hg[g4 + 2 * hs + j]!); // the candidate value
+        const og = sigmoid(xg[g4 + 3 * hs + j]! + hg[g4 + 3 * hs + j]!); // output gate: how much of c to show
+        const cn = fg * cPrev[o1 + j]! + ig * gg;
+        c[o1 + j] = cn;
+        h[o1 + j] = og * Math.tanh(cn);
+        act[g4 + j] = ig;
+        act[g4 + hs + j] = fg;
+        act[g4 + 2 * hs + j] = gg;
+        act[g4 + 3 * hs + j] = og;
+      }
+    }
+  }
+
+  lstmCellBackward(
+    dxg: FloatArray | null, // (N, 4HS)
+    dhg: FloatArray | null, // (N, 4HS)
+    dcPrev: FloatArray | null, // (N, HS)
+    dh: FloatArray, // (N, HS)
+    dc: FloatArray, // (N, HS)
+    act: FloatArray, // (N, 4HS)
+    c: FloatArray, // (N, HS)
+    cPrev: FloatArray, // (N, HS)
+    n: number,
+    hs: number,
+  ): void {
+    // forward: c = f cPrev + i g; h = o tanh(c), with i, f, o = sigmoid(a_i, a_f, a_o), g = tanh(a_g)
+    for (let r = 0; r < n; r++) {
+      const g4 = r * 4 * hs;
+      const o1 = r * hs;
+      for (let j = 0; j < hs; j++) {
+        const ig = act[g4 + j]!;
+        const fg = act[g4 + hs + j]!;
+        const gg = act[g4 + 2 * hs + j]!;
+        const og = act[g4 + 3 * hs + j]!;
+        const tc = Math.tanh(c[o1 + j]!);
+        // c reaches the loss directly (dc) and through h = o tanh(c)
+        const dct = dc[o1 + j]! + dh[o1 + j]! * og * (1 - tc * tc);
+        // through each gate's nonlinearity: sigmoid' = s (1 - s), tanh' = 1 - t^2
+        const dai = dct * gg * ig * (1 - ig);
+        const daf = dct * cPrev[o1 + j]! * fg * (1 - fg);
+        const dag = dct * ig * (1 - gg * gg);
+        const dao = dh[o1 + j]! * tc * og * (1 - og);
+        // gates = xg + hg: both get the same gradient
+        if (dxg !== null) {
+          dxg[g4 + j] += dai;
+          dxg[g4 + hs + j] += daf;
+          dxg[g4 + 2 * hs + j] += dag;
+          dxg[g4 + 3 * hs + j] += dao;
+        }
+        if (dhg !== null) {
+          dhg[g4 + j] += dai;
+          dhg[g4 + hs + j] += daf;
+          dhg[g4 + 2 * hs + j] += dag;
+          dhg[g4 + 3 * hs + j] += dao;
+        }
+        if (dcPrev !== null) dcPrev[o1 + j] += dct * fg;
+      }
+    }
+  }
+
+  gruCellForward(
+    h: FloatArray, // (N, HS)
+    act: FloatArray, // (N, 3HS): r | z | nn
+    xg: FloatArray, // (N, 3HS): W_ih x + b_ih
+    hg: FloatArray, // (N, 3HS): W_hh hPrev + b_hh
+    hPrev: FloatArray, // (N, HS)
+    n: number,
+    hs: number,
+  ): void {
+    for (let r = 0; r < n; r++) {
+      const g3 = r * 3 * hs;
+      const o1 = r * hs;
+      for (let j = 0; j < hs; j++) {
+        const rg = sigmoid(xg[g3 + j]! + hg[g3 + j]!); // reset gate: how much of h the candidate sees
+        const zg = sigmoid(xg[g3 + hs + j]! + hg[g3 + hs + j]!); // update gate: keep h or take nn
+        const nn = Math.tanh(xg[g3 + 2 * hs + j]! + rg * hg[g3 + 2 * hs + j]!); // the candidate
+        h[o1 + j] = (1 - zg) * nn + zg * hPrev[o1 + j]!;
+        act[g3 + j] = rg;
+        act[g3 + hs + j] = zg;
+        act[g3 + 2 * hs + j] = nn;
+      }
+    }
+  }
+
+  gruCellBackward(
+    dxg: FloatArray | null, // (N, 3HS)
+    dhg: FloatArray | null, // (N, 3HS)
+    dhPrev: FloatArray | null, // (N, HS)
+    dh: FloatArray, // (N, HS)
+    act: FloatArray, // (N, 3HS)
+    hg: FloatArray, // (N, 3HS)
+    hPrev: FloatArray, // (N, HS)
+    n: number,
+    hs: number,
+  ): void {
+    // forward: h = (1 - z) nn + z hPrev; nn = tanh(a_n), a_n = xg_n + r hg_n; r, z = sigmoid(a_r, a_z)
+    for (let r = 0; r < n; r++) {
+      const g3 = r * 3 * hs;
+      const o1 = r * hs;
+      for (let j = 0; j < hs; j++) {
+        const rg = act[g3 + j]!;
+        const zg = act[g3 + hs + j]!;
+        const nn = act[g3 + 2 * hs + j]!;
+        const d = dh[o1 + j]!;
+        const dan = d * (1 - zg) * (1 - nn * nn);
+        const daz = d * (hPrev[o1 + j]! - nn) * zg * (1 - zg);
+        const dar = dan * hg[g3 + 2 * hs + j]! * rg * (1 - rg);
+        if (dxg !== null) {
+          dxg[g3 + j] += dar;
+          dxg[g3 + hs + j] += daz;
+          dxg[g3 + 2 * hs + j] += dan;
+        }
+        if (dhg !== null) {
+          dhg[g3 + j] += dar;
+          dhg[g3 + hs + j] += daz;
+          dhg[g3 + 2 * hs + j] += dan * rg; // hg_n enters a_n scaled by r
+        }
+        if (dhPrev !== null) dhPrev[o1 + j] += d * zg;
+      }
+    }
+  }
+
   // ---------------------------------------------------------------- optimizer
 
   adamw(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, p: AdamWParams): void {
@@ -689,6 +835,11 @@ function sameStrides(
 ): boolean {
   for (let d = 0; d < shape.length; d++) if (shape[d] !== 1 && strides[d] !== contiguous[d]) return false;
   return true;
+}
+
+/** The logistic function 1 / (1 + e^-x), in (0, 1): a gate's "how much". */
+function sigmoid(x: number): number {
+  return 1 / (1 + Math.exp(-x));
 }
 
 /** Throws if an id/target is outside [0, limit): it would otherwise read past a row as NaN. */

@@ -33,6 +33,7 @@ import {
   U_LOG,
   U_NEG,
   U_RELU,
+  U_SIGMOID,
   U_SQRT,
   U_TANH,
 } from './kernels/abi.js';
@@ -64,6 +65,7 @@ const UNARY_CODE: Record<UnaryOp, number> = {
   neg: U_NEG,
   tanh: U_TANH,
   sqrt: U_SQRT,
+  sigmoid: U_SIGMOID,
 };
 const BINARY_CODE: Record<BinaryOp, number> = { add: B_ADD, sub: B_SUB, mul: B_MUL, div: B_DIV };
 
@@ -800,6 +802,108 @@ export class WasmBackend implements Backend {
     const thr = Math.min(16777216, Math.max(0, Math.ceil(p * 16777216)));
     const keepScale = p >= 1 ? 0 : 1 / (1 - p);
     this.jobs.dropout(po, pmask, this.ptr(x, op), seed | 0, thr, keepScale, n, this.per(n));
+  }
+
+  // ---- recurrent cells ----
+
+  lstmCellForward(
+    h: FloatArray,
+    c: FloatArray,
+    act: FloatArray,
+    xg: FloatArray,
+    hg: FloatArray,
+    cPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void {
+    const op = 'lstmCellForward';
+    this.jobs.lstmCellFwd(
+      this.need(op, 'h', h, n * hs),
+      this.need(op, 'c', c, n * hs),
+      this.need(op, 'act', act, n * 4 * hs),
+      this.need(op, 'xg', xg, n * 4 * hs),
+      this.need(op, 'hg', hg, n * 4 * hs),
+      this.need(op, 'cPrev', cPrev, n * hs),
+      hs,
+      n,
+      this.rowsPer(n, 4 * hs),
+    );
+  }
+
+  lstmCellBackward(
+    dxg: FloatArray | null,
+    dhg: FloatArray | null,
+    dcPrev: FloatArray | null,
+    dh: FloatArray,
+    dc: FloatArray,
+    act: FloatArray,
+    c: FloatArray,
+    cPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void {
+    const op = 'lstmCellBackward';
+    this.jobs.lstmCellBwd(
+      dxg ? this.need(op, 'dxg', dxg, n * 4 * hs) : 0,
+      dhg ? this.need(op, 'dhg', dhg, n * 4 * hs) : 0,
+      dcPrev ? this.need(op, 'dcPrev', dcPrev, n * hs) : 0,
+      this.need(op, 'dh', dh, n * hs),
+      this.need(op, 'dc', dc, n * hs),
+      this.need(op, 'act', act, n * 4 * hs),
+      this.need(op, 'c', c, n * hs),
+      this.need(op, 'cPrev', cPrev, n * hs),
+      hs,
+      n,
+      this.rowsPer(n, 4 * hs),
+    );
+  }
+
+  gruCellForward(
+    h: FloatArray,
+    act: FloatArray,
+    xg: FloatArray,
+    hg: FloatArray,
+    hPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void {
+    const op = 'gruCellForward';
+    this.jobs.gruCellFwd(
+      this.need(op, 'h', h, n * hs),
+      this.need(op, 'act', act, n * 3 * hs),
+      this.need(op, 'xg', xg, n * 3 * hs),
+      this.need(op, 'hg', hg, n * 3 * hs),
+      this.need(op, 'hPrev', hPrev, n * hs),
+      hs,
+      n,
+      this.rowsPer(n, 3 * hs),
+    );
+  }
+
+  gruCellBackward(
+    dxg: FloatArray | null,
+    dhg: FloatArray | null,
+    dhPrev: FloatArray | null,
+    dh: FloatArray,
+    act: FloatArray,
+    hg: FloatArray,
+    hPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void {
+    const op = 'gruCellBackward';
+    this.jobs.gruCellBwd(
+      dxg ? this.need(op, 'dxg', dxg, n * 3 * hs) : 0,
+      dhg ? this.need(op, 'dhg', dhg, n * 3 * hs) : 0,
+      dhPrev ? this.need(op, 'dhPrev', dhPrev, n * hs) : 0,
+      this.need(op, 'dh', dh, n * hs),
+      this.need(op, 'act', act, n * 3 * hs),
+      this.need(op, 'hg', hg, n * 3 * hs),
+      this.need(op, 'hPrev', hPrev, n * hs),
+      hs,
+      n,
+      this.rowsPer(n, 3 * hs),
+    );
   }
 
   // ---- optimizer ----

@@ -4,7 +4,9 @@
 
 import { join } from 'node:path';
 import { UsageError } from '../../errors.js';
+import { ARCH_NOUN } from '../../model/config.js';
 import { HF_SAFETENSORS_METADATA, hfConfigJson, toHF, toNanoGPT } from '../../model/interop.js';
+import { checkpointArch, gptConfigOf } from '../../train/checkpoint.js';
 import { ensureDir, writeFilesAtomic } from '../../util/atomic-write.js';
 import { encodeSafetensors } from '../../util/safetensors.js';
 import type { Args, FlagSpec, PositionalSpec } from '../args.js';
@@ -31,8 +33,15 @@ export const examples = [
 export async function run(args: Args): Promise<void> {
   const out = args.positional('out');
   if (!out) throw new UsageError('export: give the output directory (see tsgpt export --help)');
-  const ck = await readCheckpoint(args.string('ckpt')!);
-  const cfg = ck.meta.config;
+  const path = args.string('ckpt')!;
+  const ck = await readCheckpoint(path);
+  // nanoGPT and Hugging Face have GPT-2's layout only: a bigram, MLP or RNN has no place in it
+  const arch = checkpointArch(ck);
+  if (arch !== 'gpt')
+    throw new UsageError(
+      `${path} holds ${ARCH_NOUN[arch]} (arch ${arch}): export writes GPT-2 layouts (nanoGPT, Hugging Face), for GPT checkpoints only`,
+    );
+  const cfg = gptConfigOf(ck, 'export', path);
   const params = new Map([...ck.weights].map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
   let weights: Uint8Array;
   let config: Record<string, unknown>;

@@ -9,7 +9,9 @@ import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { LoadedDataset } from '../../data/node-io.js';
 import { ConfigError, UsageError } from '../../errors.js';
-import { CONFIG_KEYS, DEFAULT_CONFIG, type FullConfig, PRESETS } from '../../train/config.js';
+import type { Arch } from '../../model/config.js';
+import { describeModel } from '../../model/models.js';
+import { CONFIG_KEYS, DEFAULT_CONFIG, DEFAULT_PRESET, type FullConfig, PRESETS } from '../../train/config.js';
 import { lossChartSvg } from '../../train/plot.js';
 import { buildRun, planRun } from '../../train/setup.js';
 import { ensureDir, writeFileAtomic } from '../../util/atomic-write.js';
@@ -19,12 +21,16 @@ import { formatDuration, ProgressBar } from '../progress.js';
 import { loadTrainingData, parseTokenizerSpec } from '../tokenizer-spec.js';
 
 export const name = 'train';
-export const summary = 'Train a GPT on prepared data (default: the baby preset on Tiny Shakespeare)';
+export const summary =
+  'Train a GPT (or a bigram, MLP, RNN, LSTM or GRU: --arch) on prepared data (default: the baby preset on Tiny Shakespeare)';
 export const description =
   'Trains from scratch (or continues with --resume) and writes into --out: ckpt.safetensors ' +
   '(weights, optimizer state, config, tokenizer, step, RNG state; rewritten atomically at every eval), ' +
   'log.jsonl (one JSON object per step and per eval) and loss.svg (the loss curves). Configuration ' +
-  'comes from --preset, then --config FILE (a JSON object of the keys below), then the flags.';
+  'comes from --preset, then --config FILE (a JSON object of the keys below), then the flags. ' +
+  '--arch picks the model: gpt (default), or one of the models before it, each with a preset of its ' +
+  'own name that --arch starts from (bigram, mlp, rnn, lstm, gru); a flag that does not apply to ' +
+  'the architecture (--n-head with --arch lstm) is refused.';
 
 const kebab = (k: string) => k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
@@ -66,8 +72,7 @@ export const flags: readonly FlagSpec[] = [
     name: 'preset',
     type: 'string',
     choices: Object.keys(PRESETS),
-    default: 'baby',
-    help: 'starting configuration',
+    help: "starting configuration (default: baby; with --arch, the architecture's own)",
   },
   {
     name: 'config',
@@ -75,7 +80,12 @@ export const flags: readonly FlagSpec[] = [
     metavar: 'FILE',
     help: 'JSON file of config keys (overrides the preset)',
   },
-  { name: 'out', type: 'string', metavar: 'DIR', help: 'output directory (default: out/<preset>)' },
+  {
+    name: 'out',
+    type: 'string',
+    metavar: 'DIR',
+    help: 'output directory (default: out/<preset>, e.g. out/baby, out/lstm)',
+  },
   { name: 'resume', type: 'bool', help: 'continue from the checkpoint in --out' },
   {
     name: 'init-from',
@@ -96,6 +106,8 @@ export const examples = [
   'tsgpt train --data input.txt --tokenizer bpe:tok.json --out out/bpe',
   'tsgpt train --out out/baby --resume --max-iters 4000',
   'tsgpt train --init-from gpt2.safetensors --data data/mine-gpt2 --block-size 256 --learning-rate 3e-5 --out out/ft',
+  'tsgpt train --arch lstm --max-iters 1000        # the lstm preset, into out/lstm',
+  'tsgpt train --arch mlp --context 5 --n-hidden 200',
 ];
 
 export const handlesInterrupt = true;
@@ -136,7 +148,8 @@ function flagOverrides(args: Args): Record<string, unknown> {
 
 export async function run(args: Args, ctx: CommandContext): Promise<void> {
   const choice = backendChoice(args);
-  const preset = args.string('preset')!;
+  const arch = args.string('arch') as Arch | undefined;
+  const preset = args.string('preset') ?? DEFAULT_PRESET[arch ?? 'gpt'];
   const out = args.string('out') ?? join('out', preset);
   const ckptPath = join(out, 'ckpt.safetensors');
   const resume = args.bool('resume');
@@ -164,7 +177,7 @@ export async function run(args: Args, ctx: CommandContext): Promise<void> {
       tokenizer: data.meta.tokenizer,
       name: data.dir,
     },
-    preset,
+    ...(args.has('preset') ? { preset } : {}),
     ...(configPath === undefined
       ? {}
       : { configFile: { name: configPath, values: await readConfigFile(configPath) } }),
@@ -192,9 +205,13 @@ export async function run(args: Args, ctx: CommandContext): Promise<void> {
     }
     const log = (obj: object) => appendFile(logPath, `${JSON.stringify(obj)}\n`);
     const p = (s: string) => process.stderr.write(`${s}\n`);
+    const shape =
+      cfg.arch === 'gpt'
+        ? describeModel('gpt', model.config).slice('gpt: '.length)
+        : describeModel(cfg.arch, model.config);
     p(
-      `tsgpt train: ${(model.numParams() / 1e6).toFixed(2)}M parameters, ${cfg.nLayer} layers, ${cfg.nHead} heads, ` +
-        `${cfg.nEmbd} wide, context ${cfg.blockSize}, batch ${cfg.batchSize}x${cfg.gradAccum}, vocab ${cfg.vocabSize}, ` +
+      `tsgpt train: ${(model.numParams() / 1e6).toFixed(2)}M parameters, ${shape}, ` +
+        `${cfg.arch === 'gpt' ? '' : `window ${cfg.blockSize}, `}batch ${cfg.batchSize}x${cfg.gradAccum}, vocab ${cfg.vocabSize}, ` +
         `backend ${backend.name}${resume ? `, resuming at step ${trainer.step}` : ''}`,
     );
     p(`data ${data.dir}: ${data.train.length} train / ${data.val.length} val tokens; writing to ${out}/`);
@@ -227,7 +244,7 @@ export async function run(args: Args, ctx: CommandContext): Promise<void> {
         await writeFileAtomic(ckptPath, checkpoint());
         await writeFileAtomic(
           chartPath,
-          lossChartSvg(points, { title: `tsgpt ${args.string('preset')} — ${out}` }),
+          lossChartSvg(points, { title: `tsgpt ${cfg.arch === 'gpt' ? preset : cfg.arch} — ${out}` }),
         );
         await log({ type: 'eval', time: new Date().toISOString(), ...e });
       },
