@@ -35,6 +35,17 @@ export {
   type RNNConfig,
   validateModelConfig,
 } from './model/config.js';
+export {
+  EncoderDecoder,
+  type EncoderDecoderOptions,
+  type Seq2SeqInputs,
+} from './model/encoder-decoder.js';
+export {
+  DEFAULT_ENCODER_DECODER_CONFIG,
+  ENCODER_DECODER_KEYS,
+  type EncoderDecoderConfig,
+  validateEncoderDecoderConfig,
+} from './model/encoder-decoder-config.js';
 export { GPT, type GPTOptions } from './model/gpt.js';
 export {
   cosineSimilarity,
@@ -60,6 +71,7 @@ export { Block, MLP } from './nn/block.js';
 export { KVCache } from './nn/kv-cache.js';
 export { Embedding, LayerNorm, Linear } from './nn/layers.js';
 export { type ForwardContext, type ForwardProbe, Module, ParamStore, type ProbePoint } from './nn/module.js';
+export { MultiHeadAttention } from './nn/multi-head-attention.js';
 export {
   DEFAULT_SAMPLING,
   type GenerateOptions,
@@ -69,11 +81,14 @@ export {
   samplingDistribution,
   validateSampling,
 } from './sample/sampling.js';
+export { type DecodeOptions, type ExactMatch, exactMatch, translate } from './sample/seq2seq-decode.js';
 export { Tensor, tensor, tidy, zeros } from './tensor/tensor.js';
 export * from './tokenizer/index.js';
 export {
   type Checkpoint,
+  type CheckpointArch,
   decodeCheckpoint,
+  decodeCheckpointFile,
   encodeCheckpoint,
   modelFromCheckpoint,
 } from './train/checkpoint.js';
@@ -97,6 +112,26 @@ export {
 } from './train/ladder.js';
 export { AdamW } from './train/optimizer.js';
 export { lrAt } from './train/schedule.js';
+export {
+  decodeSeq2SeqCheckpoint,
+  encoderDecoderFromCheckpoint,
+  encodeSeq2SeqCheckpoint,
+  type Seq2SeqCheckpoint,
+  type Seq2SeqCheckpointMeta,
+} from './train/seq2seq-checkpoint.js';
+export {
+  buildSeq2SeqRun,
+  planSeq2SeqRun,
+  SEQ2SEQ_CONFIG_KEYS,
+  type Seq2SeqRunOptions,
+  type Seq2SeqRunPlan,
+} from './train/seq2seq-setup.js';
+export {
+  DEFAULT_SEQ2SEQ_TRAIN_CONFIG,
+  type Seq2SeqEvalInfo,
+  Seq2SeqTrainer,
+  type Seq2SeqTrainerOptions,
+} from './train/seq2seq-trainer.js';
 export {
   buildRun,
   type ConfigLayers,

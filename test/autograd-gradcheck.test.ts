@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { backward } from '../src/autograd/engine.js';
 import * as F from '../src/autograd/ops.js';
 import { refBackend as be } from '../src/backend/index.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+import { type Tensor, tensor } from '../src/tensor/tensor.js';
 import { Rng } from '../src/util/rng.js';
 import { gradCheck, randInts, randn } from './helpers.js';
 
@@ -98,6 +98,73 @@ test('causal self-attention (fused) matches its gradient and an unfused composit
   }
   const y = F.reshape(F.transpose(F.matmul(F.softmax(scores), v!), 1, 2), [b, t, c]);
   for (let i = 0; i < y.size; i++) assert.ok(Math.abs(y.data[i]! - fused.data[i]!) < 1e-12);
+});
+
+test('masked attention (cross and self, padding and causal masks) matches its gradient and a composition', () => {
+  // q (B, Tq, C) against kv (B, Tk, 2C), nh 2; sequence 1 has its last two keys padded
+  const [b, tq, tk, c, nh] = [2, 3, 5, 4, 2];
+  const hs = c / nh;
+  const pad = tensor(be, [0, 0, 0, 0, 0, 0, 0, 0, 1, 1], [b, tk], 'int32');
+  for (const [causal, tqq] of [
+    [false, tq],
+    [true, tq], // causal with Tq < Tk: the queries are the last Tq positions
+    [true, tk],
+  ] as const) {
+    const q = randn(be, [b, tqq, c], rng);
+    const kv = randn(be, [b, tk, 2 * c], rng);
+    const mask = { causal, keyPadding: pad };
+    gradCheck((x, y) => F.attention(x, y, nh, mask), [q, kv], { maxPerInput: 80 });
+    // the op equals softmax(q k^T / sqrt(hs) + mask) v built from primitive ops
+    const heads = (z: Tensor, t: number) => F.transpose(F.reshape(z, [b, t, nh, hs]), 1, 2); // (B, nh, T, hs)
+    const [k, v] = F.split(kv, [c, c], -1).map((z) => heads(z, tk));
+    const scores = F.scale(F.matmul(heads(q, tqq), F.transpose(k!, -2, -1)), 1 / Math.sqrt(hs)); // (B, nh, Tq, Tk)
+    for (let i = 0; i < scores.size; i++) {
+      const j = i % tk;
+      const row = Math.floor(i / tk) % tqq;
+      const bb = Math.floor(i / (tk * tqq * nh));
+      if ((causal && j > row + tk - tqq) || pad.data[bb * tk + j] !== 0) scores.data[i] = -Infinity;
+    }
+    const y = F.reshape(F.transpose(F.matmul(F.softmax(scores), v!), 1, 2), [b, tqq, c]);
+    const fused = F.attention(q, kv, nh, mask);
+    for (let i = 0; i < y.size; i++)
+      assert.ok(Math.abs(y.data[i]! - fused.data[i]!) < 1e-12, `causal ${causal} [${i}]`);
+  }
+});
+
+test('masked attention: a query whose keys are all masked gets zeros and no gradient, never NaN', () => {
+  const [b, tq, tk, c] = [2, 3, 4, 6];
+  const q = randn(be, [b, tq, c], rng);
+  const kv = randn(be, [b, tk, 2 * c], rng);
+  const pad = tensor(be, [0, 0, 1, 1, 1, 1, 1, 1], [b, tk], 'int32'); // sequence 1: every key padded
+  const y = F.attention(q, kv, 3, { keyPadding: pad });
+  const l = F.sum(F.mul(y, randn(be, [b, tq, c], rng)));
+  backward(l);
+  for (let i = tq * c; i < 2 * tq * c; i++) assert.equal(y.data[i], 0, `out[${i}]`);
+  for (const x of [...y.data, ...q.grad!.data, ...kv.grad!.data]) assert.ok(Number.isFinite(x));
+  for (let i = tq * c; i < 2 * tq * c; i++) assert.equal(q.grad!.data[i], 0, `dq[${i}]`);
+  for (let i = tk * 2 * c; i < 2 * tk * 2 * c; i++) assert.equal(kv.grad!.data[i], 0, `dkv[${i}]`);
+  // padded keys of sequence 0 get no gradient either; its visible ones do
+  for (let i = 2 * 2 * c; i < 4 * 2 * c; i++) assert.equal(kv.grad!.data[i], 0, `dkv[${i}]`);
+  assert.ok(kv.grad!.data.slice(0, 2 * 2 * c).some((g) => g !== 0));
+  // causal with fewer keys than queries: the first query sees nothing
+  const early = F.attention(randn(be, [1, 3, c], rng), randn(be, [1, 2, 2 * c], rng), 3, { causal: true });
+  for (let i = 0; i < c; i++) assert.equal(early.data[i], 0);
+  assert.ok(early.data.slice(c).every((x) => Number.isFinite(x) && x !== 0));
+  gradCheck((x, z) => F.attention(x, z, 3, { keyPadding: pad }), [q, kv], { maxPerInput: 60 });
+});
+
+test('masked attention refuses shapes that do not fit', () => {
+  const q = randn(be, [2, 3, 4], rng);
+  assert.throws(
+    () => F.attention(q, randn(be, [2, 5, 6], rng), 2),
+    /kv \(2,5,6\).*need q \(B, Tq, C\) and kv \(B, Tk, 2C\)/,
+  );
+  assert.throws(() => F.attention(q, randn(be, [2, 5, 8], rng), 3), /C 4 not divisible by nHead 3/);
+  const pad = tensor(be, [0, 0, 0], [1, 3], 'int32');
+  assert.throws(
+    () => F.attention(q, randn(be, [2, 5, 8], rng), 2, { keyPadding: pad }),
+    /keyPadding \(1,3\) int32: need \(2, 5\)/,
+  );
 });
 
 test('dropout: gradient flows through the same mask', () => {

@@ -416,6 +416,70 @@ for (const { threads, kernels } of configs) {
       }
     });
 
+    test('masked attention forward and backward (cross / self, padding, causal, empty rows)', () => {
+      // [b, tq, tk, c, nh]: Tq and Tk below, at and past the 4-row tile and the 8-wide panel,
+      // head sizes 1, 3, 4, 5, 8, 12, 32
+      const shapes = [
+        [1, 1, 1, 4, 1],
+        [2, 3, 5, 12, 4],
+        [2, 4, 4, 8, 2],
+        [2, 5, 9, 20, 4],
+        [3, 8, 8, 24, 2],
+        [2, 9, 17, 32, 8],
+        [1, 17, 7, 24, 2],
+        [2, 33, 33, 64, 2],
+        [1, 12, 40, 16, 16],
+      ] as const;
+      for (const [b, tq, tk, c, nh] of shapes)
+        for (const causal of [false, true])
+          for (const padded of [false, true]) {
+            const p = { b, tq, tk, c, nh, scale: 1 / Math.sqrt(c / nh), causal };
+            let padW: Int32Array | null = null;
+            let padR: Int32Array | null = null;
+            if (padded) {
+              // a random tail of each sequence padded; the last sequence wholly (empty rows) when b > 1
+              padW = be.alloc('int32', b * tk);
+              padR = ref.alloc('int32', b * tk);
+              for (let bb = 0; bb < b; bb++) {
+                const len = b > 1 && bb === b - 1 ? 0 : 1 + rng.int(tk);
+                for (let j = 0; j < tk; j++) padW[bb * tk + j] = padR[bb * tk + j] = j >= len ? 1 : 0;
+              }
+              if (tk > 2) padW[1] = padR[1] = 1; // a hole in the middle too
+            }
+            const [qw, qr] = pair(b * tq * c);
+            const [kvw, kvr] = pair(b * tk * 2 * c);
+            const [ow, or] = pair(b * tq * c);
+            const [aw, ar] = pair(b * nh * tq * tk);
+            ref.maskedAttentionForward(or, ar, qr, kvr, padR, p);
+            be.maskedAttentionForward(ow, aw, qw, kvw, padW, p);
+            const what = `masked attention b${b} tq${tq} tk${tk} c${c} nh${nh} causal ${causal} padded ${padded}`;
+            assertClose(ow, or, what);
+            assertClose(aw, ar, `${what} att`);
+            for (let i = 0; i < ar.length; i++)
+              if (ar[i] === 0) assert.equal(aw[i], 0, `${what}: att[${i}] masked, must be exactly 0`);
+            const [dow, dor] = pair(b * tq * c);
+            const [dqw, dqr] = pair(b * tq * c);
+            const [dkvw, dkvr] = pair(b * tk * 2 * c);
+            const [scw, scr] = pair(b * nh * tq * tk);
+            ref.maskedAttentionBackward(dqr, dkvr, scr, dor, qr, kvr, ar, p);
+            be.maskedAttentionBackward(dqw, dkvw, scw, dow, qw, kvw, aw, p);
+            assertClose(dqw, dqr, `${what} dq`);
+            assertClose(dkvw, dkvr, `${what} dkv`);
+            // either gradient alone (the other not wanted) gives the same numbers
+            const [dq1w] = pair(b * tq * c, () => 0);
+            const [dkv1w] = pair(b * tk * 2 * c, () => 0);
+            const [dq1r, dkv1r] = [ref.alloc('float32', b * tq * c), ref.alloc('float32', b * tk * 2 * c)];
+            ref.maskedAttentionBackward(dq1r, null, scr, dor, qr, kvr, ar, p);
+            be.maskedAttentionBackward(dq1w, null, scw, dow, qw, kvw, aw, p);
+            ref.maskedAttentionBackward(null, dkv1r, scr, dor, qr, kvr, ar, p);
+            be.maskedAttentionBackward(null, dkv1w, scw, dow, qw, kvw, aw, p);
+            assertClose(dq1w, dq1r, `${what} dq alone`);
+            assertClose(dkv1w, dkv1r, `${what} dkv alone`);
+            free(qw, kvw, ow, aw, dow, dqw, dkvw, scw, dq1w, dkv1w);
+            if (padW) be.free(padW);
+          }
+    });
+
     test('crossEntropy forward and backward, with ignored targets', () => {
       for (const v of [1, 3, 4, 5, 17, 65]) {
         for (const n of [1, 6, 500]) {

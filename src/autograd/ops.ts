@@ -551,6 +551,71 @@ export function causalSelfAttention(
   );
 }
 
+/** Which keys each query may not see (see attention). */
+export interface AttentionMask {
+  /** query i sees keys j <= i + (Tk - Tq) only: a decoder does not look ahead */
+  causal?: boolean;
+  /** (B, Tk) int32, nonzero where key j of sequence b is padding: no query sees it */
+  keyPadding?: Tensor | null;
+}
+
+/**
+ * Multi-head scaled dot-product attention, softmax(q k^T / sqrt(hs) + mask) v per head, with
+ * queries from one sequence and keys and values from another: q (B, Tq, C), kv (B, Tk, 2C)
+ * holding k | v, -> (B, Tq, C). Self-attention passes projections of the same sequence;
+ * cross-attention (a decoder reading the encoder) the decoder's queries and the encoder's keys
+ * and values. Masked scores are -inf before the softmax; a query whose keys are all masked
+ * gets zeros (and no gradient) rather than the NaN of a softmax over nothing.
+ * Not for GPT: its causal self-attention has a fused kernel of its own (causalSelfAttention).
+ * @example F.attention(q, kv, nHead, { keyPadding: srcPad }) // (B, Tq, C), (B, Tk, 2C) -> (B, Tq, C)
+ */
+export function attention(q: Tensor, kv: Tensor, nHead: number, mask: AttentionMask = {}): Tensor {
+  const be = sameBackend('attention', q, kv);
+  sameDType('attention', q, kv);
+  if (q.ndim !== 3 || kv.ndim !== 3 || kv.dim(0) !== q.dim(0) || kv.dim(2) !== 2 * q.dim(2))
+    throw new ShapeError(
+      `attention: q ${shapeStr(q.shape)}, kv ${shapeStr(kv.shape)}: need q (B, Tq, C) and kv (B, Tk, 2C)`,
+    );
+  const [b, tq, c] = q.shape as [number, number, number];
+  const tk = kv.dim(1);
+  if (!(Number.isInteger(nHead) && nHead >= 1 && c % nHead === 0))
+    throw new ShapeError(`attention: C ${c} not divisible by nHead ${nHead}`);
+  const pad = mask.keyPadding ?? null;
+  if (pad && (pad.dtype !== 'int32' || shapeStr(pad.shape) !== shapeStr([b, tk])))
+    throw new ShapeError(
+      `attention: keyPadding ${shapeStr(pad.shape)} ${pad.dtype}: need (${b}, ${tk}) int32 (B, Tk)`,
+    );
+  const p = { b, tq, tk, c, nh: nHead, scale: 1 / Math.sqrt(c / nHead), causal: mask.causal ?? false };
+  const padArr = pad ? (pad.data as Int32Array) : null;
+  const out = new Tensor(be, [b, tq, c], q.dtype);
+  const att = be.alloc(q.dtype, b * nHead * tq * tk) as FloatArray; // (B, nh, Tq, Tk) probabilities
+  compute(() => be.maskedAttentionForward(out.f, att, q.f, kv.f, padArr, p));
+  if (!needsGrad(q, kv)) {
+    be.free(att);
+    return out;
+  }
+  const datt = be.alloc(q.dtype, att.length) as FloatArray; // backward scratch
+  // dv += att^T dout; dscores = att * (dout v^T - rowsum(att * dout v^T)); dq += scale dscores k;
+  // dk += scale dscores^T q (the kernel's comments go line by line)
+  return record(
+    out,
+    'attention',
+    [q, kv],
+    () =>
+      be.maskedAttentionBackward(
+        q.requiresGrad ? gradOf(q).f : null,
+        kv.requiresGrad ? gradOf(kv).f : null,
+        datt,
+        out.grad!.f,
+        q.f,
+        kv.f,
+        att,
+        p,
+      ),
+    [att, datt],
+  );
+}
+
 /**
  * Inverted dropout with probability p: zeroes elements and scales the rest by 1/(1-p), so
  * nothing changes at eval time. `seed` picks the mask (draw it from the training Rng).

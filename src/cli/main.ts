@@ -22,6 +22,7 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   sample: () => import('./commands/sample.js'),
   eval: () => import('./commands/eval.js'),
   ladder: () => import('./commands/ladder.js'),
+  seq2seq: () => import('./commands/seq2seq.js'),
   bench: () => import('./commands/bench.js'),
   export: () => import('./commands/export.js'),
   import: () => import('./commands/import.js'),

@@ -6,14 +6,7 @@
 
 import type { Backend, FloatArray } from '../backend/backend.js';
 import { CheckpointError, TsgptError } from '../errors.js';
-import {
-  ARCHS,
-  type Arch,
-  type GPTConfig,
-  isArch,
-  type ModelConfig,
-  validateArchConfig,
-} from '../model/config.js';
+import { ARCHS, type Arch, type GPTConfig, type ModelConfig, validateArchConfig } from '../model/config.js';
 import type { LanguageModel } from '../model/language-model.js';
 import { createModel } from '../model/models.js';
 import type { TokenizerJSON } from '../tokenizer/tokenizer.js';
@@ -22,6 +15,7 @@ import {
   type DecodedTensor,
   decodeSafetensors,
   encodeSafetensors,
+  type SafetensorsFile,
   type TensorToEncode,
 } from '../util/safetensors.js';
 import { type TrainConfig, validateConfig } from './config.js';
@@ -80,12 +74,7 @@ export function encodeCheckpoint(
   optimizer: AdamW | null,
   meta: Omit<CheckpointMeta, 'format' | 'version' | 'config' | 'arch'>,
 ): Uint8Array {
-  const tensors = new Map<string, TensorToEncode>();
-  for (const [name, p] of model.stateDict()) tensors.set(name, { shape: p.shape, data: toF32(p.data) });
-  if (optimizer) {
-    tensors.set('optimizer.exp_avg', { shape: [optimizer.m.length], data: toF32(optimizer.m) });
-    tensors.set('optimizer.exp_avg_sq', { shape: [optimizer.v.length], data: toF32(optimizer.v) });
-  }
+  const tensors = checkpointTensors(model.stateDict(), optimizer);
   const full: CheckpointMeta = {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
@@ -97,31 +86,58 @@ export function encodeCheckpoint(
   return encodeSafetensors(tensors, { format: CHECKPOINT_FORMAT, tsgpt: JSON.stringify(full) });
 }
 
-/** Parses and validates checkpoint bytes; never returns a half-valid checkpoint. */
-export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint {
+/**
+ * What a checkpoint may hold, in its optional `arch` field: a language model of `tsgpt train`
+ * (absent means a GPT: every checkpoint written before the field existed), or 'encoder-decoder',
+ * the original transformer of `tsgpt seq2seq` (src/train/seq2seq-checkpoint.ts reads those).
+ */
+export type CheckpointArch = Arch | 'encoder-decoder';
+const CHECKPOINT_ARCHS: readonly CheckpointArch[] = [...ARCHS, 'encoder-decoder'];
+
+/**
+ * A checkpoint file's safetensors contents and its metadata as parsed JSON, with the format and
+ * version checked: what every kind of checkpoint shares.
+ */
+export function decodeCheckpointFile(
+  bytes: Uint8Array,
+  source: string,
+): { file: SafetensorsFile; meta: Record<string, unknown>; arch: CheckpointArch } {
   const file = decodeSafetensors(bytes, { source, copy: true });
   const raw = file.metadata['tsgpt'];
   if (raw === undefined)
     throw new CheckpointError(
       `${source}: not a tsgpt checkpoint (no "tsgpt" metadata in the safetensors header)`,
     );
-  let meta: CheckpointMeta;
+  let meta: Record<string, unknown>;
   try {
-    meta = JSON.parse(raw) as CheckpointMeta;
+    meta = JSON.parse(raw) as Record<string, unknown>;
   } catch {
     throw new CheckpointError(`${source}: checkpoint metadata is not valid JSON`);
   }
-  if (meta.format !== CHECKPOINT_FORMAT)
-    throw new CheckpointError(`${source}: unknown checkpoint format ${JSON.stringify(meta.format)}`);
-  if (meta.version !== CHECKPOINT_VERSION)
+  if (typeof meta !== 'object' || meta === null)
+    throw new CheckpointError(`${source}: checkpoint metadata is not a JSON object`);
+  if (meta['format'] !== CHECKPOINT_FORMAT)
+    throw new CheckpointError(`${source}: unknown checkpoint format ${JSON.stringify(meta['format'])}`);
+  if (meta['version'] !== CHECKPOINT_VERSION)
     throw new CheckpointError(
-      `${source}: checkpoint version ${meta.version}, this tsgpt reads version ${CHECKPOINT_VERSION}`,
+      `${source}: checkpoint version ${meta['version']}, this tsgpt reads version ${CHECKPOINT_VERSION}`,
     );
-  if (meta.arch !== undefined && !isArch(meta.arch))
+  const arch = meta['arch'] ?? 'gpt';
+  if (!CHECKPOINT_ARCHS.includes(arch as CheckpointArch))
     throw new CheckpointError(
-      `${source}: unknown architecture ${JSON.stringify(meta.arch)} (this tsgpt knows ${ARCHS.join(', ')})`,
+      `${source}: unknown architecture ${JSON.stringify(arch)} (this tsgpt knows ${CHECKPOINT_ARCHS.join(', ')})`,
     );
-  const arch = meta.arch ?? 'gpt';
+  return { file, meta, arch: arch as CheckpointArch };
+}
+
+/** Parses and validates a language model's checkpoint bytes; never returns a half-valid checkpoint. */
+export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint {
+  const { file, meta: raw, arch } = decodeCheckpointFile(bytes, source);
+  if (arch === 'encoder-decoder')
+    throw new CheckpointError(
+      `${source} holds an encoder-decoder (tsgpt seq2seq), not a model of tsgpt train: use tsgpt seq2seq eval / translate with it`,
+    );
+  const meta = raw as unknown as CheckpointMeta;
   try {
     meta.config = validateArchConfig(arch, meta.config, `${source}: config`);
     if (meta.train) {
@@ -139,6 +155,14 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
     throw new CheckpointError(`${source}: checkpoint has no tokenizer`);
   if (!Number.isInteger(meta.step) || meta.step < 0)
     throw new CheckpointError(`${source}: bad step ${meta.step}`);
+  return { meta, ...splitCheckpointTensors(file, source) };
+}
+
+/** A checkpoint file's tensors: the weights by name, and the AdamW moments when it has them. */
+export function splitCheckpointTensors(
+  file: SafetensorsFile,
+  source: string,
+): Pick<Checkpoint, 'weights' | 'optimizer'> {
   const weights = new Map<string, DecodedTensor>();
   let m: Float32Array | null = null;
   let v: Float32Array | null = null;
@@ -149,7 +173,21 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
   }
   if ((m === null) !== (v === null) || (m && v && m.length !== v.length))
     throw new CheckpointError(`${source}: optimizer state is incomplete`);
-  return { meta, weights, optimizer: m && v ? { m, v } : null };
+  return { weights, optimizer: m && v ? { m, v } : null };
+}
+
+/** The tensors a checkpoint stores: the weights by name, then the AdamW moments (if any). */
+export function checkpointTensors(
+  weights: ReadonlyMap<string, { shape: readonly number[]; data: FloatArray }>,
+  optimizer: AdamW | null,
+): Map<string, TensorToEncode> {
+  const tensors = new Map<string, TensorToEncode>();
+  for (const [name, p] of weights) tensors.set(name, { shape: p.shape, data: toF32(p.data) });
+  if (optimizer) {
+    tensors.set('optimizer.exp_avg', { shape: [optimizer.m.length], data: toF32(optimizer.m) });
+    tensors.set('optimizer.exp_avg_sq', { shape: [optimizer.v.length], data: toF32(optimizer.v) });
+  }
+  return tensors;
 }
 
 /**

@@ -11,6 +11,7 @@ import type {
   BinaryOp,
   DType,
   FloatArray,
+  MaskedAttentionParams,
   MatmulParams,
   UnaryOp,
 } from '../backend.js';
@@ -533,6 +534,124 @@ export class RefBackend implements Backend {
             for (let i = 0; i < hs; i++) {
               dqkv[q + i] += qkv[key + i]! * g;
               dqkv[key + i] += qkv[q + i]! * g;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  maskedAttentionForward(
+    out: FloatArray, // (B, Tq, C)
+    att: FloatArray, // (B, NH, Tq, Tk)
+    q: FloatArray, // (B, Tq, C)
+    kv: FloatArray, // (B, Tk, 2C): k | v
+    keyPadding: Int32Array | null, // (B, Tk), nonzero = masked
+    p: MaskedAttentionParams,
+  ): void {
+    const { b, tq, tk, c, nh, scale, causal } = p;
+    const hs = c / nh;
+    const c2 = 2 * c;
+    for (let bb = 0; bb < b; bb++) {
+      for (let i = 0; i < tq; i++) {
+        // keys j < visible may be seen (all of them unless causal; then up to the diagonal,
+        // shifted by tk - tq when the queries are the last tq of the keys' positions)
+        const visible = causal ? Math.max(0, Math.min(tk, i + 1 + tk - tq)) : tk;
+        for (let h = 0; h < nh; h++) {
+          const qo = (bb * tq + i) * c + h * hs;
+          const attRow = ((bb * nh + h) * tq + i) * tk;
+          const o = qo;
+
+          // pass 1: scores q . k * scale, -inf where masked, and their max
+          let max = Number.NEGATIVE_INFINITY;
+          for (let j = 0; j < tk; j++) {
+            let s = Number.NEGATIVE_INFINITY;
+            if (j < visible && !(keyPadding && keyPadding[bb * tk + j] !== 0)) {
+              const ko = (bb * tk + j) * c2 + h * hs;
+              s = 0;
+              for (let d = 0; d < hs; d++) s += q[qo + d]! * kv[ko + d]!;
+              s *= scale;
+            }
+            att[attRow + j] = s;
+            if (s > max) max = s;
+          }
+          // every key masked: softmax of all -inf is undefined; define it as all zeros
+          if (max === Number.NEGATIVE_INFINITY) {
+            for (let j = 0; j < tk; j++) att[attRow + j] = 0;
+            for (let d = 0; d < hs; d++) out[o + d] = 0;
+            continue;
+          }
+          // pass 2: exp and sum (minus the max for stability); exp(-inf) = 0 for masked keys
+          let sum = 0;
+          for (let j = 0; j < tk; j++) {
+            const e = Math.exp(att[attRow + j]! - max);
+            att[attRow + j] = e;
+            sum += e;
+          }
+          // pass 3: normalize
+          const inv = 1 / sum;
+          for (let j = 0; j < tk; j++) att[attRow + j] *= inv;
+
+          // pass 4: out = sum_j att[j] * v[j]
+          for (let d = 0; d < hs; d++) out[o + d] = 0;
+          for (let j = 0; j < tk; j++) {
+            const w = att[attRow + j]!;
+            if (w === 0) continue;
+            const vo = (bb * tk + j) * c2 + c + h * hs;
+            for (let d = 0; d < hs; d++) out[o + d] += w * kv[vo + d]!;
+          }
+        }
+      }
+    }
+  }
+
+  maskedAttentionBackward(
+    dq: FloatArray | null, // (B, Tq, C)
+    dkv: FloatArray | null, // (B, Tk, 2C)
+    datt: FloatArray, // (B, NH, Tq, Tk) scratch
+    dout: FloatArray, // (B, Tq, C)
+    q: FloatArray, // (B, Tq, C)
+    kv: FloatArray, // (B, Tk, 2C)
+    att: FloatArray, // (B, NH, Tq, Tk)
+    p: MaskedAttentionParams,
+  ): void {
+    const { b, tq, tk, c, nh, scale } = p;
+    const hs = c / nh;
+    const c2 = 2 * c;
+    for (let bb = 0; bb < b; bb++) {
+      for (let i = 0; i < tq; i++) {
+        for (let h = 0; h < nh; h++) {
+          const qo = (bb * tq + i) * c + h * hs;
+          const attRow = ((bb * nh + h) * tq + i) * tk;
+
+          // backward pass 4: out[d] += att[j] * v[j][d]
+          //   -> datt[j] = dot(v[j], dout); dv[j] += att[j] * dout
+          for (let j = 0; j < tk; j++) {
+            const vo = (bb * tk + j) * c2 + c + h * hs;
+            const w = att[attRow + j]!;
+            let s = 0;
+            for (let d = 0; d < hs; d++) {
+              s += kv[vo + d]! * dout[qo + d]!;
+              if (dkv) dkv[vo + d] += w * dout[qo + d]!;
+            }
+            datt[attRow + j] = s;
+          }
+
+          // backward passes 2-3 (softmax): dpre[j] = att[j] * (datt[j] - sum_k att[k] datt[k]);
+          // masked keys (att 0) and rows with every key masked (all 0) get no gradient
+          let dot = 0;
+          for (let j = 0; j < tk; j++) dot += att[attRow + j]! * datt[attRow + j]!;
+          for (let j = 0; j < tk; j++) datt[attRow + j] = att[attRow + j]! * (datt[attRow + j]! - dot);
+
+          // backward pass 1: pre[j] = scale * dot(q, k[j])
+          //   -> dq += scale * dpre[j] * k[j]; dk[j] += scale * dpre[j] * q
+          for (let j = 0; j < tk; j++) {
+            const g = datt[attRow + j]! * scale;
+            if (g === 0) continue;
+            const ko = (bb * tk + j) * c2 + h * hs;
+            for (let d = 0; d < hs; d++) {
+              if (dq) dq[qo + d] += kv[ko + d]! * g;
+              if (dkv) dkv[ko + d] += q[qo + d]! * g;
             }
           }
         }

@@ -12,6 +12,7 @@ import {
   type BinaryOp,
   type DType,
   type FloatArray,
+  type MaskedAttentionParams,
   type MatmulParams,
   sizeOf,
   type UnaryOp,
@@ -742,6 +743,90 @@ export class WasmBackend implements Backend {
     );
   }
 
+  maskedAttentionForward(
+    out: FloatArray,
+    att: FloatArray,
+    q: FloatArray,
+    kv: FloatArray,
+    keyPadding: Int32Array | null,
+    p: MaskedAttentionParams,
+  ): void {
+    const op = 'maskedAttentionForward';
+    const { b, tq, tk, c, nh } = p;
+    if (c % nh !== 0) throw new TsgptError(`wasm backend: ${op}: C ${c} is not a multiple of NH ${nh}`);
+    const po = this.need(op, 'out', out, b * tq * c);
+    const patt = this.need(op, 'att', att, b * nh * tq * tk);
+    const pq = this.need(op, 'q', q, b * tq * c);
+    const pkv = this.need(op, 'kv', kv, b * tk * 2 * c);
+    const pmask = keyPadding ? this.need(op, 'keyPadding', keyPadding, b * tk) : 0;
+    if (b * nh * tq === 0) return;
+    const bytes = maskedAttentionScratchBytes(tq, tk, c / nh);
+    const scratch = this.scratchAttn.atLeast(bytes * this.pool.threads);
+    const parallel = b * tq * tk * c >= PAR_MIN_ELEMENTS;
+    this.jobs.maskedAttentionFwd(
+      b * nh,
+      parallel,
+      po,
+      patt,
+      pq,
+      pkv,
+      pmask,
+      tq,
+      tk,
+      c,
+      nh,
+      p.scale,
+      p.causal,
+      scratch,
+      bytes,
+    );
+  }
+
+  maskedAttentionBackward(
+    dq: FloatArray | null,
+    dkv: FloatArray | null,
+    datt: FloatArray,
+    dout: FloatArray,
+    q: FloatArray,
+    kv: FloatArray,
+    att: FloatArray,
+    p: MaskedAttentionParams,
+  ): void {
+    const op = 'maskedAttentionBackward';
+    const { b, tq, tk, c, nh } = p;
+    if (c % nh !== 0) throw new TsgptError(`wasm backend: ${op}: C ${c} is not a multiple of NH ${nh}`);
+    const pdq = dq ? this.need(op, 'dq', dq, b * tq * c) : 0;
+    const pdkv = dkv ? this.need(op, 'dkv', dkv, b * tk * 2 * c) : 0;
+    const pdatt = this.need(op, 'datt', datt, b * nh * tq * tk);
+    const pdout = this.need(op, 'dout', dout, b * tq * c);
+    const pq = this.need(op, 'q', q, b * tq * c);
+    const pkv = this.need(op, 'kv', kv, b * tk * 2 * c);
+    const patt = this.need(op, 'att', att, b * nh * tq * tk);
+    if (b * nh * tq === 0 || (!dq && !dkv)) return;
+    const bytes = maskedAttentionScratchBytes(tq, tk, c / nh);
+    const scratch = this.scratchAttn.atLeast(bytes * this.pool.threads);
+    const parallel = b * tq * tk * c >= PAR_MIN_ELEMENTS;
+    this.jobs.maskedAttentionBwd(
+      b * nh,
+      parallel,
+      pdq,
+      pdkv,
+      pdatt,
+      pdout,
+      pq,
+      pkv,
+      patt,
+      tq,
+      tk,
+      c,
+      nh,
+      p.scale,
+      p.causal,
+      scratch,
+      bytes,
+    );
+  }
+
   crossEntropyForward(
     losses: FloatArray,
     logits: FloatArray,
@@ -969,6 +1054,15 @@ function checkRank(op: string, rank: number): number {
  */
 export function attentionScratchBytes(t: number, hs: number): number {
   return Math.ceil(((hs * packedWidth(t) + 3 * t * packedWidth(hs)) * 4) / 64) * 64;
+}
+
+/**
+ * Bytes of one thread's masked attention scratch (kernels/layers.ts
+ * masked_attention_scratch_floats): K^T or V^T packed (hs x Tk), then K (Tk x hs), Q and dO
+ * (Tq x hs) packed, in a whole number of cache lines.
+ */
+export function maskedAttentionScratchBytes(tq: number, tk: number, hs: number): number {
+  return Math.ceil(((hs * packedWidth(tk) + (tk + 2 * tq) * packedWidth(hs)) * 4) / 64) * 64;
 }
 
 /** f32 columns that packed B occupies: 8-wide panels, a 4-wide last panel for <= 4 leftover columns. */
