@@ -6,6 +6,7 @@
 // rules: the cell format, the shared scope, errors that name the lesson line.
 
 import * as assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -27,6 +28,7 @@ import {
 } from '../lessons/runtime/index.js';
 import type { Backend } from '../src/backend/backend.js';
 import { createBackend } from '../src/backend/index.js';
+import { listLessons } from '../src/cli/commands/lessons.js';
 import * as tsgpt from '../src/index.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -75,6 +77,24 @@ describe('the learning path', () => {
       assert.ok(meta.time.full <= 300, `${f}: full mode takes ${meta.time.full} s, more than 5 minutes`);
       assert.ok(meta.time.quick <= meta.time.full, `${f}: quick mode is not quicker`);
     }
+  });
+
+  test('tsgpt lessons lists them (the titles parseLesson reads) and says how to open them', async () => {
+    const listed = await listLessons();
+    assert.deepEqual(
+      listed.map((l) => [l.id, l.title]),
+      files.map((f) => [load(f).meta.id, load(f).meta.title]),
+    );
+    const r = spawnSync(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'lessons'], {
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /13 lessons/);
+    for (const f of files) assert.ok(r.stdout.includes(load(f).meta.title), `${f} listed`);
+    assert.match(
+      r.stdout,
+      /tsgpt studio\n {2}then http:\/\/127\.0\.0\.1:4173\/#lessons \(lesson 00: http:\/\/127\.0\.0\.1:4173\/#lessons\/00-introduction\)/,
+    );
   });
 
   for (const file of files) {
