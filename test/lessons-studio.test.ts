@@ -98,6 +98,7 @@ describe('the lessons in Chromium', { skip }, () => {
       LESSONS.map((l) => `#lessons/${l}`),
     );
     assert.equal(LESSONS.length, 13);
+    await page.screenshot({ path: join(ARTIFACTS, 'index.png') });
   });
 
   for (const id of LESSONS)
