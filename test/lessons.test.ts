@@ -234,6 +234,25 @@ describe('the lesson runtime', () => {
     assert.deepEqual(exercises(l), ['1']);
   });
 
+  test('the runtime imports only its own files, Sucrase and Acorn: no library, no Node (it runs in a browser too)', () => {
+    const dir = join(ROOT, 'lessons', 'runtime');
+    const sources = readdirSync(dir).filter((f) => f.endsWith('.ts'));
+    assert.ok(sources.length >= 5);
+    for (const f of sources) {
+      const text = readFileSync(join(dir, f), 'utf8');
+      const specs = [...text.matchAll(/^(?:import|export)\b[^'"]*?\bfrom\s*['"]([^'"]+)['"]/gm)].map(
+        (m) => m[1]!,
+      );
+      for (const spec of specs)
+        assert.match(spec, /^(\.\/[a-z-]+\.js|acorn|sucrase)$/, `lessons/runtime/${f} imports ${spec}`);
+      assert.doesNotMatch(
+        text,
+        /\bprocess\.|\bBuffer\b|\brequire\(/,
+        `lessons/runtime/${f} uses a Node global`,
+      );
+    }
+  });
+
   test('equations are found outside code, and $ signs in code are left alone', () => {
     const parts = splitMath('A $x^2$ and `$notmath$` and\n$$\\frac{a}{b}$$\n```\n$y$\n```\ncost \\$5');
     assert.deepEqual(
