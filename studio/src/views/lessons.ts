@@ -61,6 +61,8 @@ export function lessonsView(): View {
   let current: Lesson | null = null;
   let cells: CellView[] = [];
   let nextRun = 1;
+  /** bumped at each (re)start of the kernel: cells queued before it do not run after it */
+  let generation = 0;
   /** the run waiting for 'done', and what to do then */
   const pending = new Map<number, { view: CellView; resolve: () => void }>();
   let queue: Promise<void> = Promise.resolve();
@@ -68,6 +70,7 @@ export function lessonsView(): View {
 
   function startKernel(lesson: Lesson): void {
     kernel?.terminate();
+    generation++;
     for (const p of pending.values()) {
       setState(p.view, 'idle', 'stopped');
       p.resolve();
@@ -121,10 +124,15 @@ export function lessonsView(): View {
   /** Queues a cell to run (after those already queued), with the code now in its editor. */
   function runCell(v: CellView, source = v.editor.value): Promise<void> {
     setState(v, 'queued', 'queued');
+    const gen = generation;
     queue = queue.then(
       () =>
         new Promise<void>((resolve) => {
-          if (!kernel) return resolve();
+          // restarted since it was queued: it does not run on the new kernel
+          if (!kernel || gen !== generation) {
+            setState(v, 'idle', '');
+            return resolve();
+          }
           v.out.replaceChildren();
           setState(v, 'running', 'running…');
           const run = nextRun++;
