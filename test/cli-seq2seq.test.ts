@@ -1,13 +1,14 @@
 // `tsgpt seq2seq` end to end through the built CLI: train a tiny model on a toy task and on a TSV
 // file, evaluate it (greedy, beam, JSON) and translate with it; and bad input: a malformed TSV
 // line, checkpoints of the other kind of model (either way), --resume over a GPT checkpoint, an
-// unknown task, flags of another subcommand, text the model cannot read. Each gets one line on
+// unknown task, flags of another subcommand, text the model cannot read, a second training into a
+// busy --out; and a torn log line repaired on resume. Each gets one line on
 // stderr and a non-zero exit, and nothing on disk changes.
 
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -285,4 +286,62 @@ test('usage mistakes and unreadable text: one line each', () => {
   const help = tsgpt(['seq2seq', '--help']);
   assert.equal(help.code, 0);
   assert.match(help.stdout, /Usage: tsgpt seq2seq \[flags\] SUBCOMMAND/);
+});
+
+test('one training at a time in --out; a torn last line of log.jsonl is repaired on resume', () => {
+  const args = [
+    'seq2seq',
+    'train',
+    '--task',
+    'reverse',
+    '--alphabet',
+    'abc',
+    '--max-len',
+    '4',
+    '--held-out',
+    '20',
+  ];
+  assert.equal(tsgpt([...args, '--out', 'locked', ...TINY_RUN]).code, 0);
+  const ckpt = readFileSync(join(dir, 'locked', 'ckpt.safetensors'));
+  // a live process (this test) holds the lock: refused, nothing changes
+  writeFileSync(
+    join(dir, 'locked', 'train.lock'),
+    JSON.stringify({ pid: process.pid, host: hostname(), start: null, since: 'now' }),
+  );
+  fails(
+    tsgpt(['seq2seq', 'train', '--out', 'locked', '--resume', ...TINY, '--max-iters', '6']),
+    1,
+    /locked is in use by another training \(pid \d+/,
+  );
+  assert.deepEqual(readFileSync(join(dir, 'locked', 'ckpt.safetensors')), ckpt);
+  rmSync(join(dir, 'locked', 'train.lock'));
+  // a crash mid-write tore the last line: resume removes it with a warning and goes on
+  const logPath = join(dir, 'locked', 'log.jsonl');
+  writeFileSync(logPath, `${readFileSync(logPath, 'utf8')}{"type":"step","step":5,"lo`);
+  const r = tsgpt([
+    'seq2seq',
+    'train',
+    '--out',
+    'locked',
+    '--resume',
+    ...TINY,
+    '--max-iters',
+    '6',
+    '--eval-interval',
+    '2',
+  ]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^warning: locked\/log\.jsonl: the last line was cut short/m);
+  const log = readFileSync(logPath, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
+  // every line whole, the checkpoint's eval (step 4) once, steps in order
+  assert.deepEqual(
+    log.filter((e) => e.type === 'eval').map((e) => e.step),
+    [0, 2, 4, 6],
+  );
+  const steps = log.filter((e) => e.type === 'step').map((e) => e.step);
+  assert.deepEqual(steps, [1, 2, 3, 4, 5, 6]);
+  assert.equal(existsSync(join(dir, 'locked', 'train.lock')), false, 'lock released');
 });

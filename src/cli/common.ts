@@ -1,15 +1,16 @@
 // Helpers shared by the commands that load engines and checkpoints: picking a backend (and
 // refusing flags it does not take), reading a checkpoint file and its tokenizer. Node-side glue only.
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { createBackend, MAX_THREADS } from '../backend/index.js';
+import { readInputFile } from '../data/node-io.js';
 import { CheckpointError, UsageError } from '../errors.js';
 import { ARCH_NOUN, ARCHS } from '../model/config.js';
 import { tokenizerFromJSON } from '../tokenizer/index.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { type Checkpoint, checkpointArch, decodeCheckpoint } from '../train/checkpoint.js';
+import { fileError } from '../util/file-error.js';
 import type { Args, FlagSpec } from './args.js';
 import { loadGpt2Tokenizer } from './tokenizer-spec.js';
 
@@ -77,12 +78,12 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
 /** A checkpoint file's bytes, or one line saying why they cannot be read. */
 export async function readCheckpointBytes(path: string): Promise<Uint8Array> {
   try {
-    return await readFile(path);
+    return await readInputFile(path);
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code === 'ENOENT') throw new CheckpointError(`checkpoint not found: ${path}`);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new CheckpointError(`checkpoint not found: ${path}`);
     if (code === 'EISDIR') throw new CheckpointError(`checkpoint path is a directory: ${path}`);
-    throw new CheckpointError(`cannot read checkpoint ${path} (${code ?? String(e)})`);
+    throw fileError(e, 'read', path);
   }
 }
 

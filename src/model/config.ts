@@ -70,7 +70,9 @@ export const MODEL_KEYS = Object.keys(GPT_CONFIG_KEYS) as readonly (keyof GPTCon
  */
 export function checkKind(spec: KeySpec, key: string, value: unknown, where: string): unknown {
   const k = spec.kind;
-  const bad = (why: string) => new ConfigError(`${where}: ${key} = ${JSON.stringify(value)}: ${why}`);
+  // String() for numbers: JSON.stringify writes a JSON file's 1e999 (Infinity) as null
+  const shown = typeof value === 'number' ? String(value) : JSON.stringify(value);
+  const bad = (why: string) => new ConfigError(`${where}: ${key} = ${shown}: ${why}`);
   if (Array.isArray(k)) {
     if (typeof value !== 'string' || !k.includes(value)) throw bad(`must be one of ${k.join(' | ')}`);
     return value;

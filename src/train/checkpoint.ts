@@ -10,6 +10,7 @@ import { ARCHS, type Arch, type GPTConfig, type ModelConfig, validateArchConfig 
 import type { LanguageModel } from '../model/language-model.js';
 import { createModel } from '../model/models.js';
 import type { TokenizerJSON } from '../tokenizer/tokenizer.js';
+import { findNonFinite } from '../util/finite.js';
 import type { RngState } from '../util/rng.js';
 import {
   type DecodedTensor,
@@ -173,6 +174,13 @@ export function splitCheckpointTensors(
   }
   if ((m === null) !== (v === null) || (m && v && m.length !== v.length))
     throw new CheckpointError(`${source}: optimizer state is incomplete`);
+  checkFinite(
+    [
+      ...[...weights].map(([name, t]) => [name, t.data] as const),
+      ...(m && v ? [['optimizer.exp_avg', m] as const, ['optimizer.exp_avg_sq', v] as const] : []),
+    ],
+    source,
+  );
   return { weights, optimizer: m && v ? { m, v } : null };
 }
 
@@ -188,6 +196,21 @@ export function checkpointTensors(
     tensors.set('optimizer.exp_avg_sq', { shape: [optimizer.v.length], data: toF32(optimizer.v) });
   }
   return tensors;
+}
+
+/**
+ * Refuses weights that hold NaN or ±Infinity (a file with flipped bits, or a run that diverged):
+ * `ckpt.safetensors: tensor transformer.h.0.attn.c_attn.weight holds NaN (element 17)`. Used for
+ * every checkpoint decoded and every imported weight file; a scan of the float bits
+ * (src/util/finite.ts), a small part of a load.
+ */
+export function checkFinite(tensors: Iterable<readonly [string, Float32Array]>, source: string): void {
+  const bad = findNonFinite(tensors);
+  if (bad)
+    throw new CheckpointError(
+      `${source}: tensor ${bad.name} holds ${bad.value} (element ${bad.index}): the file is damaged ` +
+        'or its run diverged; weights must be finite',
+    );
 }
 
 /**

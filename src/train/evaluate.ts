@@ -4,8 +4,9 @@
 // spell, so models with different tokenizers compare on the same text.
 
 import { noGrad } from '../autograd/engine.js';
-import { checkTokenCount } from '../data/batch.js';
+import { minTokens } from '../data/batch.js';
 import type { TokenArray } from '../data/dataset.js';
+import { DataError } from '../errors.js';
 import type { LanguageModel } from '../model/language-model.js';
 import { Tensor, tidy } from '../tensor/tensor.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
@@ -35,7 +36,14 @@ export function evaluateTokens(
   },
 ): EvalResult {
   const T = model.config.blockSize;
-  checkTokenCount(tokens.length, T, o.what ?? 'the tokens');
+  // windows of the model's whole context, so that figures compare across texts; a text too short
+  // for one is refused (the context is the checkpoint's: more text is the only remedy)
+  const n = tokens.length;
+  if (n < minTokens(T))
+    throw new DataError(
+      `${o.what ?? 'the tokens'}: ${n} token${n === 1 ? ' is' : 's are'} too few for blockSize ${T}: ` +
+        `evaluation reads windows of ${minTokens(T)} tokens (the context + the next token); give more text`,
+    );
   const windows = Math.min(o.maxWindows, Math.floor((tokens.length - 1) / T));
   let nats = 0;
   let count = 0;

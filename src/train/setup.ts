@@ -198,11 +198,18 @@ export function resolveConfig(layers: ConfigLayers, vocabSize: number): FullConf
 /**
  * Decides a run and checks it, before any engine starts (a bad value costs no threads): the
  * configuration from its layers (resolveConfig), and that the data comes from the checkpoint's
- * tokenizer when there is one. Throws ConfigError. buildRun then builds it on a backend.
+ * tokenizer when there is one, and that a resumed run has steps left (maxIters above the
+ * checkpoint's step). Throws ConfigError. buildRun then builds it on a backend.
  */
 export function planRun(o: RunOptions): RunPlan {
   const config = resolveConfig(o, o.data.vocabSize);
   const { resume, initFrom, data } = o;
+  // a resumed run that has nothing left to do would only re-evaluate and rewrite the checkpoint
+  if (resume && config.maxIters <= resume.checkpoint.meta.step)
+    throw new ConfigError(
+      `resume from ${resume.name}: the checkpoint is already at step ${resume.checkpoint.meta.step} and ` +
+        `maxIters is ${config.maxIters}, so there is nothing to train: set maxIters above ${resume.checkpoint.meta.step}`,
+    );
   const ck = resume ?? initFrom;
   if (ck && JSON.stringify(ck.checkpoint.meta.tokenizer) !== JSON.stringify(data.tokenizer))
     throw new ConfigError(

@@ -135,6 +135,8 @@ export async function run(args: Args): Promise<void> {
       if (stop && text.includes(stop)) text = text.slice(0, text.indexOf(stop) + stop.length);
       if (text.length > shown) process.stdout.write(text.slice(shown));
       process.stdout.write(s < n - 1 ? '\n---------------\n' : '\n');
+      // let a failed standard output (a full disk, a closed pipe) be reported before the next sample
+      await new Promise((r) => setImmediate(r));
     }
   } finally {
     closeBackend(backend);

@@ -5,7 +5,7 @@
 // src/train/seq2seq-setup.ts, decoded by src/sample/seq2seq-decode.ts.
 
 import { existsSync } from 'node:fs';
-import { appendFile, readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readTextFile } from '../../data/node-io.js';
 import {
@@ -30,10 +30,11 @@ import {
 } from '../../train/seq2seq-checkpoint.js';
 import { buildSeq2SeqRun, planSeq2SeqRun, SEQ2SEQ_CONFIG_KEYS } from '../../train/seq2seq-setup.js';
 import { DEFAULT_SEQ2SEQ_TRAIN_CONFIG } from '../../train/seq2seq-trainer.js';
-import { ensureDir, writeFileAtomic } from '../../util/atomic-write.js';
+import { ensureDir, removeStaleTemps, writeFileAtomic } from '../../util/atomic-write.js';
 import { type Args, type CommandContext, closest, type FlagSpec } from '../args.js';
 import { BACKEND_FLAGS, backendChoice, closeBackend, openBackend, readCheckpointBytes } from '../common.js';
 import { formatDuration, ProgressBar } from '../progress.js';
+import { OutLock, RunLog } from '../run-dir.js';
 
 export const name = 'seq2seq';
 export const summary =
@@ -334,35 +335,50 @@ async function train(args: Args, ctx: CommandContext): Promise<void> {
     ...(ck ? { resume: { checkpoint: ck, name: ckptPath } } : {}),
     evalExamples: args.int('eval-examples')!,
   });
-  const backend = await openBackend(choice);
+  const p = (line: string) => process.stderr.write(`${line}\n`);
+  // one training at a time in --out, and a log that survives a crash: as tsgpt train (../run-dir.ts)
+  await ensureDir(out);
+  const taken = OutLock.acquire(out);
+  if (taken.note !== undefined) p(taken.note);
+  const lock = taken.lock;
+  let runLog: RunLog | undefined;
+  const backend = await openBackend(choice).catch((err: unknown) => {
+    lock.release();
+    throw err;
+  });
   try {
     const { model, trainer } = buildSeq2SeqRun(plan, backend);
     const { model: m, train: tc, data } = plan;
-    await ensureDir(out);
+    const removed = await removeStaleTemps(out);
+    if (removed.length > 0)
+      p(
+        `note: removed ${removed.length} temp file${removed.length === 1 ? '' : 's'} that a killed run left in ${out}/`,
+      );
     const logPath = join(out, 'log.jsonl');
     const chartPath = join(out, 'loss.svg');
     const points: { step: number; train?: number; val?: number }[] = [];
-    if (resume && existsSync(logPath))
-      for (const line of (await readFile(logPath, 'utf8')).split('\n')) {
-        if (!line) continue;
-        const e = JSON.parse(line) as { type: string; step: number; train: number; val: number };
-        if (e.type === 'eval' && e.step < trainer.step)
-          points.push({ step: e.step, train: e.train, val: e.val });
-      }
-    // appends one after another (a step's line must not overtake the one before it)
-    let logged = Promise.resolve();
-    const log = (obj: object) => {
-      logged = logged.then(() => appendFile(logPath, `${JSON.stringify(obj)}\n`));
-      return logged;
-    };
-    const p = (line: string) => process.stderr.write(`${line}\n`);
+    // on resume the trainer evaluates at the checkpoint's step again: logged and charted once
+    let loggedEvalAt = -1;
+    if (resume) {
+      const resumed = RunLog.resume(logPath, trainer.step);
+      runLog = resumed.log;
+      for (const note of resumed.notes) p(note);
+      for (const r of resumed.records)
+        if (r.type === 'eval' && typeof r['train'] === 'number' && typeof r['val'] === 'number') {
+          points.push({ step: r.step, train: r['train'], val: r['val'] });
+          if (r.step === trainer.step) loggedEvalAt = r.step;
+        }
+    } else runLog = RunLog.create(logPath);
+    const logFile = runLog;
+    // synchronous, one whole line each: records stay in order and a crash tears at most one
+    const log = (obj: object) => logFile.append(obj);
     p(
       `tsgpt seq2seq train: ${(model.numParams() / 1e6).toFixed(2)}M parameters, ${m.nLayer}+${m.nLayer} layers, ` +
         `${m.nHead} heads, ${m.nEmbd} wide, ${m.norm}-norm, vocab ${m.vocabSize}, block ${m.blockSize}, batch ${tc.batchSize}x${tc.gradAccum}, ` +
         `backend ${backend.name}${resume ? `, resuming at step ${trainer.step}` : ''}`,
     );
     p(`data: ${data.summary}; writing to ${out}/`);
-    await log({
+    log({
       type: 'config',
       time: new Date().toISOString(),
       step: trainer.step,
@@ -379,10 +395,12 @@ async function train(args: Args, ctx: CommandContext): Promise<void> {
       onStep: (s) => {
         lastLoss = s.loss;
         bar.update(s.step, { loss: s.loss, lr: s.lr, 'tok/s': s.tokensPerSec });
-        void log({ type: 'step', ...s });
+        log({ type: 'step', ...s });
       },
       onEval: async (e, checkpoint) => {
-        points.push({ step: e.step, train: e.train, val: e.val });
+        const again = e.step === loggedEvalAt;
+        loggedEvalAt = -1;
+        if (!again) points.push({ step: e.step, train: e.train, val: e.val });
         bar.log(
           `step ${e.step}: train loss ${e.train.toFixed(4)}, held-out loss ${e.val.toFixed(4)}${e.improved ? ' (best)' : ''}, ` +
             `exact match ${(100 * e.accuracy).toFixed(1)}% (greedy, ${Math.min(args.int('eval-examples')!, data.heldOut.length)} held out) ` +
@@ -390,7 +408,8 @@ async function train(args: Args, ctx: CommandContext): Promise<void> {
         );
         await writeFileAtomic(ckptPath, checkpoint());
         await writeFileAtomic(chartPath, lossChartSvg(points, { title: `tsgpt seq2seq — ${out}` }));
-        await log({ type: 'eval', time: new Date().toISOString(), ...e });
+        if (!again) log({ type: 'eval', time: new Date().toISOString(), ...e });
+        logFile.sync(); // the log keeps up with the checkpoint
       },
       shouldStop: () => ctx.signal.aborted || (maxMs > 0 && performance.now() - started > maxMs),
     });
@@ -398,6 +417,7 @@ async function train(args: Args, ctx: CommandContext): Promise<void> {
     bar.done({ loss: lastLoss });
     if (ctx.signal.aborted || trainer.step < tc.maxIters) {
       await writeFileAtomic(ckptPath, trainer.checkpoint());
+      logFile.sync();
       p(`stopped at step ${trainer.step}; checkpoint saved (continue with --resume)`);
       return;
     }
@@ -406,8 +426,9 @@ async function train(args: Args, ctx: CommandContext): Promise<void> {
     );
     const t0 = performance.now();
     const r = exactMatch(model, data.vocab, data.heldOut);
-    await log({
+    log({
       type: 'exact_match',
+      step: trainer.step,
       decoding: 'greedy',
       correct: r.correct,
       total: r.total,
@@ -419,6 +440,8 @@ async function train(args: Args, ctx: CommandContext): Promise<void> {
     );
   } finally {
     closeBackend(backend);
+    runLog?.close();
+    lock.release();
   }
 }
 
