@@ -30,6 +30,7 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   import: () => import('./commands/import.js'),
   tokenizer: () => import('./commands/tokenizer.js'),
   studio: () => import('./commands/studio.js'),
+  lessons: () => import('./commands/lessons.js'),
 };
 
 const PROGRAM_HELP = (version: string, commands: readonly Command[]): string => {
