@@ -2,7 +2,7 @@
 // The browser-safe API only: file access (src/data/node-io.ts) and the CLI are not here.
 // Backends and tokenizers also have their own entry points: 'tsgpt/backend', 'tsgpt/tokenizer'.
 
-export { backward, noGrad } from './autograd/engine.js';
+export { backward, disposeGraph, noGrad } from './autograd/engine.js';
 export * as ops from './autograd/ops.js';
 export {
   type Backend,

@@ -31,6 +31,7 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   tokenizer: () => import('./commands/tokenizer.js'),
   quantize: () => import('./commands/quantize.js'),
   studio: () => import('./commands/studio.js'),
+  lessons: () => import('./commands/lessons.js'),
 };
 
 const PROGRAM_HELP = (version: string, commands: readonly Command[]): string => {
