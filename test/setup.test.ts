@@ -347,4 +347,22 @@ describe('the architecture (--arch): its preset, its keys, and checkpoints of an
     assert.equal(ft.trainer.step, 0);
     assert.ok(Number.isFinite(ft.trainer.trainStep().loss));
   });
+
+  test('gradient checkpointing, bf16 attention and data parallelism are refused for another arch', () => {
+    throwsConfig(
+      () => planRun({ data, overrides: { ...LSTM_TINY, gradCheckpoint: true } }),
+      /^--grad-checkpoint works for GPT only \(arch lstm\)$/,
+    );
+    throwsConfig(
+      () => planRun({ data, overrides: { ...LSTM_TINY, precision: 'bf16' }, dataParallel: 2 }),
+      /^--precision bf16 and --data-parallel work for GPT only \(arch lstm\)$/,
+    );
+    // the same keys on a GPT plan fine
+    const gpt = planRun({
+      data,
+      overrides: { ...TINY, gradCheckpoint: true, precision: 'bf16' },
+      dataParallel: 2,
+    });
+    assert.equal(gpt.config.gradCheckpoint, true);
+  });
 });

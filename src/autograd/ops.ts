@@ -9,6 +9,7 @@ import { contiguousStrides, sizeOf } from '../backend/backend.js';
 import { ShapeError, shapeStr } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { compute, gradOf, needsGrad, record } from './engine.js';
+import { embeddingInt8, int8Of, linearInt8 } from './int8.js';
 
 function sameBackend(op: string, ...ts: readonly (Tensor | null)[]): Backend {
   const b = ts[0]!.backend;
@@ -106,6 +107,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
  * @example F.linear(x, w, b) // (B, T, C) -> (B, T, OC)
  */
 export function linear(x: Tensor, w: Tensor, bias: Tensor | null): Tensor {
+  const q = int8Of(w); // an int8 model (inference): the weight lives in int8 (int8.ts)
+  if (q) return linearInt8(x, q, bias);
   const be = sameBackend('linear', x, w, bias);
   sameDType('linear', x, w);
   const c = x.dim(-1);
@@ -211,19 +214,23 @@ function binaryOp(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
     if (t.size === out.size) accumulate(gradOf(t), g);
     else be.sumTo(gradOf(t).f, g, shape, padded);
   };
-  // scratch for the local gradients, allocated once (freed with the graph)
-  const tmp = be.alloc(out.dtype, out.size) as FloatArray;
+  // scratch for the local gradients, allocated once (freed with the graph); a + b needs none
+  const tmp = op === 'add' ? null : (be.alloc(out.dtype, out.size) as FloatArray);
   return record(
     out,
     op,
     [a, b],
     () => {
       const dout = out.grad!.f;
-      if (op === 'add' || op === 'sub') {
-        // out = a + b: da += dout; db += dout (or -dout for a - b)
+      if (!tmp) {
+        // out = a + b: da += dout; db += dout
+        if (a.requiresGrad) reduceInto(a, aPadded, dout);
+        if (b.requiresGrad) reduceInto(b, bPadded, dout);
+      } else if (op === 'sub') {
+        // out = a - b: da += dout; db += -dout
         if (a.requiresGrad) reduceInto(a, aPadded, dout);
         if (b.requiresGrad) {
-          be.scale(tmp, dout, op === 'sub' ? -1 : 1, false);
+          be.scale(tmp, dout, -1, false);
           reduceInto(b, bPadded, tmp);
         }
       } else if (op === 'mul') {
@@ -250,7 +257,7 @@ function binaryOp(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
         }
       }
     },
-    [tmp],
+    tmp ? [tmp] : [],
   );
 }
 
@@ -437,6 +444,11 @@ export function mean(x: Tensor): Tensor {
  * @example F.embedding(wte, idx) // (V, C), (B, T) -> (B, T, C)
  */
 export function embedding(table: Tensor, ids: Tensor): Tensor {
+  const q = int8Of(table); // an int8 model: rows dequantized from the int8 table (int8.ts)
+  if (q) {
+    if (needsGrad(table)) throw new ShapeError('embedding: an int8 table cannot be trained');
+    return embeddingInt8(q, ids, table.backend);
+  }
   const be = sameBackend('embedding', table);
   if (ids.dtype !== 'int32') throw new ShapeError(`embedding: ids must be int32, got ${ids.dtype}`);
   if (table.ndim !== 2) throw new ShapeError(`embedding: table ${shapeStr(table.shape)} must be (V, C)`);
@@ -520,22 +532,37 @@ export function softmax(x: Tensor): Tensor {
  * 1/sqrt(hs) so their variance stays ~1 whatever the head size (softmax would saturate).
  * `onProbs`, when given, is shown the attention probabilities (B, nh, T, T) once the forward has
  * computed them (and not again when a captured step replays).
+ * `dropout` (training): nanoGPT's attention dropout on the probabilities with probability p,
+ * inverted (kept ones scaled by 1/(1-p)), its mask drawn from `seed` (a function draws a fresh one
+ * at every replay) at each probability's index in (B, nh, T, T) (see Backend.attentionForward).
  */
 export function causalSelfAttention(
   qkv: Tensor,
   nHead: number,
   onProbs?: (att: FloatArray, shape: readonly [number, number, number, number]) => void,
+  opts?: AttentionOptions,
 ): Tensor {
   const be = sameBackend('causalSelfAttention', qkv);
   if (qkv.ndim !== 3 || qkv.dim(2) % 3 !== 0)
     throw new ShapeError(`causalSelfAttention: qkv ${shapeStr(qkv.shape)} must be (B, T, 3C)`);
+  if (opts?.bf16 && needsGrad(qkv) && !onProbs) return attentionBf16(qkv, nHead, opts);
+  const dropoutP = opts?.p ?? 0;
+  const seed = opts?.seed ?? 0;
+  if (!(dropoutP >= 0 && dropoutP < 1))
+    throw new ShapeError(`causalSelfAttention: dropout p must be in [0, 1), got ${dropoutP}`);
   const [b, t, c3] = qkv.shape as [number, number, number];
   const c = c3 / 3;
   if (c % nHead !== 0) throw new ShapeError(`causalSelfAttention: C ${c} not divisible by nHead ${nHead}`);
   const scale = 1 / Math.sqrt(c / nHead);
   const out = new Tensor(be, [b, t, c], qkv.dtype);
   const att = be.alloc(qkv.dtype, b * nHead * t * t) as FloatArray; // (B, nh, T, T)
-  compute(() => be.attentionForward(out.f, att, qkv.f, b, t, c, nHead, scale));
+  // the mask's seed, drawn by the forward and read again by the backward (an Int32Array: a
+  // replayed step stores into it without allocating)
+  const drawn = new Int32Array(1);
+  compute(() => {
+    if (dropoutP > 0) drawn[0] = typeof seed === 'number' ? seed : seed();
+    be.attentionForward(out.f, att, qkv.f, b, t, c, nHead, scale, dropoutP, drawn[0]!);
+  });
   onProbs?.(att, [b, nHead, t, t]);
   if (!needsGrad(qkv)) {
     be.free(att);
@@ -546,8 +573,82 @@ export function causalSelfAttention(
     out,
     'causalSelfAttention',
     [qkv],
-    () => be.attentionBackward(gradOf(qkv).f, datt, out.grad!.f, qkv.f, att, b, t, c, nHead, scale),
+    () =>
+      be.attentionBackward(
+        gradOf(qkv).f,
+        datt,
+        out.grad!.f,
+        qkv.f,
+        att,
+        b,
+        t,
+        c,
+        nHead,
+        scale,
+        dropoutP,
+        drawn[0]!,
+      ),
     [att, datt],
+  );
+}
+
+/** Options of causalSelfAttention in training. */
+export interface AttentionOptions {
+  /** attention dropout's probability (default 0: none) */
+  p?: number;
+  /** its mask's seed, or a function drawing one (a fresh mask at every replay) */
+  seed?: number | (() => number);
+  /**
+   * mixed precision: save the probabilities for the backward as bf16 (src/backend/bf16.ts), half
+   * the bytes, on a backend with attentionForwardBf16
+   */
+  bf16?: boolean;
+}
+
+/**
+ * causalSelfAttention in mixed precision: the same forward, the probabilities it saves for the
+ * backward rounded to bf16 (B, nh, T, T, 2 bytes each), and no (B, nh, T, T) scratch for the
+ * backward (the kernels keep a head's in their own). The gradient is the float32 one's at
+ * bf16-rounded probabilities.
+ */
+function attentionBf16(qkv: Tensor, nHead: number, opts: AttentionOptions): Tensor {
+  const be = qkv.backend;
+  if (!be.attentionForwardBf16 || !be.attentionBackwardBf16)
+    throw new ShapeError(`causalSelfAttention: the ${be.name} backend has no bf16 attention kernels`);
+  const dropoutP = opts.p ?? 0;
+  const seed = opts.seed ?? 0;
+  if (!(dropoutP >= 0 && dropoutP < 1))
+    throw new ShapeError(`causalSelfAttention: dropout p must be in [0, 1), got ${dropoutP}`);
+  const [b, t, c3] = qkv.shape as [number, number, number];
+  const c = c3 / 3;
+  if (c % nHead !== 0) throw new ShapeError(`causalSelfAttention: C ${c} not divisible by nHead ${nHead}`);
+  const scale = 1 / Math.sqrt(c / nHead);
+  const out = new Tensor(be, [b, t, c], qkv.dtype);
+  const att16 = be.alloc('int32', Math.ceil((b * nHead * t * t) / 2)); // (B, nh, T, T) bf16
+  const drawn = new Int32Array(1);
+  compute(() => {
+    if (dropoutP > 0) drawn[0] = typeof seed === 'number' ? seed : seed();
+    be.attentionForwardBf16!(out.f, att16, qkv.f, b, t, c, nHead, scale, dropoutP, drawn[0]!);
+  });
+  return record(
+    out,
+    'causalSelfAttention',
+    [qkv],
+    () =>
+      be.attentionBackwardBf16!(
+        gradOf(qkv).f,
+        out.grad!.f,
+        qkv.f,
+        att16,
+        b,
+        t,
+        c,
+        nHead,
+        scale,
+        dropoutP,
+        drawn[0]!,
+      ),
+    [att16],
   );
 }
 
@@ -624,6 +725,7 @@ export function dropout(x: Tensor, p: number, seed: number | (() => number), tra
   if (!training || p === 0) return x;
   if (!(p > 0 && p < 1)) throw new ShapeError(`dropout: p must be in [0, 1), got ${p}`);
   const be = sameBackend('dropout', x);
+  if (be.dropoutApply && be.dropoutBackward) return dropoutRedrawn(x, p, seed);
   const out = new Tensor(be, x.shape, x.dtype);
   const mask = be.alloc(x.dtype, x.size) as FloatArray;
   // a seed function draws a new mask each time the step is replayed
@@ -646,6 +748,23 @@ export function dropout(x: Tensor, p: number, seed: number | (() => number), tra
     },
     [mask, tmp],
   );
+}
+
+/**
+ * dropout() on a backend that redraws the mask in the backward (dropoutApply, dropoutBackward):
+ * the same numbers, without a mask or a scratch array per dropout (half a layer's activations).
+ */
+function dropoutRedrawn(x: Tensor, p: number, seed: number | (() => number)): Tensor {
+  const be = x.backend;
+  const out = new Tensor(be, x.shape, x.dtype);
+  const drawn = new Int32Array(1); // the mask's seed, for the backward (see causalSelfAttention)
+  compute(() => {
+    drawn[0] = typeof seed === 'number' ? seed : seed();
+    be.dropoutApply!(out.f, x.f, p, drawn[0]!);
+  });
+  if (!needsGrad(x)) return out;
+  // dx += dout * mask, the mask drawn again from its seed
+  return record(out, 'dropout', [x], () => be.dropoutBackward!(gradOf(x).f, out.grad!.f, p, drawn[0]!));
 }
 
 /**

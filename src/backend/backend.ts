@@ -9,6 +9,9 @@
 // - Arrays passed to a backend were allocated by that same backend (`alloc`), so a backend may
 //   keep them in its own memory (WebAssembly memory for `wasm`).
 
+import type { Arena } from './arena.js';
+import type { Int8Weights } from './int8.js';
+
 export type DType = 'float32' | 'float64' | 'int32';
 export type FloatArray = Float32Array | Float64Array;
 export type AnyArray = Float32Array | Float64Array | Int32Array;
@@ -49,6 +52,11 @@ export interface Backend {
   alloc(dtype: DType, size: number): AnyArray;
   /** Returns an array's memory to the backend; the array must not be used afterwards. */
   free(arr: AnyArray): void;
+  /**
+   * While an arena is set, alloc() takes from it and free() of its memory does nothing (gradient
+   * checkpointing's memory plan, src/backend/arena.ts); null goes back to the backend's own.
+   */
+  setArena?(arena: Arena | null): void;
   /** Releases what the backend holds beyond memory (the wasm backend's worker threads). */
   dispose?(): Promise<void>;
   /** Threads that take part in parallel kernels, the caller included (absent: 1). */
@@ -142,6 +150,11 @@ export interface Backend {
    * qkv (B, T, 3C) holds q | k | v along the last dim, heads NH of size HS = C / NH.
    * out (B, T, C); att (B, NH, T, T) saves the softmax probabilities (0 above the diagonal).
    * scale is usually 1/sqrt(HS).
+   * Attention dropout (nanoGPT's attn_dropout, training only): with dropoutP > 0 the weighted sum
+   * uses the probabilities after inverted dropout, P * mask, where mask at element i of att
+   * (flat index over (B, NH, T, T)) is dropoutMask(seed, i, dropoutP), the draw dropoutForward
+   * makes on a tensor of att's shape. att still saves P itself; the backward redraws the mask
+   * from the seed (counter-based: nothing else is stored).
    */
   attentionForward(
     out: FloatArray,
@@ -152,8 +165,13 @@ export interface Backend {
     c: number,
     nh: number,
     scale: number,
+    dropoutP?: number,
+    seed?: number,
   ): void;
-  /** accumulates dqkv (B, T, 3C); datt (B, NH, T, T) is scratch (overwritten). */
+  /**
+   * accumulates dqkv (B, T, 3C); datt (B, NH, T, T) is scratch (overwritten). dropoutP and seed
+   * must be the forward's.
+   */
   attentionBackward(
     dqkv: FloatArray,
     datt: FloatArray,
@@ -165,6 +183,39 @@ export interface Backend {
     c: number,
     nh: number,
     scale: number,
+    dropoutP?: number,
+    seed?: number,
+  ): void;
+  /**
+   * Mixed precision (optional): attentionForward that saves the probabilities as bf16 in att16
+   * (B, NH, T, T 16-bit values, two to an int32 element: src/backend/bf16.ts), rounded to nearest
+   * even; out is computed from the float32 probabilities, as attentionForward's.
+   */
+  attentionForwardBf16?(
+    out: FloatArray,
+    att16: Int32Array,
+    qkv: FloatArray,
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    scale: number,
+    dropoutP: number,
+    seed: number,
+  ): void;
+  /** attentionBackward from the bf16 probabilities (widened); needs no (B, NH, T, T) scratch. */
+  attentionBackwardBf16?(
+    dqkv: FloatArray,
+    dout: FloatArray,
+    qkv: FloatArray,
+    att16: Int32Array,
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    scale: number,
+    dropoutP: number,
+    seed: number,
   ): void;
   /**
    * Multi-head attention with masks, queries from one sequence and keys/values from another
@@ -226,6 +277,24 @@ export interface Backend {
    * dropoutUniform(seed, i) >= p (see below): every backend draws the same mask for a seed.
    */
   dropoutForward(out: FloatArray, mask: FloatArray, x: FloatArray, p: number, seed: number): void;
+  /**
+   * dropoutForward without the mask: out[i] = x[i] * dropoutMask(seed, i, p). Optional, with
+   * dropoutBackward: the pair saves the mask's memory (the backward redraws it from the seed).
+   */
+  dropoutApply?(out: FloatArray, x: FloatArray, p: number, seed: number): void;
+  /**
+   * accumulates dx[i] += dout[i] * m[i], m[i] = dropoutMask(seed, i, p) stored as dx's dtype:
+   * the same numbers as multiplying by dropoutForward's saved mask, then accumulating.
+   */
+  dropoutBackward?(dx: FloatArray, dout: FloatArray, p: number, seed: number): void;
+
+  // ---- int8 inference (optional) ----
+  /**
+   * out (N, OC) = x (N, C) @ W^T + bias with W int8 (src/backend/int8.ts: one scale per row) and
+   * x quantized per row on the fly; bias may be null. The definition is linearInt8Ref; a backend
+   * without it cannot run int8 models.
+   */
+  linearInt8?(out: FloatArray, x: FloatArray, w: Int8Weights, bias: FloatArray | null, n: number): void;
 
   // ---- recurrent cells (src/model/rnn.ts) ----
   /**
@@ -343,6 +412,15 @@ export function dropoutUniform(seed: number, i: number): number {
   x = Math.imul(x, 0x846ca68b);
   x ^= x >>> 16;
   return (x >>> 8) / 16777216;
+}
+
+/**
+ * The inverted-dropout multiplier of element i for a seed: 1/(1-p) (a float64, as every backend
+ * applies it) when kept (dropoutUniform(seed, i) >= p), else 0. dropoutForward's mask and the
+ * attention kernels' both come from it.
+ */
+export function dropoutMask(seed: number, i: number, p: number): number {
+  return dropoutUniform(seed, i) >= p ? 1 / (1 - p) : 0;
 }
 
 /** Element strides of a contiguous row-major shape. */

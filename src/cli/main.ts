@@ -29,6 +29,7 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   export: () => import('./commands/export.js'),
   import: () => import('./commands/import.js'),
   tokenizer: () => import('./commands/tokenizer.js'),
+  quantize: () => import('./commands/quantize.js'),
   studio: () => import('./commands/studio.js'),
   lessons: () => import('./commands/lessons.js'),
 };

@@ -37,10 +37,18 @@ export class CausalSelfAttention extends Module {
   forward(x: Tensor, ctx: ForwardContext, kv?: LayerCache): Tensor {
     const qkv = this.c_attn.forward(x); // (B, T, 3C): q | k | v, each split into nh heads of hs
     const probe = ctx.probe;
+    // (B, T, C); dropout on the attention probabilities (training), then on the residual branch
+    const p = ctx.training ? this.dropout : 0;
     const y = kv
       ? this.attendCached(qkv, kv)
-      : F.causalSelfAttention(qkv, this.nHead, probe?.attention?.bind(probe)); // (B, T, C)
-    // (attention-probability dropout is not applied: the fused kernel keeps only residual dropout)
+      : F.causalSelfAttention(
+          qkv,
+          this.nHead,
+          probe?.attention?.bind(probe),
+          p > 0 || ctx.precision === 'bf16'
+            ? { p, seed: ctx.dropoutSeed, bf16: ctx.precision === 'bf16' }
+            : undefined,
+        );
     return F.dropout(this.c_proj.forward(y), this.dropout, ctx.dropoutSeed, ctx.training);
   }
 

@@ -8,12 +8,17 @@ import { sizeOf } from '../backend/backend.js';
 import { CheckpointError, shapeStr, TsgptError } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../util/rng.js';
+import type { Checkpointing } from './checkpoint.js';
 
 /** What a forward pass needs besides its input: train/eval mode and dropout randomness. */
 export interface ForwardContext {
   readonly training: boolean;
   /** a fresh seed for one dropout mask */
   readonly dropoutSeed: () => number;
+  /** gradient checkpointing: recompute each block in the backward, in this memory (checkpoint.ts) */
+  readonly checkpoint?: Checkpointing;
+  /** mixed precision: 'bf16' saves the attention probabilities for the backward in bf16 */
+  readonly precision?: 'fp32' | 'bf16';
   /** someone looking inside this forward pass (src/model/inspect.ts); absent in training */
   readonly probe?: ForwardProbe;
 }
@@ -39,9 +44,17 @@ export function evalContext(): ForwardContext {
   return { training: false, dropoutSeed: () => 0 };
 }
 
-export function trainContext(rng: Rng): ForwardContext {
+export function trainContext(
+  rng: Rng,
+  checkpoint?: Checkpointing,
+  precision: 'fp32' | 'bf16' = 'fp32',
+): ForwardContext {
   // 30 bits: a small integer in V8, never boxed, so drawing a seed allocates nothing
-  return { training: true, dropoutSeed: () => rng.u30() };
+  const dropoutSeed = () => rng.u30();
+  const ctx: ForwardContext = checkpoint
+    ? { training: true, dropoutSeed, checkpoint }
+    : { training: true, dropoutSeed };
+  return precision === 'bf16' ? { ...ctx, precision } : ctx;
 }
 
 /** How a parameter starts: N(0, std), all zeros, or all ones. */

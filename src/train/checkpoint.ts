@@ -7,8 +7,10 @@
 import type { Backend, FloatArray } from '../backend/backend.js';
 import { CheckpointError, TsgptError } from '../errors.js';
 import { ARCHS, type Arch, type GPTConfig, type ModelConfig, validateArchConfig } from '../model/config.js';
+import { GPT } from '../model/gpt.js';
 import type { LanguageModel } from '../model/language-model.js';
-import { createModel } from '../model/models.js';
+import { asGPT, createModel } from '../model/models.js';
+import { INT8_ROWWISE, int8Tensors, loadInt8 } from '../model/quantize.js';
 import type { TokenizerJSON } from '../tokenizer/tokenizer.js';
 import { findNonFinite } from '../util/finite.js';
 import type { RngState } from '../util/rng.js';
@@ -16,6 +18,7 @@ import {
   type DecodedTensor,
   decodeSafetensors,
   encodeSafetensors,
+  type Int8Tensor,
   type SafetensorsFile,
   type TensorToEncode,
 } from '../util/safetensors.js';
@@ -40,6 +43,11 @@ export interface CheckpointMeta {
   step: number;
   bestValLoss: number | null;
   rng: RngState | null;
+  /**
+   * 'int8-rowwise' for an int8 model (src/model/quantize.ts: `tsgpt quantize`), which samples and
+   * evaluates but cannot be trained; absent for float32 checkpoints (every earlier one).
+   */
+  quantization?: typeof INT8_ROWWISE;
 }
 
 export interface Checkpoint {
@@ -47,6 +55,8 @@ export interface Checkpoint {
   weights: Map<string, DecodedTensor>;
   /** AdamW moments (flat, in ParamStore order) when saved with an optimizer */
   optimizer: { m: Float32Array; v: Float32Array } | null;
+  /** an int8 checkpoint's int8 weights and their `.scale` rows (weights holds the float32 rest) */
+  int8?: { values: Map<string, Int8Tensor>; scales: Map<string, DecodedTensor> };
 }
 
 const toF32 = (a: FloatArray): Float32Array => (a instanceof Float32Array ? a : Float32Array.from(a));
@@ -76,6 +86,8 @@ export function encodeCheckpoint(
   meta: Omit<CheckpointMeta, 'format' | 'version' | 'config' | 'arch'>,
 ): Uint8Array {
   const tensors = checkpointTensors(model.stateDict(), optimizer);
+  if (meta.quantization === INT8_ROWWISE)
+    for (const [name, t] of int8Tensors(asGPT(model, 'an int8 checkpoint'))) tensors.set(name, t);
   const full: CheckpointMeta = {
     format: CHECKPOINT_FORMAT,
     version: CHECKPOINT_VERSION,
@@ -103,7 +115,7 @@ export function decodeCheckpointFile(
   bytes: Uint8Array,
   source: string,
 ): { file: SafetensorsFile; meta: Record<string, unknown>; arch: CheckpointArch } {
-  const file = decodeSafetensors(bytes, { source, copy: true });
+  const file = decodeSafetensors(bytes, { source, copy: true, int8: true });
   const raw = file.metadata['tsgpt'];
   if (raw === undefined)
     throw new CheckpointError(
@@ -156,32 +168,49 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
     throw new CheckpointError(`${source}: checkpoint has no tokenizer`);
   if (!Number.isInteger(meta.step) || meta.step < 0)
     throw new CheckpointError(`${source}: bad step ${meta.step}`);
-  return { meta, ...splitCheckpointTensors(file, source) };
+  if (meta.quantization !== undefined && arch !== 'gpt')
+    throw new CheckpointError(`${source}: an int8 checkpoint of arch ${arch}: only a GPT is quantized`);
+  return { meta, ...splitCheckpointTensors(file, source, meta.quantization) };
 }
 
-/** A checkpoint file's tensors: the weights by name, and the AdamW moments when it has them. */
+/**
+ * A checkpoint file's tensors: the weights by name, the AdamW moments when it has them, and an
+ * int8 checkpoint's int8 weights and their scales (quantization: the meta's; absent: int8
+ * tensors are refused).
+ */
 export function splitCheckpointTensors(
   file: SafetensorsFile,
   source: string,
-): Pick<Checkpoint, 'weights' | 'optimizer'> {
+  quantization?: unknown,
+): Pick<Checkpoint, 'weights' | 'optimizer' | 'int8'> {
   const weights = new Map<string, DecodedTensor>();
   let m: Float32Array | null = null;
   let v: Float32Array | null = null;
+  const int8 = file.int8 ?? new Map<string, Int8Tensor>();
+  const quantized = quantization !== undefined;
+  if (quantized && quantization !== INT8_ROWWISE)
+    throw new CheckpointError(`${source}: unknown quantization ${JSON.stringify(quantization)}`);
+  if (!quantized && int8.size > 0)
+    throw new CheckpointError(`${source}: int8 tensors in a checkpoint that records no quantization`);
+  const scales = new Map<string, DecodedTensor>();
   for (const [name, t] of file.tensors) {
     if (name === 'optimizer.exp_avg') m = t.data;
     else if (name === 'optimizer.exp_avg_sq') v = t.data;
+    else if (quantized && name.endsWith('.scale') && int8.has(name.slice(0, -'.scale'.length)))
+      scales.set(name, t);
     else weights.set(name, t);
   }
   if ((m === null) !== (v === null) || (m && v && m.length !== v.length))
     throw new CheckpointError(`${source}: optimizer state is incomplete`);
   checkFinite(
     [
-      ...[...weights].map(([name, t]) => [name, t.data] as const),
+      ...[...weights, ...scales].map(([name, t]) => [name, t.data] as const),
       ...(m && v ? [['optimizer.exp_avg', m] as const, ['optimizer.exp_avg_sq', v] as const] : []),
     ],
     source,
   );
-  return { weights, optimizer: m && v ? { m, v } : null };
+  const split = { weights, optimizer: m && v ? { m, v } : null };
+  return quantized ? { ...split, int8: { values: int8, scales } } : split;
 }
 
 /** The tensors a checkpoint stores: the weights by name, then the AdamW moments (if any). */
@@ -219,7 +248,20 @@ export function checkFinite(tensors: Iterable<readonly [string, Float32Array]>, 
  * @example const model = modelFromCheckpoint(decodeCheckpoint(bytes, 'ckpt'), be, false);
  */
 export function modelFromCheckpoint(ck: Checkpoint, backend: Backend, grads = true): LanguageModel {
+  if (ck.int8) {
+    // an int8 model (a GPT: decodeCheckpoint refuses others): the int8 weights first (they leave
+    // the flat buffer), then the float32 rest
+    if (grads) throw new CheckpointError(INT8_NOT_TRAINABLE);
+    const model = new GPT(ck.meta.config as GPTConfig, backend, { init: false, grads: false });
+    loadInt8(model, ck.int8.values, ck.int8.scales, 'int8 checkpoint');
+    model.loadStateDict(ck.weights);
+    return model;
+  }
   const model = createModel(checkpointArch(ck), ck.meta.config, backend, { init: false, grads });
   model.loadStateDict(ck.weights);
   return model;
 }
+
+/** What training an int8 checkpoint says (run setup names the file before it). */
+export const INT8_NOT_TRAINABLE =
+  'an int8 checkpoint (tsgpt quantize) samples and evaluates but cannot be trained: resume or init from the float32 checkpoint it was made from';

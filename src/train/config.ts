@@ -39,6 +39,13 @@ export interface TrainConfig {
   evalInterval: number;
   evalIters: number;
   seed: number;
+  /** gradient checkpointing: keep each block's input only, recompute the block in the backward */
+  gradCheckpoint: boolean;
+  /**
+   * 'bf16': mixed precision, 16-bit storage of the attention probabilities saved for the backward
+   * (float32 weights and arithmetic); 'fp32' (default): everything float32
+   */
+  precision: 'fp32' | 'bf16';
 }
 
 /**
@@ -62,6 +69,8 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   evalInterval: 250,
   evalIters: 20,
   seed: 1337,
+  gradCheckpoint: false,
+  precision: 'fp32',
 };
 
 export const DEFAULT_CONFIG: FullConfig = {
@@ -278,6 +287,14 @@ export const TRAIN_CONFIG_KEYS: Record<keyof TrainConfig, KeySpec> = {
   evalInterval: { kind: 'posint', help: 'steps between evaluations' },
   evalIters: { kind: 'posint', help: 'batches per evaluation' },
   seed: { kind: 'int', help: 'random seed' },
+  gradCheckpoint: {
+    kind: 'bool',
+    help: 'recompute each block in the backward instead of keeping its activations (less memory, more compute)',
+  },
+  precision: {
+    kind: ['fp32', 'bf16'],
+    help: 'bf16: mixed precision, the attention probabilities saved for the backward in 16 bits (less memory)',
+  },
 };
 
 /**

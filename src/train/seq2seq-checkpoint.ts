@@ -70,14 +70,16 @@ export function encodeSeq2SeqCheckpoint(
 function validateTrainKeys(raw: unknown, where: string): TrainConfig {
   if (typeof raw !== 'object' || raw === null) throw new ConfigError(`${where}: must be an object`);
   const o = raw as Record<string, unknown>;
+  // gradCheckpoint and precision (GPT only, always off here) may be absent: checkpoints before them
   for (const k of Object.keys(TRAIN_CONFIG_KEYS))
-    if (!(k in o)) throw new ConfigError(`${where}: lacks "${k}"`);
+    if (!(k in o) && k !== 'gradCheckpoint' && k !== 'precision')
+      throw new ConfigError(`${where}: lacks "${k}"`);
   for (const [k, v] of Object.entries(o)) {
     const spec = TRAIN_CONFIG_KEYS[k as keyof TrainConfig];
     if (!spec) throw new ConfigError(`${where}: unknown key "${k}"`);
     checkKind(spec, k, v, where);
   }
-  return o as unknown as TrainConfig;
+  return { gradCheckpoint: false, precision: 'fp32', ...o } as unknown as TrainConfig;
 }
 
 /**

@@ -25,10 +25,14 @@ import { TRAIN_CONFIG_KEYS, type TrainConfig } from './config.js';
 import { encoderDecoderFromCheckpoint, type Seq2SeqCheckpoint } from './seq2seq-checkpoint.js';
 import { DEFAULT_SEQ2SEQ_TRAIN_CONFIG, Seq2SeqTrainer } from './seq2seq-trainer.js';
 
-/** Every key a seq2seq run is configured by: the model's (vocabSize aside), then training's. */
+/**
+ * Every key a seq2seq run is configured by: the model's (vocabSize aside), then training's, but
+ * for the GPT's memory savers (gradCheckpoint, precision: the encoder-decoder has neither).
+ */
 export const SEQ2SEQ_CONFIG_KEYS: Readonly<Record<string, KeySpec>> = (() => {
   const { vocabSize: _, ...model } = ENCODER_DECODER_KEYS;
-  return { ...model, ...TRAIN_CONFIG_KEYS };
+  const { gradCheckpoint: _g, precision: _p, ...train } = TRAIN_CONFIG_KEYS;
+  return { ...model, ...train };
 })();
 
 export interface Seq2SeqRunOptions {

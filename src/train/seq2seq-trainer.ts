@@ -39,6 +39,9 @@ export const DEFAULT_SEQ2SEQ_TRAIN_CONFIG: TrainConfig = {
   evalInterval: 250,
   evalIters: 10,
   seed: 1337,
+  // the GPT's memory savers (gradient checkpointing, bf16 attention) do not apply here
+  gradCheckpoint: false,
+  precision: 'fp32',
 };
 
 export interface Seq2SeqEvalInfo {

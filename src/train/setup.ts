@@ -33,7 +33,7 @@ import { GPT } from '../model/gpt.js';
 import type { LanguageModel } from '../model/language-model.js';
 import { createModel } from '../model/models.js';
 import type { TokenizerJSON } from '../tokenizer/tokenizer.js';
-import { type Checkpoint, checkpointArch, modelFromCheckpoint } from './checkpoint.js';
+import { type Checkpoint, checkpointArch, INT8_NOT_TRAINABLE, modelFromCheckpoint } from './checkpoint.js';
 import {
   checkRelations,
   checkValue,
@@ -45,6 +45,7 @@ import {
   type PresetName,
   presetArch,
 } from './config.js';
+import { type DataParallelGroup, dataParallelGroup } from './data-parallel.js';
 import { Trainer } from './trainer.js';
 
 /** A decoded checkpoint and its name (a path) for messages. */
@@ -87,6 +88,12 @@ export interface RunOptions extends ConfigLayers {
   compile?: boolean;
   /** passed to the Trainer (default true): let the ThreadGovernor switch worker threads */
   adaptThreads?: boolean;
+  /**
+   * Data parallelism over this many ranks (default 1: none): buildRun makes the group
+   * (data-parallel.ts) and the Trainer is its rank 0; the caller starts the other ranks
+   * (node-data-parallel.ts startRanks). batchSize must be a multiple of it.
+   */
+  dataParallel?: number;
 }
 
 /** A run decided and checked (planRun), not yet built: no engine has started. */
@@ -100,6 +107,8 @@ export interface RunSetup {
   config: FullConfig;
   model: LanguageModel;
   trainer: Trainer;
+  /** with dataParallel > 1: the group, whose rank 0 the Trainer is (start the other ranks) */
+  group?: DataParallelGroup;
 }
 
 /**
@@ -204,13 +213,33 @@ export function resolveConfig(layers: ConfigLayers, vocabSize: number): FullConf
 export function planRun(o: RunOptions): RunPlan {
   const config = resolveConfig(o, o.data.vocabSize);
   const { resume, initFrom, data } = o;
+  const ck = resume ?? initFrom;
+  if (ck?.checkpoint.int8) throw new ConfigError(`${ck.name}: ${INT8_NOT_TRAINABLE}`);
+  const ranks = o.dataParallel ?? 1;
+  if (!(Number.isInteger(ranks) && ranks >= 1))
+    throw new ConfigError(`data parallel: ${ranks} ranks: must be a positive integer`);
+  if (config.batchSize % ranks !== 0)
+    throw new ConfigError(
+      `data parallel: batchSize ${config.batchSize} is not a multiple of the ${ranks} ranks (each takes batchSize / ranks rows)`,
+    );
+  // gradient checkpointing, bf16 attention and data parallelism are built for (and tested on) a GPT
+  if (config.arch !== 'gpt') {
+    const gptOnly = [
+      ...(config.gradCheckpoint ? ['--grad-checkpoint'] : []),
+      ...(config.precision !== 'fp32' ? [`--precision ${config.precision}`] : []),
+      ...(ranks > 1 ? ['--data-parallel'] : []),
+    ];
+    if (gptOnly.length > 0)
+      throw new ConfigError(
+        `${gptOnly.join(' and ')} ${gptOnly.length > 1 ? 'work' : 'works'} for GPT only (arch ${config.arch})`,
+      );
+  }
   // a resumed run that has nothing left to do would only re-evaluate and rewrite the checkpoint
   if (resume && config.maxIters <= resume.checkpoint.meta.step)
     throw new ConfigError(
       `resume from ${resume.name}: the checkpoint is already at step ${resume.checkpoint.meta.step} and ` +
         `maxIters is ${config.maxIters}, so there is nothing to train: set maxIters above ${resume.checkpoint.meta.step}`,
     );
-  const ck = resume ?? initFrom;
   if (ck && JSON.stringify(ck.checkpoint.meta.tokenizer) !== JSON.stringify(data.tokenizer))
     throw new ConfigError(
       resume
@@ -240,6 +269,8 @@ export function buildRun(plan: RunPlan, backend: Backend): RunSetup {
     model = createModel(arch, archModelConfig(arch, config), backend, { init: false });
     model.loadStateDict(initFrom.checkpoint.weights);
   } else model = createModel(arch, archModelConfig(arch, config), backend, { seed: config.seed });
+  const ranks = plan.dataParallel ?? 1;
+  const group = ranks > 1 ? dataParallelGroup(ranks, model.numParams()) : null;
   const trainer = new Trainer({
     model,
     config,
@@ -249,8 +280,9 @@ export function buildRun(plan: RunPlan, backend: Backend): RunSetup {
     ...(resume ? { resume: resume.checkpoint } : {}),
     ...(plan.compile === undefined ? {} : { compile: plan.compile }),
     ...(plan.adaptThreads === undefined ? {} : { adaptThreads: plan.adaptThreads }),
+    ...(group ? { dataParallel: group.rank0 } : {}),
   });
-  return { config, model, trainer };
+  return group ? { config, model, trainer, group } : { config, model, trainer };
 }
 
 /**

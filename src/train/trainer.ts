@@ -16,6 +16,7 @@ import { Rng } from '../util/rng.js';
 import { type Checkpoint, encodeCheckpoint } from './checkpoint.js';
 import { CompiledStep, type StepInfo, type TimedStepInfo } from './compiled-step.js';
 import type { TrainConfig } from './config.js';
+import type { DataParallelRank } from './data-parallel.js';
 import { AdamW } from './optimizer.js';
 import { ThreadGovernor } from './thread-governor.js';
 
@@ -47,6 +48,11 @@ export interface TrainerOptions {
    * and keep the faster (default true): see ThreadGovernor.
    */
   adaptThreads?: boolean;
+  /**
+   * Train as one rank of a data-parallel group (data-parallel.ts; node-data-parallel.ts starts
+   * the other ranks): this rank's rows of each batch, gradients averaged over the ranks.
+   */
+  dataParallel?: DataParallelRank;
 }
 
 export class Trainer {
@@ -90,7 +96,15 @@ export class Trainer {
       this.governor = new ThreadGovernor();
       be.setUseWorkers(true);
     }
-    this.compiled = new CompiledStep(o.model, this.optimizer, o.config, o.train, this.rng, o.compile ?? true);
+    this.compiled = new CompiledStep(
+      o.model,
+      this.optimizer,
+      o.config,
+      o.train,
+      this.rng,
+      o.compile ?? true,
+      o.dataParallel ?? null,
+    );
     if (o.resume) {
       const r = o.resume;
       this.step = r.meta.step;
@@ -127,7 +141,7 @@ export class Trainer {
     const tokens = split === 'train' ? this.trainTokens : this.valTokens;
     const rng = new Rng(this.cfg.seed + (split === 'train' ? 1 : 2)); // fixed batches: comparable evals
     const T = this.model.config.blockSize;
-    const { x, y } = this.compiled; // the step's batch buffers, borrowed
+    const { evalX: x, evalY: y } = this.compiled; // the step's (B, T) batch buffers, borrowed
     let sum = 0;
     noGrad(() => {
       for (let i = 0; i < this.cfg.evalIters; i++) {

@@ -4,6 +4,7 @@
 // allocation). It is deliberately not clever: no SIMD, no threads, no blocking/tiling.
 
 import { ShapeError, shapeStr } from '../../errors.js';
+import type { Arena } from '../arena.js';
 import type {
   AdamWParams,
   AnyArray,
@@ -15,7 +16,9 @@ import type {
   MatmulParams,
   UnaryOp,
 } from '../backend.js';
-import { contiguousStrides, dropoutUniform, sizeOf } from '../backend.js';
+import { contiguousStrides, dropoutMask, dropoutUniform, sizeOf } from '../backend.js';
+import { bf16Values, fromBf16, toBf16 } from '../bf16.js';
+import { type Int8Weights, linearInt8Ref } from '../int8.js';
 import { gelu, geluGrad, geluTanh, geluTanhGrad } from './math.js';
 
 export class RefBackend implements Backend {
@@ -29,6 +32,7 @@ export class RefBackend implements Backend {
   alloc(dtype: 'int32', size: number): Int32Array;
   alloc(dtype: DType, size: number): AnyArray;
   alloc(dtype: DType, size: number): AnyArray {
+    if (this.arena) return this.arena.take(dtype, size);
     // typed arrays are zero-filled by the JS engine
     switch (dtype) {
       case 'float32':
@@ -41,7 +45,13 @@ export class RefBackend implements Backend {
   }
 
   free(_arr: AnyArray): void {
-    // the garbage collector owns JS memory
+    // the garbage collector owns JS memory (an arena's too)
+  }
+
+  private arena: Arena | null = null;
+
+  setArena(arena: Arena | null): void {
+    this.arena = arena;
   }
 
   // ---------------------------------------------------------------- elementwise
@@ -441,6 +451,8 @@ export class RefBackend implements Backend {
     c: number,
     nh: number,
     scale: number,
+    dropoutP = 0,
+    seed = 0,
   ): void {
     const hs = c / nh;
     const c3 = 3 * c;
@@ -473,11 +485,13 @@ export class RefBackend implements Backend {
           for (let tk = 0; tk <= tq; tk++) att[attRow + tk] *= inv;
           for (let tk = tq + 1; tk < t; tk++) att[attRow + tk] = 0;
 
-          // pass 4: out = sum_tk att[tk] * v[tk]
+          // pass 4: out = sum_tk drop(att)[tk] * v[tk]; attention dropout (training) zeroes
+          // some probabilities and scales the rest by 1/(1-p), mask drawn at att's flat index
           for (let i = 0; i < hs; i++) out[o + i] = 0;
           for (let tk = 0; tk <= tq; tk++) {
             const val = bb * t * c3 + tk * c3 + h * hs + 2 * c;
-            const w = att[attRow + tk]!;
+            const m = dropoutP > 0 ? dropoutMask(seed, attRow + tk, dropoutP) : 1;
+            const w = att[attRow + tk]! * m;
             for (let i = 0; i < hs; i++) out[o + i] += w * qkv[val + i]!;
           }
         }
@@ -496,6 +510,8 @@ export class RefBackend implements Backend {
     c: number,
     nh: number,
     scale: number,
+    dropoutP = 0,
+    seed = 0,
   ): void {
     const hs = c / nh;
     const c3 = 3 * c;
@@ -506,17 +522,18 @@ export class RefBackend implements Backend {
           const attRow = bb * nh * t * t + h * t * t + tq * t;
           const o = bb * t * c + tq * c + h * hs;
 
-          // backward pass 4: out[i] += att[tk] * v[tk][i]
-          //   -> datt[tk] = dot(v[tk], dout); dv[tk] += att[tk] * dout
+          // backward pass 4: out[i] += att[tk] * m[tk] * v[tk][i] (m: the dropout mask, 1 without)
+          //   -> datt[tk] = dot(v[tk], dout) * m[tk]; dv[tk] += att[tk] * m[tk] * dout
           for (let tk = 0; tk <= tq; tk++) {
             const val = bb * t * c3 + tk * c3 + h * hs + 2 * c;
-            const w = att[attRow + tk]!;
+            const m = dropoutP > 0 ? dropoutMask(seed, attRow + tk, dropoutP) : 1;
+            const w = att[attRow + tk]! * m;
             let s = 0;
             for (let i = 0; i < hs; i++) {
               s += qkv[val + i]! * dout[o + i]!;
               dqkv[val + i] += w * dout[o + i]!;
             }
-            datt[attRow + tk] = s;
+            datt[attRow + tk] = s * m;
           }
           for (let tk = tq + 1; tk < t; tk++) datt[attRow + tk] = 0;
 
@@ -539,6 +556,46 @@ export class RefBackend implements Backend {
         }
       }
     }
+  }
+
+  attentionForwardBf16(
+    out: FloatArray, // (B, T, C)
+    att16: Int32Array, // (B, NH, T, T) bf16
+    qkv: FloatArray, // (B, T, 3C)
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    scale: number,
+    dropoutP: number,
+    seed: number,
+  ): void {
+    // the float32 forward, then its probabilities rounded to bf16 (the definition the kernels follow)
+    const att = new Float32Array(b * nh * t * t);
+    this.attentionForward(out, att, qkv, b, t, c, nh, scale, dropoutP, seed);
+    const h = bf16Values(att16, att.length);
+    for (let i = 0; i < att.length; i++) h[i] = toBf16(att[i]!);
+  }
+
+  attentionBackwardBf16(
+    dqkv: FloatArray, // (B, T, 3C)
+    dout: FloatArray, // (B, T, C)
+    qkv: FloatArray, // (B, T, 3C)
+    att16: Int32Array, // (B, NH, T, T) bf16
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    scale: number,
+    dropoutP: number,
+    seed: number,
+  ): void {
+    // the probabilities widened back to float32, then the float32 backward
+    const n = b * nh * t * t;
+    const h = bf16Values(att16, n);
+    const att = new Float32Array(n);
+    for (let i = 0; i < n; i++) att[i] = fromBf16(h[i]!);
+    this.attentionBackward(dqkv, new Float32Array(n), dout, qkv, att, b, t, c, nh, scale, dropoutP, seed);
   }
 
   maskedAttentionForward(
@@ -749,6 +806,29 @@ export class RefBackend implements Backend {
       mask[i] = m;
       out[i] = x[i]! * m;
     }
+  }
+
+  dropoutApply(out: FloatArray, x: FloatArray, p: number, seed: number): void {
+    // dropoutForward's numbers, the mask not kept (dropoutBackward draws it again)
+    const n = x.length;
+    for (let i = 0; i < n; i++) out[i] = x[i]! * (p === 0 ? 1 : dropoutMask(seed, i, p));
+  }
+
+  dropoutBackward(dx: FloatArray, dout: FloatArray, p: number, seed: number): void {
+    // out = x * m  ->  dx += dout * m, with m and the product rounded as a stored mask and a
+    // multiply into a scratch array of dx's dtype would round them
+    const r = dx instanceof Float32Array ? Math.fround : (v: number) => v;
+    const n = dx.length;
+    for (let i = 0; i < n; i++) {
+      const m = r(p === 0 ? 1 : dropoutMask(seed, i, p));
+      dx[i] = dx[i]! + r(dout[i]! * m);
+    }
+  }
+
+  // ---------------------------------------------------------------- int8 inference
+
+  linearInt8(out: FloatArray, x: FloatArray, w: Int8Weights, bias: FloatArray | null, n: number): void {
+    linearInt8Ref(out, x, w, bias, n);
   }
 
   // ---------------------------------------------------------------- recurrent cells

@@ -5,12 +5,14 @@
 // order of the layers, resume, init-from) is src/train/setup.ts's; the lock and the log, ../run-dir.ts's.
 
 import { stat } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { type LoadedDataset, readInputFile } from '../../data/node-io.js';
 import { ConfigError, FileError, UsageError } from '../../errors.js';
 import type { Arch } from '../../model/config.js';
 import { describeModel } from '../../model/models.js';
 import { CONFIG_KEYS, DEFAULT_CONFIG, DEFAULT_PRESET, type FullConfig, PRESETS } from '../../train/config.js';
+import { startRanks } from '../../train/node-data-parallel.js';
 import { lossChartSvg } from '../../train/plot.js';
 import { buildRun, planRun } from '../../train/setup.js';
 import { checkWritableDir, ensureDir, removeStaleTemps, writeFileAtomic } from '../../util/atomic-write.js';
@@ -105,6 +107,14 @@ export const flags: readonly FlagSpec[] = [
   },
   { name: 'max-time', type: 'float', min: 0, help: 'stop (with a checkpoint) after this many minutes' },
   ...BACKEND_FLAGS,
+  {
+    name: 'data-parallel',
+    type: 'int',
+    min: 1,
+    max: 64,
+    metavar: 'N',
+    help: 'data parallelism: N model replicas (threads), each on batchSize/N rows of every batch, gradients averaged before one AdamW step; --threads is then per replica (default: cores / N)',
+  },
   ...configFlags,
 ];
 
@@ -226,6 +236,7 @@ export async function run(args: Args, ctx: CommandContext): Promise<number | und
         : { configFile: { name: configPath, values: await readConfigFile(configPath) } }),
       overrides: flagOverrides(args),
       overridesName: 'flags',
+      dataParallel: args.int('data-parallel') ?? 1,
       ...(resume ? { resume: { checkpoint: await readCheckpoint(ckptPath), name: ckptPath } } : {}),
       ...(initFrom === undefined
         ? {}
@@ -235,9 +246,16 @@ export async function run(args: Args, ctx: CommandContext): Promise<number | und
       p('tsgpt train: interrupted before training started; nothing written');
       return 130;
     }
-    const backend = await openBackend(choice);
+    const ranks = plan.dataParallel ?? 1;
+    // data parallel: the cores shared among the replicas unless --threads says how many each gets
+    const perRank =
+      ranks > 1 && choice.name === 'wasm' && choice.threads === undefined
+        ? { ...choice, threads: Math.max(1, Math.floor(availableParallelism() / ranks)) }
+        : choice;
+    const backend = await openBackend(perRank);
+    let others: { stop(): Promise<void> } | null = null;
     try {
-      const { config: cfg, model, trainer } = buildRun(plan, backend);
+      const { config: cfg, model, trainer, group } = buildRun(plan, backend);
       if (lock === undefined) {
         await ensureDir(out);
         takeLock();
@@ -248,6 +266,11 @@ export async function run(args: Args, ctx: CommandContext): Promise<number | und
         p(
           `note: removed ${removed.length} temp file${removed.length === 1 ? '' : 's'} that a killed run left in ${out}/`,
         );
+      if (group)
+        others = await startRanks(group, trainer, data.train, {
+          backend: choice.name,
+          threads: backend.threads ?? 1,
+        });
       const points: { step: number; train?: number; val?: number }[] = [];
       // the checkpoint's own eval, when its run logged one: Trainer.run evaluates there again on
       // resume (the same numbers), which rewrites the checkpoint but is not logged or charted twice
@@ -334,6 +357,7 @@ export async function run(args: Args, ctx: CommandContext): Promise<number | und
         );
       return undefined;
     } finally {
+      await others?.stop();
       closeBackend(backend);
     }
   } finally {

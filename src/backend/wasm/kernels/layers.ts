@@ -8,7 +8,7 @@ import { gemm_block, pack_b, packed_width } from './matmul';
 import { exp4, hmax, hsum, madd } from './simd';
 
 // @ts-expect-error: decorator
-@inline function dot(a: usize, b: usize, n: i32): f32 {
+@inline export function dot(a: usize, b: usize, n: i32): f32 {
   let acc = f32x4.splat(0);
   let j = 0;
   for (; j + 4 <= n; j += 4) acc = madd(v128.load(a + (<usize>j << 2)), v128.load(b + (<usize>j << 2)), acc);
@@ -41,7 +41,7 @@ function rowSum(x: usize, n: i32): f32 {
   return s;
 }
 
-function rowMax(x: usize, n: i32): f32 {
+export function rowMax(x: usize, n: i32): f32 {
   let m: f32 = -Infinity;
   let j = 0;
   if (n >= 4) {
@@ -54,7 +54,7 @@ function rowMax(x: usize, n: i32): f32 {
 }
 
 /** y[j] = exp(x[j] - shift), returns the sum of y; y may alias x. */
-function rowExpShift(y: usize, x: usize, n: i32, shift: f32): f32 {
+export function rowExpShift(y: usize, x: usize, n: i32, shift: f32): f32 {
   const sv = f32x4.splat(shift);
   let acc = f32x4.splat(0);
   let j = 0;
@@ -74,7 +74,7 @@ function rowExpShift(y: usize, x: usize, n: i32, shift: f32): f32 {
 }
 
 /** y[j] = x[j] * s */
-function rowScale(y: usize, x: usize, n: i32, s: f32): void {
+export function rowScale(y: usize, x: usize, n: i32, s: f32): void {
   const sv = f32x4.splat(s);
   let j = 0;
   for (; j + 4 <= n; j += 4) {
