@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { refBackend } from '../../backend/index.js';
 import { CheckpointError, UsageError } from '../../errors.js';
+import { DEFAULT_GPT_CONFIG } from '../../model/config.js';
 import { GPT } from '../../model/gpt.js';
 import { fromHF } from '../../model/interop.js';
 import { Gpt2Tokenizer, tokenizerFromJSON } from '../../tokenizer/index.js';
@@ -82,7 +83,7 @@ export async function run(args: Args): Promise<void> {
     const merges = (await readIn(join(dir, 'merges.txt'), 'merges.txt (GPT-2 tokenizer)')).toString('utf8');
     tokenizer = Gpt2Tokenizer.fromFiles(vocab, merges).toJSON();
   }
-  const model = new GPT(config, refBackend, { init: false, grads: false });
+  const model = new GPT({ ...DEFAULT_GPT_CONFIG, ...config }, refBackend, { init: false, grads: false });
   model.loadStateDict(params);
   const out = args.string('out')!;
   await ensureDir(dirname(out));
