@@ -16,7 +16,7 @@ import {
   type TensorToEncode,
 } from '../util/safetensors.js';
 import { type TrainConfig, validateConfig } from './config.js';
-import type { AdamW } from './optimizer.js';
+import type { Optimizer } from './optimizer.js';
 
 export const CHECKPOINT_FORMAT = 'tsgpt-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -38,7 +38,7 @@ export interface CheckpointMeta {
 export interface Checkpoint {
   meta: CheckpointMeta;
   weights: Map<string, DecodedTensor>;
-  /** AdamW moments (flat, in ParamStore order) when saved with an optimizer */
+  /** AdamW moments (flat, in ParamStore order; Muon's momentum in m) when saved with an optimizer */
   optimizer: { m: Float32Array; v: Float32Array } | null;
 }
 
@@ -47,7 +47,7 @@ const toF32 = (a: FloatArray): Float32Array => (a instanceof Float32Array ? a : 
 /** Serialises a model (and optionally its optimizer) to safetensors bytes. */
 export function encodeCheckpoint(
   model: GPT,
-  optimizer: AdamW | null,
+  optimizer: Optimizer | null,
   meta: Omit<CheckpointMeta, 'format' | 'version' | 'config'>,
 ): Uint8Array {
   const tensors = new Map<string, TensorToEncode>();

@@ -37,7 +37,7 @@ import { type ForwardContext, trainContext } from '../nn/module.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../util/rng.js';
 import type { TrainConfig } from './config.js';
-import type { AdamW } from './optimizer.js';
+import type { Optimizer } from './optimizer.js';
 import { lrAt } from './schedule.js';
 
 /** What a training step reports. */
@@ -89,7 +89,7 @@ export class CompiledStep {
    */
   constructor(
     private readonly model: GPT,
-    private readonly optimizer: AdamW,
+    private readonly optimizer: Optimizer,
     private readonly cfg: TrainConfig,
     private readonly tokens: TokenArray,
     private readonly rng: Rng,

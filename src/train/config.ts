@@ -33,7 +33,22 @@ export interface TrainConfig {
   evalInterval: number;
   evalIters: number;
   seed: number;
+  /** 'adamw' for every parameter, or 'muon' for the hidden matrices and AdamW for the rest */
+  optimizer: OptimizerName;
+  /** Muon's peak learning rate (it follows the schedule's shape: muonLr * lr(t) / learningRate) */
+  muonLr: number;
+  muonMomentum: number;
+  /** Newton-Schulz steps per Muon update */
+  muonNsSteps: number;
+  muonWeightDecay: number;
+  /** the learning rate's shape after warm-up (schedule.ts) */
+  lrSchedule: LrSchedule;
+  /** 'wsd': the fraction of lrDecayIters spent decaying (linearly) at the end */
+  cooldownFrac: number;
 }
+
+export type OptimizerName = 'adamw' | 'muon';
+export type LrSchedule = 'cosine' | 'linear' | 'wsd';
 
 /** Everything a training run is configured by: the model's keys and the training keys. */
 export type FullConfig = GPTConfig & TrainConfig;
@@ -53,6 +68,13 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   evalInterval: 250,
   evalIters: 20,
   seed: 1337,
+  optimizer: 'adamw',
+  muonLr: 0.02,
+  muonMomentum: 0.95,
+  muonNsSteps: 5,
+  muonWeightDecay: 0,
+  lrSchedule: 'cosine',
+  cooldownFrac: 0.2,
 };
 
 export const DEFAULT_CONFIG: FullConfig = { ...DEFAULT_GPT_CONFIG, ...DEFAULT_TRAIN_CONFIG };
@@ -153,6 +175,16 @@ export const TRAIN_CONFIG_KEYS: Record<keyof TrainConfig, KeySpec> = {
   evalInterval: { kind: 'posint', help: 'steps between evaluations' },
   evalIters: { kind: 'posint', help: 'batches per evaluation' },
   seed: { kind: 'int', help: 'random seed' },
+  optimizer: { kind: ['adamw', 'muon'], help: 'adamw, or muon for the hidden matrices + adamw for the rest' },
+  muonLr: { kind: 'nonneg', help: "Muon's peak learning rate" },
+  muonMomentum: { kind: 'prob', help: "Muon's (Nesterov) momentum" },
+  muonNsSteps: { kind: 'posint', help: 'Newton-Schulz steps per Muon update' },
+  muonWeightDecay: { kind: 'nonneg', help: "Muon's weight decay" },
+  lrSchedule: {
+    kind: ['cosine', 'linear', 'wsd'],
+    help: 'after warm-up: cosine to minLr, linear to minLr, or warmup-stable-decay',
+  },
+  cooldownFrac: { kind: 'nonneg', help: 'wsd: fraction of lrDecayIters spent decaying (at most 1)' },
 };
 
 /** Every key of a run's configuration (model keys, then training keys): config files and flags. */
@@ -173,6 +205,8 @@ export function checkRelations(c: FullConfig, where: string): void {
   checkModelRelations(c, where);
   if (c.minLr > c.learningRate)
     throw new ConfigError(`${where}: minLr = ${c.minLr} is above learningRate = ${c.learningRate}`);
+  if (c.cooldownFrac > 1)
+    throw new ConfigError(`${where}: cooldownFrac = ${c.cooldownFrac} is above 1 (the whole decay)`);
 }
 
 /** Validates every key given and the relations between keys; missing keys take DEFAULT_CONFIG's. */
