@@ -5,6 +5,7 @@
 // checkpoints).
 //
 //   node dist/bench/train-speed.js --preset baby --backend wasm --threads 1 --iters 20 --json
+//   node dist/bench/train-speed.js --preset baby --overrides '{"optimizer":"muon"}' --threads 2
 
 import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -104,6 +105,8 @@ export interface TrainSpeedOptions {
   text: string;
   /** keep the worker threads on every step (no ThreadGovernor): what a fixed pool does */
   fixedThreads?: boolean;
+  /** config keys over the preset's (e.g. the ablation's variants) */
+  overrides?: Record<string, unknown>;
 }
 
 /**
@@ -116,10 +119,11 @@ export function presetTrainer(
   text: string,
   backend: Backend,
   adaptThreads: boolean,
+  overrides: Readonly<Record<string, unknown>> = {},
 ): { cfg: FullConfig; model: GPT; trainer: Trainer } {
   const { tokenizer, train, val } = charData(readFileSync(text, 'utf8'));
   const data = { train, val, vocabSize: tokenizer.vocabSize, tokenizer: tokenizer.toJSON(), name: text };
-  const { config: cfg, model, trainer } = setupRun({ backend, data, preset, adaptThreads });
+  const { config: cfg, model, trainer } = setupRun({ backend, data, preset, adaptThreads, overrides });
   return { cfg, model, trainer };
 }
 
@@ -132,7 +136,7 @@ export async function measureTraining(o: TrainSpeedOptions): Promise<TrainSpeedR
     backend = wasm;
   }
   try {
-    const { cfg, model, trainer } = presetTrainer(o.preset, o.text, backend, !o.fixedThreads);
+    const { cfg, model, trainer } = presetTrainer(o.preset, o.text, backend, !o.fixedThreads, o.overrides);
     // the first step captures the tape (slow); later ones replay it: the steady state
     for (let i = 0; i < o.warmup; i++) trainer.timedStep();
     const stepMs: number[] = [];
@@ -185,6 +189,7 @@ async function main(argv: readonly string[]): Promise<void> {
     warmup: Number(argValue(argv, '--warmup') ?? 3),
     text,
     fixedThreads: argv.includes('--fixed-threads'),
+    overrides: JSON.parse(argValue(argv, '--overrides') ?? '{}') as Record<string, unknown>,
   });
   if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(r)}\n`);
   else

@@ -79,7 +79,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
 
 export const DEFAULT_CONFIG: FullConfig = { ...DEFAULT_GPT_CONFIG, ...DEFAULT_TRAIN_CONFIG };
 
-export type PresetName = 'baby' | 'plan' | 'mini' | 'shakespeare';
+export type PresetName = 'baby' | 'plan' | 'mini' | 'shakespeare' | 'quick';
 
 /** Named configurations; every key not named here takes DEFAULT_CONFIG's value. */
 export const PRESETS: Record<PresetName, { summary: string; config: Partial<FullConfig> }> = {
@@ -151,6 +151,35 @@ export const PRESETS: Record<PresetName, { summary: string; config: Partial<Full
       dropout: 0.2,
       evalIters: 200,
       evalInterval: 250,
+    },
+  },
+  quick: {
+    summary:
+      "baby's size with rotary positions, RMSNorm, QK-norm, ReLU^2, an untied head and Muon: nanoGPT's 2000-step quality in a fraction of the steps",
+    config: {
+      nLayer: 4,
+      nHead: 4,
+      nEmbd: 128,
+      blockSize: 64,
+      batchSize: 12,
+      dropout: 0,
+      bias: false,
+      positional: 'rope',
+      normType: 'rmsnorm',
+      qkNorm: true,
+      activation: 'relu2',
+      tieWeights: false,
+      optimizer: 'muon',
+      learningRate: 3e-3,
+      muonLr: 0.03,
+      minLr: 0,
+      warmupIters: 20,
+      lrSchedule: 'wsd',
+      cooldownFrac: 0.5,
+      maxIters: 600,
+      lrDecayIters: 600,
+      evalIters: 20,
+      evalInterval: 100,
     },
   },
 };
