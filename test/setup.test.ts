@@ -147,6 +147,11 @@ describe('the configuration: preset < config file < overrides', () => {
       positional: 'learned',
       norm: 'pre',
       activation: 'gelu',
+      normType: 'layernorm',
+      qkNorm: false,
+      attnScale: 0,
+      tieWeights: true,
+      logitSoftcap: 0,
     });
     assert.equal(trainer.cfg, config);
     assert.equal(trainer.step, 0);
