@@ -34,6 +34,11 @@ export interface TrainSpeedResult {
   stepMs: number[];
   msPerIter: number;
   msPerIterMin: number;
+  /**
+   * CPU time (user + system, all of the process's threads) per timed step, ms: on one thread,
+   * the work of a step, which other programs on the machine change far less than its wall time
+   */
+  cpuMsPerIter: number;
   tokensPerSec: number;
   gflops: number;
   lastLoss: number;
@@ -142,12 +147,14 @@ export async function measureTraining(o: TrainSpeedOptions): Promise<TrainSpeedR
     const stepMs: number[] = [];
     let lastLoss = Number.NaN;
     let aloneSteps = 0;
+    const cpu0 = process.cpuUsage();
     for (let i = 0; i < o.iters; i++) {
       if (trainer.governor && !trainer.governor.useWorkers) aloneSteps++;
       const s = trainer.timedStep();
       stepMs.push(s.ms);
       lastLoss = s.loss;
     }
+    const cpu = process.cpuUsage(cpu0);
     const params = model.numParams();
     const flopsPerStep = trainFlopsPerStep(model.config, cfg.batchSize, params);
     const ms = median(stepMs);
@@ -163,6 +170,7 @@ export async function measureTraining(o: TrainSpeedOptions): Promise<TrainSpeedR
       stepMs: stepMs.map((x) => Math.round(x * 1000) / 1000),
       msPerIter: ms,
       msPerIterMin: Math.min(...stepMs),
+      cpuMsPerIter: (cpu.user + cpu.system) / 1000 / o.iters,
       tokensPerSec: (trainer.tokensPerStep / ms) * 1000,
       gflops: flopsPerStep / (ms * 1e6),
       lastLoss,

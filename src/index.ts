@@ -7,21 +7,52 @@ export * as ops from './autograd/ops.js';
 export {
   type Backend,
   type BackendName,
+  type CreateBackendOptions,
   createBackend,
   createRefBackend,
   refBackend,
 } from './backend/index.js';
+export {
+  type BrowserPlatformOptions,
+  browserPlatform,
+  canShareMemory,
+} from './backend/wasm/browser-platform.js';
+export { serveEngineThread } from './backend/wasm/browser-worker.js';
+export type { KernelFlavor } from './backend/wasm/kernels.js';
+export type { WasmPlatform } from './backend/wasm/platform.js';
 export * from './data/index.js';
 export * from './errors.js';
 export { DEFAULT_GPT_CONFIG, type GPTConfig, modelConfig, validateModelConfig } from './model/config.js';
 export { GPT, type GPTOptions } from './model/gpt.js';
+export {
+  cosineSimilarity,
+  type Inspection,
+  type InspectOptions,
+  inspect,
+  type ParameterStats,
+  type PCA,
+  parameterStats,
+  pca,
+  type Stats,
+  snapshotWeights,
+  stats,
+  updateToWeight,
+} from './model/inspect.js';
 export { fromHF, fromNanoGPT, toHF, toNanoGPT } from './model/interop.js';
 export { CausalSelfAttention } from './nn/attention.js';
 export { Block, MLP } from './nn/block.js';
 export { KVCache } from './nn/kv-cache.js';
 export { Embedding, LayerNorm, Linear } from './nn/layers.js';
-export { Module, ParamStore } from './nn/module.js';
-export { DEFAULT_SAMPLING, type GenerateOptions, generate, type SampleOptions } from './sample/sampling.js';
+export { type ForwardContext, type ForwardProbe, Module, ParamStore, type ProbePoint } from './nn/module.js';
+export {
+  DEFAULT_SAMPLING,
+  type GenerateOptions,
+  generate,
+  pickToken,
+  type SampleOptions,
+  samplingDistribution,
+  validateSampling,
+} from './sample/sampling.js';
 export { Tensor, tensor, tidy, zeros } from './tensor/tensor.js';
 export * from './tokenizer/index.js';
 export {

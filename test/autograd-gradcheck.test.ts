@@ -193,7 +193,7 @@ test('swiglu', () => {
 test('causal self-attention with a given score scale equals the default at 1/sqrt(hs)', () => {
   const qkv = randn(be, [1, 4, 12], rng);
   const a = F.causalSelfAttention(qkv, 2);
-  const b = F.causalSelfAttention(qkv, 2, 1 / Math.sqrt(2));
+  const b = F.causalSelfAttention(qkv, 2, undefined, 1 / Math.sqrt(2));
   assert.deepEqual(Array.from(b.data), Array.from(a.data));
-  gradCheck((x) => F.causalSelfAttention(x, 2, 0.9), [qkv], { maxPerInput: 48 });
+  gradCheck((x) => F.causalSelfAttention(x, 2, undefined, 0.9), [qkv], { maxPerInput: 48 });
 });

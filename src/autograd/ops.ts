@@ -519,8 +519,15 @@ export function softmax(x: Tensor): Tensor {
  * Each position attends to itself and earlier positions only; scores are scaled by
  * 1/sqrt(hs) so their variance stays ~1 whatever the head size (softmax would saturate);
  * `scoreScale` (> 0) replaces that factor.
+ * `onProbs`, when given, is shown the attention probabilities (B, nh, T, T) once the forward has
+ * computed them (and not again when a captured step replays).
  */
-export function causalSelfAttention(qkv: Tensor, nHead: number, scoreScale = 0): Tensor {
+export function causalSelfAttention(
+  qkv: Tensor,
+  nHead: number,
+  onProbs?: (att: FloatArray, shape: readonly [number, number, number, number]) => void,
+  scoreScale = 0,
+): Tensor {
   const be = sameBackend('causalSelfAttention', qkv);
   if (qkv.ndim !== 3 || qkv.dim(2) % 3 !== 0)
     throw new ShapeError(`causalSelfAttention: qkv ${shapeStr(qkv.shape)} must be (B, T, 3C)`);
@@ -531,6 +538,7 @@ export function causalSelfAttention(qkv: Tensor, nHead: number, scoreScale = 0):
   const out = new Tensor(be, [b, t, c], qkv.dtype);
   const att = be.alloc(qkv.dtype, b * nHead * t * t) as FloatArray; // (B, nh, T, T)
   compute(() => be.attentionForward(out.f, att, qkv.f, b, t, c, nHead, scale));
+  onProbs?.(att, [b, nHead, t, t]);
   if (!needsGrad(qkv)) {
     be.free(att);
     return out;

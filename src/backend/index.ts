@@ -4,6 +4,7 @@
 
 import type { Backend, BackendName } from './backend.js';
 import { RefBackend } from './ref/ref-backend.js';
+import type { WasmPlatform } from './wasm/platform.js';
 
 export type {
   AnyArray,
@@ -28,13 +29,23 @@ export function createRefBackend(): RefBackend {
 /** The shared ref backend instance (it holds no state, so one is enough). */
 export const refBackend: RefBackend = createRefBackend();
 
+export interface CreateBackendOptions {
+  /** wasm: threads taking part in big kernels, the caller included (default: all the host allows) */
+  threads?: number;
+  /** wasm: the host adapter (default: Node's); in a browser, browserPlatform(...) */
+  platform?: WasmPlatform;
+}
+
 /**
  * The backend called `name`, ready to use. `wasm` compiles its kernels and starts its worker
  * threads (dispose() it when done); `ref` is the shared plain-TypeScript instance.
  * @example const be = await createBackend('wasm', { threads: 2 });
  */
-export async function createBackend(name: BackendName, opts: { threads?: number } = {}): Promise<Backend> {
+export async function createBackend(name: BackendName, opts: CreateBackendOptions = {}): Promise<Backend> {
   if (name === 'ref') return refBackend;
   const { createWasmBackend } = await import('./wasm/index.js');
-  return createWasmBackend(opts.threads === undefined ? {} : { threads: opts.threads });
+  return createWasmBackend({
+    ...(opts.threads === undefined ? {} : { threads: opts.threads }),
+    ...(opts.platform === undefined ? {} : { platform: opts.platform }),
+  });
 }

@@ -25,6 +25,7 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   export: () => import('./commands/export.js'),
   import: () => import('./commands/import.js'),
   tokenizer: () => import('./commands/tokenizer.js'),
+  studio: () => import('./commands/studio.js'),
 };
 
 const PROGRAM_HELP = (version: string, commands: readonly Command[]): string => {

@@ -165,7 +165,16 @@ export class GPT extends Module {
       x = F.add(x, tr.wpe.forward(this.positionIds(t))); // + (T, C)
     else if (this.sinusoid) x = F.add(x, F.narrow(this.sinusoid, 0, 0, t)); // + (T, C)
     x = F.dropout(x, cfg.dropout, ctx.dropoutSeed, ctx.training); // (B, T, C)
-    for (const block of tr.h.items) x = block.forward(x, ctx);
+    const probe = ctx.probe;
+    if (probe) {
+      probe.layer = -1;
+      probe.activation?.('embedding', x);
+    }
+    for (let l = 0; l < tr.h.items.length; l++) {
+      if (probe) probe.layer = l;
+      x = tr.h.items[l]!.forward(x, ctx);
+      probe?.activation?.('block', x);
+    }
     x = tr.ln_f.forward(x);
     if (targets) {
       const logits = this.logits(x); // (B, T, V)

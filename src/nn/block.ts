@@ -75,6 +75,7 @@ export class MLP extends Module {
             : act === 'relu2'
               ? F.relu2(h)
               : F.swiglu(h); // (B, T, 4C), or (B, T, H)
+    ctx.probe?.activation?.('mlp', h);
     return F.dropout(this.c_proj.forward(h), this.cfg.dropout, ctx.dropoutSeed, ctx.training); // (B, T, C)
   }
 }

@@ -14,6 +14,25 @@ export interface ForwardContext {
   readonly training: boolean;
   /** a fresh seed for one dropout mask */
   readonly dropoutSeed: () => number;
+  /** someone looking inside this forward pass (src/model/inspect.ts); absent in training */
+  readonly probe?: ForwardProbe;
+}
+
+/** The points of a layer a probe is shown: the MLP's hidden activation, the block's output. */
+export type ProbePoint = 'embedding' | 'mlp' | 'block';
+
+/**
+ * Looks at a forward pass while it runs: the model says which block runs, the layers hand over
+ * what they compute. Called when a forward's code runs (inspection, evaluation), not when a
+ * captured training step is replayed. Arrays are only valid during the call: copy what you keep.
+ */
+export interface ForwardProbe {
+  /** index of the block running now (-1 before the first) */
+  layer: number;
+  /** the current block's attention probabilities (B, NH, T, T), causal: 0 above the diagonal */
+  attention?(probs: FloatArray, shape: readonly [number, number, number, number]): void;
+  /** an activation: 'embedding' (layer -1), the current block's 'mlp' hidden layer or 'block' output */
+  activation?(point: ProbePoint, x: Tensor): void;
 }
 
 export function evalContext(): ForwardContext {

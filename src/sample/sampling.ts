@@ -47,21 +47,20 @@ export function argmax(x: ArrayLike<number>): number {
 }
 
 /**
- * Picks the next token from one row of logits (V). `context` is only read by the repetition
- * penalty. @example pickToken(logits, [], { ...DEFAULT_SAMPLING, topK: 10 }, rng)
+ * The candidates pickToken draws from, best first, with unnormalised weights exp(z - max) and
+ * their total: after the repetition penalty, the temperature, top-k and top-p.
  */
-export function pickToken(
+function candidates(
   logits: ArrayLike<number>,
   context: readonly number[],
   o: SampleOptions,
-  rng: Rng,
-): number {
+): { ids: number[]; weights: number[]; total: number } {
   const v = logits.length;
   const z = Float64Array.from(logits);
   if (o.repetitionPenalty !== 1)
     for (const id of new Set(context))
       z[id] = z[id]! > 0 ? z[id]! / o.repetitionPenalty : z[id]! * o.repetitionPenalty;
-  if (o.greedy || o.temperature === 0) return argmax(z);
+  if (o.greedy || o.temperature === 0) return { ids: [argmax(z)], weights: [1], total: 1 };
   for (let i = 0; i < v; i++) z[i] = z[i]! / o.temperature;
   // candidates sorted by logit, best first; top-k and top-p cut this list
   let order = Array.from({ length: v }, (_, i) => i).sort((a, b) => z[b]! - z[a]!);
@@ -77,12 +76,42 @@ export function pickToken(
     probs.length = keep;
     total = cum;
   }
+  return { ids: order, weights: probs, total };
+}
+
+/**
+ * The distribution the next token is drawn from, given one row of logits (V): the candidates
+ * left after the repetition penalty, temperature, top-k and top-p, best first, with their
+ * probabilities (summing to 1). Greedy, or temperature 0: the most likely token alone.
+ * @example samplingDistribution(logits, [], { ...DEFAULT_SAMPLING, topK: 3 }) // 3 ids and probs
+ */
+export function samplingDistribution(
+  logits: ArrayLike<number>,
+  context: readonly number[],
+  o: SampleOptions,
+): { ids: number[]; probs: number[] } {
+  const { ids, weights, total } = candidates(logits, context, o);
+  return { ids, probs: weights.map((w) => w / total) };
+}
+
+/**
+ * Picks the next token from one row of logits (V). `context` is only read by the repetition
+ * penalty. @example pickToken(logits, [], { ...DEFAULT_SAMPLING, topK: 10 }, rng)
+ */
+export function pickToken(
+  logits: ArrayLike<number>,
+  context: readonly number[],
+  o: SampleOptions,
+  rng: Rng,
+): number {
+  const { ids, weights, total } = candidates(logits, context, o);
+  if (o.greedy || o.temperature === 0) return ids[0]!; // the argmax; no random draw
   let r = rng.uniform() * total;
-  for (let i = 0; i < order.length; i++) {
-    r -= probs[i]!;
-    if (r < 0) return order[i]!;
+  for (let i = 0; i < ids.length; i++) {
+    r -= weights[i]!;
+    if (r < 0) return ids[i]!;
   }
-  return order[order.length - 1]!;
+  return ids[ids.length - 1]!;
 }
 
 /**
@@ -116,6 +145,11 @@ export interface GenerateOptions {
   cache?: boolean;
   /** how the window moves past blockSize (default 'half'; see WindowPolicy) */
   window?: WindowPolicy;
+  /**
+   * Shown each step's logits (V) and the context they continue, before the token is picked
+   * (e.g. to display the candidates); the array is only valid during the call.
+   */
+  onLogits?: (logits: ArrayLike<number>, context: readonly number[]) => void;
 }
 
 /**
@@ -155,7 +189,9 @@ export function generate(
           return cache ? model.forwardCached(idx, cache) : model.forward(idx, null).logits; // (1, 1, V)
         });
         fed = tokens.length;
-        const next = pickToken(logits.data, tokens.slice(start), o, rng);
+        const context = tokens.slice(start);
+        g.onLogits?.(logits.data, context);
+        const next = pickToken(logits.data, context, o, rng);
         logits.dispose();
         tokens.push(next);
         if (onToken(next) === false) break;
