@@ -3,11 +3,12 @@
 // Two tables: each change alone on nanoGPT's `baby` recipe (AdamW 1e-3, cosine over 2000
 // steps), and each change taken out of `quick`. Steps to the target are counted exactly
 // (a snapshot every --every steps, evaluated on the whole split; noise cannot move them);
-// the step time is measured separately, every configuration in turn for a few rounds, and
+// the step time is measured separately (first), every configuration in turn for a few rounds, and
 // wall time = steps x median step time. Each run is a process of its own (time-to-loss.js,
 // train-speed.js). Long: a few hours on two cores. Not a test and not part of `tsgpt bench`.
 //
-//   node dist/bench/ablation.js [--target 1.92] [--seeds 1] [--only NAME,NAME] [--json]
+//   node dist/bench/ablation.js [--target 1.92] [--seeds 1] [--tables alone,without] [--only NAME,NAME]
+//                               [--rounds 3] [--json]
 
 import { node } from './child.js';
 import type { TimeToLossResult } from './time-to-loss.js';
@@ -43,6 +44,7 @@ function rows(): Row[] {
   const out: Row[] = [{ name: 'baby (nanoGPT)', table: 'alone', preset: 'baby', overrides: {}, every: 50 }];
   for (const c of [...CHANGES, ...EXTRA])
     out.push({ name: `+ ${c.name}`, table: 'alone', preset: 'baby', overrides: c.on, every: 50 });
+  out.push({ name: 'quick (all of the above)', table: 'alone', preset: 'quick', overrides: {}, every: 25 });
   out.push({ name: 'quick', table: 'without', preset: 'quick', overrides: {}, every: 25 });
   for (const c of CHANGES)
     out.push({ name: `- ${c.name}`, table: 'without', preset: 'quick', overrides: c.off, every: 25 });
@@ -59,10 +61,29 @@ async function main(argv: readonly string[]): Promise<void> {
   const target = Number(argValue(argv, '--target') ?? 1.92);
   const nSeeds = Number(argValue(argv, '--seeds') ?? 1);
   const only = argValue(argv, '--only')?.split(',');
+  const rounds = Number(argValue(argv, '--rounds') ?? 3);
+  const tables = argValue(argv, '--tables')?.split(',');
   const log = (line: string) => process.stderr.write(`${line}\n`);
-  const todo = rows().filter((r) => !only || only.includes(r.name));
+  const todo = rows().filter(
+    (r) => (!only || only.includes(r.name)) && (!tables || tables.includes(r.table)),
+  );
   const results: Result[] = todo.map((row) => ({ row, seeds: [], msPerStep: null }));
-  // 1. steps to the target, per seed
+  // 1. the step time of each configuration, in turns (a burst of load hits them all alike); first,
+  // so that the log of a run stopped part-way still gives wall times
+  const ms: number[][] = results.map(() => []);
+  for (let round = 0; round < rounds; round++)
+    for (const [i, res] of results.entries()) {
+      const r = await node('./train-speed.js', [
+        ...['--preset', res.row.preset, '--overrides', JSON.stringify(res.row.overrides)],
+        ...['--backend', 'wasm', '--threads', '2', '--iters', '30', '--warmup', '5', '--json'],
+      ]);
+      if (r.json) ms[i]!.push(r.json['msPerIter'] as number);
+    }
+  for (const [i, res] of results.entries()) {
+    res.msPerStep = ms[i]!.length ? median(ms[i]!) : null;
+    log(`[ablation] ${res.row.name}: ${res.msPerStep?.toFixed(1) ?? '-'} ms/step`);
+  }
+  // 2. steps to the target, per seed
   for (const res of results) {
     for (let s = 0; s < nSeeds; s++) {
       const seed = 1337 + s;
@@ -86,17 +107,6 @@ async function main(argv: readonly string[]): Promise<void> {
       );
     }
   }
-  // 2. the step time of each configuration, in turns (a burst of load hits them all alike)
-  const ms: number[][] = results.map(() => []);
-  for (let round = 0; round < 3; round++)
-    for (const [i, res] of results.entries()) {
-      const r = await node('./train-speed.js', [
-        ...['--preset', res.row.preset, '--overrides', JSON.stringify(res.row.overrides)],
-        ...['--backend', 'wasm', '--threads', '2', '--iters', '30', '--warmup', '5', '--json'],
-      ]);
-      if (r.json) ms[i]!.push(r.json['msPerIter'] as number);
-    }
-  for (const [i, res] of results.entries()) res.msPerStep = ms[i]!.length ? median(ms[i]!) : null;
   if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ target, results })}\n`);
   else process.stdout.write(format(target, results));
 }

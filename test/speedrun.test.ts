@@ -22,7 +22,7 @@ import { GPT } from '../src/model/gpt.js';
 import { swigluHidden } from '../src/nn/block.js';
 import { tensor } from '../src/tensor/tensor.js';
 import { CharTokenizer } from '../src/tokenizer/char.js';
-import { DEFAULT_CONFIG, PRESETS } from '../src/train/config.js';
+import { DEFAULT_CONFIG, PRESETS, validateConfig } from '../src/train/config.js';
 import { evaluateTokens, splitLoss } from '../src/train/evaluate.js';
 import { isMuonParam, Muon } from '../src/train/muon.js';
 
@@ -193,4 +193,18 @@ test('splitLoss predicts every token but the first once, the tail window include
   const expected = (full * 64 + tail * 5) / 69;
   assert.ok(Math.abs(splitLoss(model, ids, 2) - expected) < 1e-12);
   assert.ok(Math.abs(splitLoss(model, ids, 64) - expected) < 1e-12, 'whatever the batch');
+});
+
+test("quick15 and quick60 are quick's recipe, 6 layers deep with context 128, told apart by their steps", () => {
+  const { quick, quick15, quick60 } = PRESETS;
+  const differ = ['nLayer', 'blockSize', 'batchSize', 'maxIters', 'lrDecayIters', 'evalInterval'];
+  for (const [name, p] of Object.entries({ quick15, quick60 })) {
+    const c = validateConfig({ ...p.config, vocabSize: 65 }, name);
+    for (const [k, v] of Object.entries(quick.config))
+      if (!differ.includes(k)) assert.deepEqual(c[k as keyof typeof c], v, `${name}.${k}`);
+    assert.equal(c.nLayer, 6, name);
+    assert.equal(c.blockSize, 128, name);
+    assert.equal(c.lrDecayIters, c.maxIters, `${name}: the cool-down ends on the last step`);
+  }
+  assert.ok(quick15.config.maxIters! < quick60.config.maxIters!);
 });

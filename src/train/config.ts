@@ -79,7 +79,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
 
 export const DEFAULT_CONFIG: FullConfig = { ...DEFAULT_GPT_CONFIG, ...DEFAULT_TRAIN_CONFIG };
 
-export type PresetName = 'baby' | 'plan' | 'mini' | 'shakespeare' | 'quick';
+export type PresetName = 'baby' | 'plan' | 'mini' | 'shakespeare' | 'quick' | 'quick15' | 'quick60';
 
 /** Named configurations; every key not named here takes DEFAULT_CONFIG's value. */
 export const PRESETS: Record<PresetName, { summary: string; config: Partial<FullConfig> }> = {
@@ -180,6 +180,67 @@ export const PRESETS: Record<PresetName, { summary: string; config: Partial<Full
       lrDecayIters: 600,
       evalIters: 20,
       evalInterval: 100,
+    },
+  },
+  // quick's recipe, deeper and with twice the context, for a fixed wall-time budget: the step
+  // counts were sized on the 2-core development machine while other programs shared it
+  // (~2 s a step); on an idle machine they take less time, and more steps would pay
+  quick15: {
+    summary:
+      "quick's recipe, 6 layers and context 128, batch 16, 600 steps: the best model in ~15 minutes on 2 shared cores",
+    config: {
+      nLayer: 6,
+      nHead: 4,
+      nEmbd: 128,
+      blockSize: 128,
+      batchSize: 16,
+      dropout: 0,
+      bias: false,
+      positional: 'rope',
+      normType: 'rmsnorm',
+      qkNorm: true,
+      activation: 'relu2',
+      tieWeights: false,
+      optimizer: 'muon',
+      learningRate: 3e-3,
+      muonLr: 0.03,
+      minLr: 0,
+      warmupIters: 20,
+      lrSchedule: 'wsd',
+      cooldownFrac: 0.5,
+      maxIters: 600,
+      lrDecayIters: 600,
+      evalIters: 20,
+      evalInterval: 100,
+    },
+  },
+  quick60: {
+    summary:
+      "quick's recipe, 6 layers and context 128, batch 16, 1700 steps: the best model in ~60 minutes on 2 shared cores",
+    config: {
+      nLayer: 6,
+      nHead: 4,
+      nEmbd: 128,
+      blockSize: 128,
+      batchSize: 16,
+      dropout: 0,
+      bias: false,
+      positional: 'rope',
+      normType: 'rmsnorm',
+      qkNorm: true,
+      activation: 'relu2',
+      tieWeights: false,
+      optimizer: 'muon',
+      learningRate: 3e-3,
+      muonLr: 0.03,
+      minLr: 0,
+      warmupIters: 20,
+      lrSchedule: 'wsd',
+      cooldownFrac: 0.5,
+      maxIters: 1700,
+      lrDecayIters: 1700,
+      evalIters: 20,
+      evalInterval: 250,
     },
   },
 };
