@@ -8,6 +8,9 @@
 //   --model gpt2 --weights FILE
 //                             load those weights, prefill a random prompt, then time greedy
 //                             decoding with the KV cache, as bench/pytorch/train_ref.py does
+//   --model gpt2 --weights FILE --write-int8 OUT
+//                             those weights as an int8 model (src/model/quantize.ts), written as
+//                             safetensors; --weights OUT then times the int8 model
 // Prints one JSON line with --json. Not a test; not a sampler (see `tsgpt sample`).
 
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -16,9 +19,10 @@ import type { Backend } from '../src/backend/backend.js';
 import { refBackend } from '../src/backend/index.js';
 import { DEFAULT_GPT_CONFIG, type GPTConfig, modelConfig } from '../src/model/config.js';
 import { GPT } from '../src/model/gpt.js';
+import { int8Tensors, loadInt8, quantizeModel } from '../src/model/quantize.js';
 import { DEFAULT_SAMPLING, generate } from '../src/sample/sampling.js';
 import { tokenizerFromJSON } from '../src/tokenizer/index.js';
-import { decodeCheckpoint } from '../src/train/checkpoint.js';
+import { decodeCheckpoint, gptConfigOf } from '../src/train/checkpoint.js';
 import { Rng } from '../src/util/rng.js';
 import { decodeSafetensors, encodeSafetensors, type TensorToEncode } from '../src/util/safetensors.js';
 import { SHAKESPEARE } from './paths.js';
@@ -78,6 +82,10 @@ export interface Gpt2GenerateResult {
   firstTokens: number[];
   peakRssMiB: number;
   wasmMiB: number;
+  /** an int8 model (its linear layers and embedding in int8) */
+  int8?: boolean;
+  /** wasm memory in use while generating (the weights, the KV cache, scratch), MiB */
+  wasmInUseMiB?: number;
 }
 
 async function openBackend(
@@ -127,7 +135,7 @@ export async function measureBaby(o: {
     let prompt: number[] = [0];
     if (o.ckpt) {
       const ck = decodeCheckpoint(readFileSync(o.ckpt), o.ckpt);
-      model = new GPT(ck.meta.config, be, { init: false, grads: false });
+      model = new GPT(gptConfigOf(ck, 'generate bench', o.ckpt), be, { init: false, grads: false });
       model.loadStateDict(ck.weights);
       try {
         prompt = tokenizerFromJSON(ck.meta.tokenizer).encode('\n');
@@ -204,10 +212,17 @@ export async function measureGpt2(o: {
   const wasm = await createWasmBackend({ threads: o.threads });
   try {
     const t0 = performance.now();
-    const file = decodeSafetensors(readFileSync(o.weights), { source: o.weights });
+    const file = decodeSafetensors(readFileSync(o.weights), { source: o.weights, int8: true });
     const t1 = performance.now();
     const model = new GPT(cfg, wasm, { init: false, grads: false });
     const t2 = performance.now();
+    const int8 = (file.int8?.size ?? 0) > 0;
+    if (int8) {
+      // an int8 file (--write-int8): the int8 weights first, they leave the float32 buffer
+      const scales = new Map([...file.tensors].filter(([k]) => k.endsWith('.scale')));
+      for (const k of scales.keys()) file.tensors.delete(k);
+      loadInt8(model, file.int8!, scales, o.weights);
+    }
     model.loadStateDict(file.tensors);
     file.tensors.clear();
     const t3 = performance.now();
@@ -236,10 +251,26 @@ export async function measureGpt2(o: {
       firstTokens: run.tokens.slice(0, 8),
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
       wasmMiB: wasm.peakBytes / 1048576,
+      int8,
+      wasmInUseMiB: wasm.bytesInUse / 1048576,
     };
   } finally {
     await wasm.dispose();
   }
+}
+
+/** The float32 weights file as an int8 model (quantizeModel), written as safetensors. */
+export function writeInt8Weights(from: string, out: string): number {
+  const model = new GPT(GPT2_CONFIG, refBackend, { init: false, grads: false });
+  model.loadStateDict(decodeSafetensors(readFileSync(from), { source: from }).tensors);
+  quantizeModel(model);
+  const tensors = new Map<string, TensorToEncode>();
+  for (const [name, p] of model.stateDict())
+    tensors.set(name, { shape: p.shape, data: p.data as Float32Array });
+  for (const [name, t] of int8Tensors(model)) tensors.set(name, t);
+  const bytes = encodeSafetensors(tensors, { format: 'pt' });
+  writeFileSync(out, bytes);
+  return bytes.length;
 }
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -262,7 +293,12 @@ async function main(argv: readonly string[]): Promise<void> {
   } else if (model === 'gpt2') {
     const out = argValue(argv, '--write-weights');
     const weights = argValue(argv, '--weights');
-    if (out) {
+    const int8Out = argValue(argv, '--write-int8');
+    if (int8Out && weights) {
+      const t0 = performance.now();
+      const bytes = writeInt8Weights(weights, int8Out);
+      result = { model: 'gpt2', wrote: int8Out, bytes, seconds: (performance.now() - t0) / 1000 };
+    } else if (out) {
       const t0 = performance.now();
       const params = writeGpt2Weights(out, num('--seed', 1337));
       result = { model: 'gpt2', wrote: out, params, seconds: (performance.now() - t0) / 1000 };

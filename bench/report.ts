@@ -437,16 +437,17 @@ function formatGpt2(x: Gpt2Figures, r: BenchReport): string[] {
     `  GPT-2-124M-sized (12 layers, 12 heads, 768 wide, V 50257, context 1024, gelu_tanh; random weights, ` +
       `the same file on both sides): ${x.promptLen}-token prompt, ${x.newTokens} new tokens with the KV cache`,
   );
-  const ours = (threads: number) => x.tsgpt.find((t) => t.threads === threads);
+  const ours = (threads: number) => x.tsgpt.find((t) => t.threads === threads && !t.int8);
+  const ours8 = (threads: number) => x.tsgpt.find((t) => t.threads === threads && t.int8);
   const body: string[][] = x.tsgpt.map((t) => [
-    `tsgpt wasm (${t.kernels})`,
+    `tsgpt wasm${t.int8 ? ' int8' : ''} (${t.kernels})`,
     String(t.threads),
     f(t.loadS, 2),
     f(t.prefillMs, 0),
     f(t.tokensPerSec, 2),
     f(t.msPerToken, 1),
     `${f(t.peakRssMiB, 0)} MiB`,
-    '',
+    t.wasmInUseMiB === undefined ? '' : `wasm memory in use ${f(t.wasmInUseMiB, 0)} MiB`,
   ]);
   for (const p of x.torch) {
     const same = ours(p.threads);
@@ -462,7 +463,10 @@ function formatGpt2(x: Gpt2Figures, r: BenchReport): string[] {
       p.peakRssMiB === null ? '-' : `${f(p.peakRssMiB, 0)} MiB`,
       p.note ??
         (p.tokensPerSec && same
-          ? `tsgpt ${same.threads}t / this: ${ratio(same.tokensPerSec / p.tokensPerSec)}`
+          ? `tsgpt ${same.threads}t / this: ${ratio(same.tokensPerSec / p.tokensPerSec)}` +
+            (ours8(p.threads)
+              ? `; int8 ${p.threads}t / this: ${ratio(ours8(p.threads)!.tokensPerSec / p.tokensPerSec)}`
+              : '')
           : ''),
     ]);
   }
@@ -482,11 +486,17 @@ function formatGpt2(x: Gpt2Figures, r: BenchReport): string[] {
   const fastest = <T extends { tokensPerSec: number | null }>(xs: readonly T[]) =>
     xs.filter((p) => p.tokensPerSec).sort((p, q) => q.tokensPerSec! - p.tokensPerSec!)[0];
   const best = fastest(x.torch);
-  const ourBest = fastest(x.tsgpt);
+  const ourBest = fastest(x.tsgpt.filter((t) => !t.int8));
+  const ourBest8 = fastest(x.tsgpt.filter((t) => t.int8));
   if (best && ourBest)
     L.push(
       `    * fastest tsgpt (${ourBest.threads}t) / fastest PyTorch (${torchLabel(best.coretype, best.blasCore)}, ` +
         `${best.torchThreads}): ${ratio(ourBest.tokensPerSec / best.tokensPerSec!)} (target >= 0.5x)`,
+    );
+  if (best && ourBest8)
+    L.push(
+      `    * fastest tsgpt int8 (${ourBest8.threads}t) / fastest PyTorch float32: ` +
+        `${ratio(ourBest8.tokensPerSec / best.tokensPerSec!)} (goal >= 1.5x)`,
     );
   return L;
 }

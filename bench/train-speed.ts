@@ -6,15 +6,19 @@
 //
 //   node dist/bench/train-speed.js --preset baby --backend wasm --threads 1 --iters 20 --json
 //   node dist/bench/train-speed.js --preset baby --overrides '{"optimizer":"muon"}' --threads 2
+//   node dist/bench/train-speed.js --preset mini --overrides '{"gradCheckpoint":true}'
+//   node dist/bench/train-speed.js --preset baby --data-parallel 2 --threads 1   (2 ranks x 1 thread)
 
 import { existsSync, readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Backend } from '../src/backend/backend.js';
 import { refBackend } from '../src/backend/index.js';
 import type { GPTConfig } from '../src/model/config.js';
-import type { GPT } from '../src/model/gpt.js';
+import type { LanguageModel } from '../src/model/language-model.js';
 import { CharTokenizer } from '../src/tokenizer/char.js';
 import type { FullConfig } from '../src/train/config.js';
+import type { DataParallelGroup } from '../src/train/data-parallel.js';
+import { startRanks } from '../src/train/node-data-parallel.js';
 import { resolveConfig, setupRun } from '../src/train/setup.js';
 import type { Trainer } from '../src/train/trainer.js';
 import { SHAKESPEARE } from './paths.js';
@@ -51,6 +55,10 @@ export interface TrainSpeedResult {
    * wasm, threads > 1)
    */
   aloneSteps: number | null;
+  /** data-parallel ranks (1: none); threads is then per rank, peakRssMiB all ranks' */
+  dataParallel: number;
+  /** the config keys given over the preset's */
+  overrides: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -110,8 +118,10 @@ export interface TrainSpeedOptions {
   text: string;
   /** keep the worker threads on every step (no ThreadGovernor): what a fixed pool does */
   fixedThreads?: boolean;
-  /** config keys over the preset's (e.g. the ablation's variants) */
-  overrides?: Record<string, unknown>;
+  /** config keys over the preset's (e.g. { gradCheckpoint: true }) */
+  overrides?: Readonly<Record<string, unknown>>;
+  /** data parallelism: this many ranks (threads: per rank), as `tsgpt train --data-parallel` */
+  dataParallel?: number;
 }
 
 /**
@@ -125,11 +135,18 @@ export function presetTrainer(
   backend: Backend,
   adaptThreads: boolean,
   overrides: Readonly<Record<string, unknown>> = {},
-): { cfg: FullConfig; model: GPT; trainer: Trainer } {
+  dataParallel = 1,
+): {
+  cfg: FullConfig;
+  model: LanguageModel;
+  trainer: Trainer;
+  group?: DataParallelGroup;
+  train: Uint16Array;
+} {
   const { tokenizer, train, val } = charData(readFileSync(text, 'utf8'));
   const data = { train, val, vocabSize: tokenizer.vocabSize, tokenizer: tokenizer.toJSON(), name: text };
-  const { config: cfg, model, trainer } = setupRun({ backend, data, preset, adaptThreads, overrides });
-  return { cfg, model, trainer };
+  const run = setupRun({ backend, data, preset, adaptThreads, overrides, dataParallel });
+  return { ...run, cfg: run.config, train };
 }
 
 export async function measureTraining(o: TrainSpeedOptions): Promise<TrainSpeedResult> {
@@ -141,7 +158,15 @@ export async function measureTraining(o: TrainSpeedOptions): Promise<TrainSpeedR
     backend = wasm;
   }
   try {
-    const { cfg, model, trainer } = presetTrainer(o.preset, o.text, backend, !o.fixedThreads, o.overrides);
+    const { cfg, model, trainer, group, train } = presetTrainer(
+      o.preset,
+      o.text,
+      backend,
+      !o.fixedThreads,
+      o.overrides,
+      o.dataParallel,
+    );
+    const others = group ? await startRanks(group, trainer, train, { threads: o.threads }) : null;
     // the first step captures the tape (slow); later ones replay it: the steady state
     for (let i = 0; i < o.warmup; i++) trainer.timedStep();
     const stepMs: number[] = [];
@@ -156,9 +181,9 @@ export async function measureTraining(o: TrainSpeedOptions): Promise<TrainSpeedR
     }
     const cpu = process.cpuUsage(cpu0);
     const params = model.numParams();
-    const flopsPerStep = trainFlopsPerStep(model.config, cfg.batchSize, params);
+    const flopsPerStep = trainFlopsPerStep(cfg, cfg.batchSize, params); // the bench's presets are GPTs
     const ms = median(stepMs);
-    return {
+    const result: TrainSpeedResult = {
       preset: o.preset,
       backend: o.backend,
       threads: wasm ? wasm.threads : 1,
@@ -177,7 +202,11 @@ export async function measureTraining(o: TrainSpeedOptions): Promise<TrainSpeedR
       peakRssMiB: process.resourceUsage().maxRSS / 1024,
       wasmMiB: wasm ? wasm.peakBytes / 1048576 : null,
       aloneSteps: trainer.governor ? aloneSteps : null,
+      dataParallel: o.dataParallel ?? 1,
+      overrides: o.overrides ?? {},
     };
+    await others?.stop();
+    return result;
   } finally {
     await wasm?.dispose();
   }
@@ -198,6 +227,7 @@ async function main(argv: readonly string[]): Promise<void> {
     text,
     fixedThreads: argv.includes('--fixed-threads'),
     overrides: JSON.parse(argValue(argv, '--overrides') ?? '{}') as Record<string, unknown>,
+    dataParallel: Number(argValue(argv, '--data-parallel') ?? 1),
   });
   if (argv.includes('--json')) process.stdout.write(`${JSON.stringify(r)}\n`);
   else

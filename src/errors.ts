@@ -34,6 +34,22 @@ export class UsageError extends TsgptError {
   override readonly name = 'UsageError';
 }
 
+/**
+ * The system refused a file or stream operation: `cannot write out/ckpt.safetensors: no space left
+ * on device`. `path` is the file the user knows (the target, not a temp file), `code` the errno
+ * name (ENOSPC, EACCES, ...). Built by src/util/file-error.ts, which holds the words for each code.
+ */
+export class FileError extends TsgptError {
+  override readonly name = 'FileError';
+  readonly path: string;
+  readonly code: string | undefined;
+  constructor(message: string, path: string, code: string | undefined) {
+    super(message);
+    this.path = path;
+    this.code = code;
+  }
+}
+
 export function shapeStr(shape: readonly number[]): string {
   return `(${shape.join(',')})`;
 }

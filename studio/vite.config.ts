@@ -25,6 +25,8 @@ export default defineConfig({
       // the compiled kernels (npm run build puts them there)
       { find: '@kernels', replacement: `${repo}dist/src/backend/wasm/kernels` },
       { find: '@assets', replacement: `${repo}assets` },
+      // the lesson runtime, shared with the tests (lessons/runtime/)
+      { find: /^@lessons\/runtime$/, replacement: `${repo}lessons/runtime/index.ts` },
       // the page passes its own platform to the wasm backend: leave Node's host out of the bundle
       {
         find: /^\.\/node-platform\.js$/,

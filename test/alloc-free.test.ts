@@ -18,16 +18,29 @@ import { fileURLToPath } from 'node:url';
 
 const PROBE = fileURLToPath(new URL('./alloc-probe.js', import.meta.url));
 
-function probe(threads: number): void {
-  const r = spawnSync(process.execPath, ['--expose-gc', PROBE, String(threads)], { encoding: 'utf8' });
+interface ProbeResult {
+  steps: number;
+  youngBytes: number;
+  perStepBytes: number;
+  gcs: number;
+  loss: number;
+}
+
+function runProbe(threads: number, warmup: number, flags: readonly string[]): ProbeResult {
+  const args = ['--expose-gc', PROBE, String(threads), '200', String(warmup), ...flags];
+  const r = spawnSync(process.execPath, args, {
+    encoding: 'utf8',
+  });
   assert.equal(r.status, 0, r.stderr);
-  const m = JSON.parse(r.stdout) as {
-    steps: number;
-    youngBytes: number;
-    perStepBytes: number;
-    gcs: number;
-    loss: number;
-  };
+  return JSON.parse(r.stdout) as ProbeResult;
+}
+
+function probe(threads: number, flags: readonly string[] = []): void {
+  // V8 optimises on a background thread: on a machine busy with other work the replay can still
+  // run unoptimised code (boxing doubles) after the usual warm-up. What is claimed is the steady
+  // state, so a non-zero first window gets one more try after a five times longer warm-up.
+  let m = runProbe(threads, 2000, flags);
+  if (m.youngBytes !== 0 || m.gcs !== 0) m = runProbe(threads, 10_000, flags);
   assert.ok(Number.isFinite(m.loss));
   assert.equal(m.gcs, 0, `garbage collections during ${m.steps} steps: ${m.gcs}`);
   assert.equal(
@@ -43,3 +56,9 @@ function probe(threads: number): void {
 test('no JS heap allocation in the steady-state training step (wasm, 1 thread)', () => probe(1));
 
 test('no JS heap allocation in the steady-state training step (wasm, 2 threads)', () => probe(2));
+
+test('no JS heap allocation in the steady-state step with gradient checkpointing (wasm, 2 threads)', () =>
+  probe(2, ['--grad-checkpoint']));
+
+test('no JS heap allocation in the steady-state step in bf16 with gradient checkpointing (wasm, 2 threads)', () =>
+  probe(2, ['--bf16', '--grad-checkpoint']));

@@ -1,4 +1,5 @@
-// Run by test/alloc-free.test.ts as `node --expose-gc dist/test/alloc-probe.js [threads [steps [warmup]]]`:
+// Run by test/alloc-free.test.ts as `node --expose-gc dist/test/alloc-probe.js [threads [steps [warmup]]]`
+// (`--grad-checkpoint`: with gradient checkpointing; `--bf16`: in mixed precision):
 // trains a small GPT on the wasm backend, lets the compiled (captured) step warm up
 // (src/train/compiled-step.ts), then counts the JavaScript bytes that STEPS further steps allocate
 // in the young generation, where every new object is born (less what an empty window counts: the
@@ -38,6 +39,8 @@ const cfg = {
   gradAccum: 2,
   maxIters: 1_000_000,
   lrDecayIters: 1_000_000, // the measured steps stay in the cosine phase: no new branch, no deopt
+  gradCheckpoint: process.argv.includes('--grad-checkpoint'), // each block recomputed in backward
+  precision: process.argv.includes('--bf16') ? ('bf16' as const) : ('fp32' as const), // mixed precision
 };
 const rng = new Rng(1);
 const tokens = Uint16Array.from({ length: 20_000 }, () => rng.int(65));

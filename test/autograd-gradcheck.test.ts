@@ -6,6 +6,7 @@ import { backward } from '../src/autograd/engine.js';
 import * as F from '../src/autograd/ops.js';
 import { refBackend as be } from '../src/backend/index.js';
 import { ropeTables } from '../src/nn/attention.js';
+import { type Tensor, tensor } from '../src/tensor/tensor.js';
 import { Rng } from '../src/util/rng.js';
 import { gradCheck, randInts, randn } from './helpers.js';
 
@@ -100,6 +101,73 @@ test('causal self-attention (fused) matches its gradient and an unfused composit
   for (let i = 0; i < y.size; i++) assert.ok(Math.abs(y.data[i]! - fused.data[i]!) < 1e-12);
 });
 
+test('masked attention (cross and self, padding and causal masks) matches its gradient and a composition', () => {
+  // q (B, Tq, C) against kv (B, Tk, 2C), nh 2; sequence 1 has its last two keys padded
+  const [b, tq, tk, c, nh] = [2, 3, 5, 4, 2];
+  const hs = c / nh;
+  const pad = tensor(be, [0, 0, 0, 0, 0, 0, 0, 0, 1, 1], [b, tk], 'int32');
+  for (const [causal, tqq] of [
+    [false, tq],
+    [true, tq], // causal with Tq < Tk: the queries are the last Tq positions
+    [true, tk],
+  ] as const) {
+    const q = randn(be, [b, tqq, c], rng);
+    const kv = randn(be, [b, tk, 2 * c], rng);
+    const mask = { causal, keyPadding: pad };
+    gradCheck((x, y) => F.attention(x, y, nh, mask), [q, kv], { maxPerInput: 80 });
+    // the op equals softmax(q k^T / sqrt(hs) + mask) v built from primitive ops
+    const heads = (z: Tensor, t: number) => F.transpose(F.reshape(z, [b, t, nh, hs]), 1, 2); // (B, nh, T, hs)
+    const [k, v] = F.split(kv, [c, c], -1).map((z) => heads(z, tk));
+    const scores = F.scale(F.matmul(heads(q, tqq), F.transpose(k!, -2, -1)), 1 / Math.sqrt(hs)); // (B, nh, Tq, Tk)
+    for (let i = 0; i < scores.size; i++) {
+      const j = i % tk;
+      const row = Math.floor(i / tk) % tqq;
+      const bb = Math.floor(i / (tk * tqq * nh));
+      if ((causal && j > row + tk - tqq) || pad.data[bb * tk + j] !== 0) scores.data[i] = -Infinity;
+    }
+    const y = F.reshape(F.transpose(F.matmul(F.softmax(scores), v!), 1, 2), [b, tqq, c]);
+    const fused = F.attention(q, kv, nh, mask);
+    for (let i = 0; i < y.size; i++)
+      assert.ok(Math.abs(y.data[i]! - fused.data[i]!) < 1e-12, `causal ${causal} [${i}]`);
+  }
+});
+
+test('masked attention: a query whose keys are all masked gets zeros and no gradient, never NaN', () => {
+  const [b, tq, tk, c] = [2, 3, 4, 6];
+  const q = randn(be, [b, tq, c], rng);
+  const kv = randn(be, [b, tk, 2 * c], rng);
+  const pad = tensor(be, [0, 0, 1, 1, 1, 1, 1, 1], [b, tk], 'int32'); // sequence 1: every key padded
+  const y = F.attention(q, kv, 3, { keyPadding: pad });
+  const l = F.sum(F.mul(y, randn(be, [b, tq, c], rng)));
+  backward(l);
+  for (let i = tq * c; i < 2 * tq * c; i++) assert.equal(y.data[i], 0, `out[${i}]`);
+  for (const x of [...y.data, ...q.grad!.data, ...kv.grad!.data]) assert.ok(Number.isFinite(x));
+  for (let i = tq * c; i < 2 * tq * c; i++) assert.equal(q.grad!.data[i], 0, `dq[${i}]`);
+  for (let i = tk * 2 * c; i < 2 * tk * 2 * c; i++) assert.equal(kv.grad!.data[i], 0, `dkv[${i}]`);
+  // padded keys of sequence 0 get no gradient either; its visible ones do
+  for (let i = 2 * 2 * c; i < 4 * 2 * c; i++) assert.equal(kv.grad!.data[i], 0, `dkv[${i}]`);
+  assert.ok(kv.grad!.data.slice(0, 2 * 2 * c).some((g) => g !== 0));
+  // causal with fewer keys than queries: the first query sees nothing
+  const early = F.attention(randn(be, [1, 3, c], rng), randn(be, [1, 2, 2 * c], rng), 3, { causal: true });
+  for (let i = 0; i < c; i++) assert.equal(early.data[i], 0);
+  assert.ok(early.data.slice(c).every((x) => Number.isFinite(x) && x !== 0));
+  gradCheck((x, z) => F.attention(x, z, 3, { keyPadding: pad }), [q, kv], { maxPerInput: 60 });
+});
+
+test('masked attention refuses shapes that do not fit', () => {
+  const q = randn(be, [2, 3, 4], rng);
+  assert.throws(
+    () => F.attention(q, randn(be, [2, 5, 6], rng), 2),
+    /kv \(2,5,6\).*need q \(B, Tq, C\) and kv \(B, Tk, 2C\)/,
+  );
+  assert.throws(() => F.attention(q, randn(be, [2, 5, 8], rng), 3), /C 4 not divisible by nHead 3/);
+  const pad = tensor(be, [0, 0, 0], [1, 3], 'int32');
+  assert.throws(
+    () => F.attention(q, randn(be, [2, 5, 8], rng), 2, { keyPadding: pad }),
+    /keyPadding \(1,3\) int32: need \(2, 5\)/,
+  );
+});
+
 test('dropout: gradient flows through the same mask', () => {
   gradCheck((x) => F.dropout(x, 0.3, 1234, true), [randn(be, [4, 8], rng)]);
   const x = randn(be, [100], rng);
@@ -151,9 +219,18 @@ test('qkNorm: every query and key head normalised, v passed through', () => {
   const y = F.qkNorm(qkv, 2);
   for (let row = 0; row < 6; row++) {
     for (let h = 0; h < 4; h++) {
+      // mean square ms / (ms + eps) of the input's ms, with eps = 1e-5: 1 but for eps
       let ss = 0;
-      for (let j = 0; j < 4; j++) ss += y.data[row * 24 + h * 4 + j]! ** 2;
-      assert.ok(Math.abs(ss / 4 - 1) < 1e-4, `head ${h} of row ${row}: mean square ${ss / 4}`);
+      let ms = 0;
+      for (let j = 0; j < 4; j++) {
+        ss += y.data[row * 24 + h * 4 + j]! ** 2;
+        ms += qkv.data[row * 24 + h * 4 + j]! ** 2 / 4;
+      }
+      const want = ms / (ms + 1e-5);
+      assert.ok(
+        Math.abs(ss / 4 - want) < 1e-12,
+        `head ${h} of row ${row}: mean square ${ss / 4}, want ${want}`,
+      );
     }
     for (let j = 16; j < 24; j++) assert.equal(y.data[row * 24 + j], qkv.data[row * 24 + j]);
   }
@@ -193,7 +270,91 @@ test('swiglu', () => {
 test('causal self-attention with a given score scale equals the default at 1/sqrt(hs)', () => {
   const qkv = randn(be, [1, 4, 12], rng);
   const a = F.causalSelfAttention(qkv, 2);
-  const b = F.causalSelfAttention(qkv, 2, undefined, 1 / Math.sqrt(2));
+  const b = F.causalSelfAttention(qkv, 2, undefined, { scale: 1 / Math.sqrt(2) });
   assert.deepEqual(Array.from(b.data), Array.from(a.data));
-  gradCheck((x) => F.causalSelfAttention(x, 2, undefined, 0.9), [qkv], { maxPerInput: 48 });
+  gradCheck((x) => F.causalSelfAttention(x, 2, undefined, { scale: 0.9 }), [qkv], { maxPerInput: 48 });
+});
+
+test('sigmoid', () => {
+  gradCheck(F.sigmoid, [randn(be, [4, 5], rng, 'float64', 3)]);
+});
+
+test('unbind (views) and stack', () => {
+  // every slice used, with different weights; and a slice left unused gets no gradient
+  gradCheck(
+    (x) => {
+      const [a, b, c] = F.unbind(x);
+      return F.add(F.add(F.scale(a!, 2), F.mul(b!, b!)), F.scale(c!, -1));
+    },
+    [randn(be, [3, 2, 4], rng)],
+  );
+  gradCheck((x) => F.sum(F.unbind(x)[1]!), [randn(be, [3, 5], rng)]);
+  gradCheck((a, b) => F.stack([a, b, a]), [randn(be, [2, 3], rng), randn(be, [2, 3], rng)]);
+  const x = randn(be, [3, 2], rng);
+  const y = F.stack(F.unbind(x));
+  assert.deepEqual(y.shape, [3, 2]);
+  assert.deepEqual(Array.from(y.data), Array.from(x.data));
+  assert.equal(F.unbind(x)[2]!.data.buffer, x.data.buffer, 'unbind returns views of x');
+});
+
+test('lstmCell: h and c, each alone and both together', () => {
+  const [n, h] = [3, 5];
+  const inputs = () => [randn(be, [n, 4 * h], rng), randn(be, [n, 4 * h], rng), randn(be, [n, h], rng)];
+  const wh = randn(be, [n, h], rng);
+  const wc = randn(be, [n, h], rng);
+  wh.requiresGrad = false;
+  wc.requiresGrad = false;
+  gradCheck((xg, hg, c) => {
+    const s = F.lstmCell(xg, hg, c);
+    return F.add(F.mul(s.h, wh), F.mul(s.c, wc));
+  }, inputs());
+  gradCheck((xg, hg, c) => F.lstmCell(xg, hg, c).h, inputs());
+  gradCheck((xg, hg, c) => F.lstmCell(xg, hg, c).c, inputs());
+  // two steps chained: the second step's cPrev is the first's c
+  gradCheck((xg, hg, c) => {
+    const s1 = F.lstmCell(xg, hg, c);
+    return F.lstmCell(hg, xg, s1.c).h;
+  }, inputs());
+});
+
+test('lstmCell matches its definition written with sigmoid, tanh and mul', () => {
+  const [n, h] = [2, 3];
+  const [xg, hg, c0] = [randn(be, [n, 4 * h], rng), randn(be, [n, 4 * h], rng), randn(be, [n, h], rng)];
+  const { h: h1, c: c1 } = F.lstmCell(xg, hg, c0);
+  const [i, f, g, o] = F.split(F.add(xg, hg), [h, h, h, h], -1);
+  const c = F.add(F.mul(F.sigmoid(f!), c0), F.mul(F.sigmoid(i!), F.tanh(g!)));
+  const hh = F.mul(F.sigmoid(o!), F.tanh(c));
+  for (let k = 0; k < n * h; k++) {
+    assert.ok(Math.abs(c.data[k]! - c1.data[k]!) < 1e-12);
+    assert.ok(Math.abs(hh.data[k]! - h1.data[k]!) < 1e-12);
+  }
+});
+
+test('gruCell, alone and chained', () => {
+  const [n, h] = [3, 4];
+  const inputs = () => [randn(be, [n, 3 * h], rng), randn(be, [n, 3 * h], rng), randn(be, [n, h], rng)];
+  gradCheck(F.gruCell, inputs());
+  gradCheck((xg, hg, h0) => F.gruCell(hg, xg, F.gruCell(xg, hg, h0)), inputs());
+  // its definition (PyTorch's nn.GRU), from primitive ops
+  const [xg, hg, h0] = inputs() as [Tensor, Tensor, Tensor];
+  const [xr, xz, xn] = F.split(xg, [h, h, h], -1);
+  const [hr, hz, hn] = F.split(hg, [h, h, h], -1);
+  const r = F.sigmoid(F.add(xr!, hr!));
+  const z = F.sigmoid(F.add(xz!, hz!));
+  const nn = F.tanh(F.add(xn!, F.mul(r, hn!)));
+  const want = F.add(F.sub(nn, F.mul(z, nn)), F.mul(z, h0)); // (1 - z) nn + z h0
+  const got = F.gruCell(xg, hg, h0);
+  for (let k = 0; k < n * h; k++) assert.ok(Math.abs(want.data[k]! - got.data[k]!) < 1e-12);
+});
+
+test('contextWindows: the n ids ending at each position, padded before the window', () => {
+  const idx = randInts(be, [2, 4], 9, rng);
+  const w = F.contextWindows(idx, 3, 99);
+  assert.deepEqual(w.shape, [2, 4, 3]);
+  const d = idx.data;
+  // biome-ignore format: one window of 3 per position
+  const want = [99, 99, d[0], 99, d[0], d[1], d[0], d[1], d[2], d[1], d[2], d[3]];
+  assert.deepEqual(Array.from(w.data.subarray(0, 12)), want);
+  assert.deepEqual(Array.from(w.data.subarray(12, 15)), [99, 99, d[4]]);
+  assert.throws(() => F.contextWindows(idx, 0, 99), /positive integer/);
 });

@@ -259,12 +259,27 @@ describe('tsgpt prepare', () => {
     assert.deepEqual([...gds.train.subarray(0, 3)], [33676, 4720, 25]); // "ROM" "EO" ":" (tiktoken gpt2)
   });
 
-  test('a good run replaces an existing dataset', async () => {
+  test('an existing dataset: the same one again changes nothing; another is refused without --force, replaced with it', async () => {
     const out = join(cwd, 'data', 'replace');
     assert.equal((await tsgpt(['prepare', '--data', 'romeo.txt', '--out', out])).code, 0);
     const first = await snapshot(out);
+    const again = await tsgpt(['prepare', '--data', 'romeo.txt', '--out', out]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /already holds this dataset \(same text, same tokenizer\): nothing written/);
+    assert.deepEqual(await snapshot(out), first);
     await writeFile(join(cwd, 'juliet.txt'), TEXT.toUpperCase());
-    const r = await tsgpt(['prepare', '--data', 'juliet.txt', '--out', out]);
+    assertFails(
+      await tsgpt(['prepare', '--data', 'juliet.txt', '--out', out]),
+      2,
+      /^tsgpt prepare: .*replace already holds a prepared dataset \(train\.bin, val\.bin, meta\.json\): pass --force to replace it, or another --out$/,
+    );
+    assertFails(
+      await tsgpt(['prepare', '--data', 'romeo.txt', '--tokenizer', 'word:words.json', '--out', out]),
+      2,
+      /already holds a prepared dataset/,
+    );
+    assert.deepEqual(await snapshot(out), first, 'refused: nothing changed');
+    const r = await tsgpt(['prepare', '--data', 'juliet.txt', '--out', out, '--force']);
     assert.equal(r.code, 0, r.stderr);
     assert.notDeepEqual(await snapshot(out), first);
     assert.equal((await loadPrepared(out)).meta.source, 'juliet.txt');

@@ -325,7 +325,7 @@ describe('tsgpt tokenizer', () => {
       assertFails(
         exists,
         2,
-        /^tsgpt tokenizer: keep\.json exists: pass --force to overwrite it, or another --out$/,
+        /^tsgpt tokenizer: keep\.json exists: pass --force to replace it, or another --out$/,
       );
       assertFails(emptyForce, 1, /^tsgpt tokenizer: data file is empty: empty\.txt$/);
       assertFails(outDir, 2, /^tsgpt tokenizer: --out \. is a directory; give a file name$/);

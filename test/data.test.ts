@@ -273,12 +273,18 @@ describe('prepared dataset on disk', () => {
     );
   });
 
-  test('writePrepared into a path that is a file: one-line DataError, the file untouched', async () => {
+  test('writePrepared into a path that is a file: one-line FileError naming the file, the file untouched', async () => {
     const f = join(dir, 'a-file');
     await writeFile(f, 'keep');
     const ds = prepareDataset(TEXT, CharTokenizer.fromText(TEXT), SOURCE);
-    await rejectsData(() => writePrepared(f, ds), /^output path is not a directory: .*a-file/);
-    await rejectsData(() => writePrepared(join(f, 'sub'), ds), /^output path is not a directory: /);
+    await assert.rejects(() => writePrepared(f, ds), {
+      name: 'FileError',
+      message: /^cannot create directory .*a-file: a file of that name is in the way$/,
+    });
+    await assert.rejects(() => writePrepared(join(f, 'sub'), ds), {
+      name: 'FileError',
+      message: /^cannot create directory .*a-file\/sub: .*a-file is a file, not a directory$/,
+    });
     assert.equal(await readFile(f, 'utf8'), 'keep');
   });
 
@@ -459,12 +465,18 @@ describe('writeFileAtomic', () => {
     assert.equal(await readFile(p, 'utf8'), 'new');
     assert.deepEqual(await readdir(d), ['f.json']);
     // writing into a directory that does not exist fails before touching anything
-    await assert.rejects(() => writeFileAtomic(join(d, 'no', 'g.json'), 'x'), { code: 'ENOENT' });
+    await assert.rejects(() => writeFileAtomic(join(d, 'no', 'g.json'), 'x'), {
+      code: 'ENOENT',
+      message: /^cannot write .*g\.json: its directory does not exist$/,
+    });
     assert.deepEqual(await readdir(d), ['f.json']);
     // the temp file is written, then the rename fails (a directory is in the way): temp removed
     await mkdir(join(d, 'sub'));
     await writeFile(join(d, 'sub', 'keep'), 'k');
-    await assert.rejects(() => writeFileAtomic(join(d, 'sub'), 'x'));
+    await assert.rejects(() => writeFileAtomic(join(d, 'sub'), 'x'), {
+      name: 'FileError',
+      message: /^cannot write .*sub: it is a directory$/,
+    });
     assert.deepEqual((await readdir(d)).sort(), ['f.json', 'sub']);
     assert.equal(await readFile(join(d, 'sub', 'keep'), 'utf8'), 'k');
   });

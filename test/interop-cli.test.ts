@@ -14,7 +14,7 @@ import { type GPTConfig, modelConfig } from '../src/model/config.js';
 import { GPT } from '../src/model/gpt.js';
 import { tensor } from '../src/tensor/tensor.js';
 import { CharTokenizer } from '../src/tokenizer/char.js';
-import { decodeCheckpoint, encodeCheckpoint } from '../src/train/checkpoint.js';
+import { decodeCheckpoint, encodeCheckpoint, gptConfigOf } from '../src/train/checkpoint.js';
 import { DEFAULT_CONFIG } from '../src/train/config.js';
 
 const CLI = join(process.cwd(), 'dist/src/cli/main.js');
@@ -66,7 +66,7 @@ const logitsOf = (model: GPT) =>
 
 function loadModel(file: string): GPT {
   const ck = decodeCheckpoint(readFileSync(join(dir, file)), file);
-  const m = new GPT(ck.meta.config, be);
+  const m = new GPT(gptConfigOf(ck, 'test', file), be);
   m.loadStateDict(ck.weights);
   return m;
 }

@@ -45,6 +45,8 @@ export const NODE_ADAPTERS = [
   'src/backend/wasm/node-platform.ts', // wasm: loads the .wasm file, starts worker threads
   'src/backend/wasm/node-worker.ts', // wasm: a worker thread's entry
   'src/data/node-io.ts', // data: reads, downloads and writes data files
+  'src/train/node-data-parallel.ts', // train: starts a data-parallel group's ranks as threads
+  'src/train/node-dp-worker.ts', // train: a data-parallel rank's thread
   'src/util/atomic-write.ts', // writes files atomically (temp file + rename)
 ];
 

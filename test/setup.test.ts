@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { refBackend as be } from '../src/backend/index.js';
 import { ConfigError, DataError } from '../src/errors.js';
+import type { GPTConfig } from '../src/model/config.js';
 import { CharTokenizer } from '../src/tokenizer/char.js';
 import { decodeCheckpoint } from '../src/train/checkpoint.js';
 import { DEFAULT_CONFIG, type FullConfig, PRESETS, validateConfig } from '../src/train/config.js';
@@ -93,7 +94,10 @@ describe('the configuration: preset < config file < overrides', () => {
 
   test("a source's bad keys and values name it", () => {
     const file = (values: unknown) => () => resolveConfig({ configFile: { name: 'my.json', values } }, 65);
-    throwsConfig(file({ nLayers: 4 }), /^my\.json: unknown key "nLayers" \(known: vocabSize, blockSize, /);
+    throwsConfig(
+      file({ nLayers: 4 }),
+      /^my\.json: unknown key "nLayers" \(known: arch, vocabSize, blockSize, /,
+    );
     throwsConfig(file({ batchSize: 2.5 }), /^my\.json: batchSize = 2\.5: must be an integer$/);
     throwsConfig(file({ vocabSize: 100 }), /^my\.json: vocabSize comes from the data; remove it$/);
     throwsConfig(file([1, 2]), /^my\.json: must be a JSON object of config keys$/);
@@ -245,7 +249,7 @@ describe('init-from', () => {
     assert.ok(Number.isFinite(r.trainer.trainStep().loss));
     // dropout not given: the layers' (here the baby preset's 0), not the checkpoint's 0.1
     const keep = setupRun({ backend: be, data, initFrom });
-    assert.equal(keep.model.config.dropout, 0);
+    assert.equal((keep.model.config as GPTConfig).dropout, 0);
     assert.equal(keep.model.config.blockSize, 16, "no blockSize given: the checkpoint's");
   });
 
@@ -264,5 +268,115 @@ describe('init-from', () => {
       () => setupRun({ backend: be, data: { ...data, tokenizer: other.toJSON(), name: 'other' }, initFrom }),
       /^run\.ckpt uses another tokenizer than other: prepare the text with the checkpoint's tokenizer$/,
     );
+  });
+});
+
+describe('the architecture (--arch): its preset, its keys, and checkpoints of another', () => {
+  const LSTM_TINY: Partial<FullConfig> = {
+    arch: 'lstm',
+    nEmbd: 8,
+    nHidden: 12,
+    nLayer: 1,
+    blockSize: 16,
+    batchSize: 2,
+    maxIters: 4,
+    evalInterval: 2,
+    evalIters: 1,
+  };
+
+  test("arch alone takes the arch's own preset; a preset names its arch; gpt's default is baby", () => {
+    const lstm = resolveConfig({ overrides: { arch: 'lstm' } }, 65);
+    assert.equal(lstm.arch, 'lstm');
+    assert.equal(lstm.nHidden, PRESETS.lstm.config.nHidden);
+    assert.equal(lstm.learningRate, PRESETS.lstm.config.learningRate);
+    assert.equal(resolveConfig({ preset: 'mlp' }, 65).arch, 'mlp');
+    assert.equal(resolveConfig({}, 65).arch, 'gpt');
+    assert.equal(resolveConfig({}, 65).nLayer, PRESETS.baby.config.nLayer);
+    throwsConfig(
+      () => resolveConfig({ preset: 'baby', overrides: { arch: 'gru' } }, 65),
+      /^preset baby is for arch gpt, not gru: use preset gru/,
+    );
+  });
+
+  test("a model key of another architecture is refused, naming where it came from and the arch's keys", () => {
+    throwsConfig(
+      () => resolveConfig({ overrides: { arch: 'lstm', nHead: 4 }, overridesName: 'flags' }, 65),
+      /^flags: nHead does not apply to arch lstm \(its model keys: blockSize, nLayer, nEmbd, nHidden, dropout\)$/,
+    );
+    throwsConfig(
+      () => resolveConfig({ configFile: { name: 'c.json', values: { context: 4 } } }, 65),
+      /^c\.json: context does not apply to arch gpt/,
+    );
+    throwsConfig(
+      () => resolveConfig({ preset: 'bigram', overrides: { nEmbd: 8 } }, 65),
+      /nEmbd does not apply to arch bigram/,
+    );
+    // the preset's keys of other architectures are not given, so they are no error
+    assert.equal(resolveConfig({ overrides: { arch: 'rnn', nHidden: 32 } }, 65).nHidden, 32);
+  });
+
+  test("resume and init-from take the checkpoint's arch; another one given is refused", () => {
+    const { trainer } = setupRun({ backend: be, data, overrides: LSTM_TINY });
+    trainer.trainStep();
+    trainer.trainStep();
+    const ck = { checkpoint: decodeCheckpoint(trainer.checkpoint(), 'run.ckpt'), name: 'run.ckpt' };
+    assert.equal(ck.checkpoint.meta.arch, 'lstm');
+    throwsConfig(
+      () => planRun({ data, resume: ck, overrides: { arch: 'gru' } }),
+      /^resume from run\.ckpt: arch = gru differs from the checkpoint's lstm$/,
+    );
+    throwsConfig(
+      () => planRun({ data, resume: ck, overrides: { nHead: 2 } }),
+      /nHead does not apply to arch lstm/,
+    );
+    throwsConfig(
+      () => planRun({ data, resume: ck, overrides: { nHidden: 13 } }),
+      /resume from run\.ckpt: nHidden = 13 differs from the checkpoint's 12/,
+    );
+    throwsConfig(
+      () => planRun({ data, initFrom: ck, overrides: { arch: 'gpt' } }),
+      /^init from run\.ckpt: arch = gpt differs from the checkpoint's lstm$/,
+    );
+    throwsConfig(
+      () => planRun({ data, initFrom: ck, preset: 'baby' }),
+      /preset baby is for arch gpt, not lstm/,
+    );
+    const resumed = setupRun({ backend: be, data, resume: ck, overrides: { maxIters: 6 } });
+    assert.equal(resumed.config.arch, 'lstm');
+    assert.equal(resumed.model.arch, 'lstm');
+    assert.equal(resumed.trainer.step, 2);
+    // init-from an LSTM: any window (no weight depends on it), a fresh optimizer
+    const ft = setupRun({ backend: be, data, initFrom: ck, overrides: { blockSize: 24 } });
+    assert.equal(ft.model.arch, 'lstm');
+    assert.equal(ft.model.config.blockSize, 24);
+    assert.equal(ft.trainer.step, 0);
+    assert.ok(Number.isFinite(ft.trainer.trainStep().loss));
+  });
+
+  test('gradient checkpointing, bf16 attention and data parallelism are refused for another arch', () => {
+    throwsConfig(
+      () => planRun({ data, overrides: { ...LSTM_TINY, gradCheckpoint: true } }),
+      /^--grad-checkpoint works for GPT only \(arch lstm\)$/,
+    );
+    throwsConfig(
+      () => planRun({ data, overrides: { ...LSTM_TINY, precision: 'bf16' }, dataParallel: 2 }),
+      /^--precision bf16 and --data-parallel work for GPT only \(arch lstm\)$/,
+    );
+    // Muon's hidden matrices are a GPT's; the speedrun's model keys are GPT keys
+    throwsConfig(
+      () => planRun({ data, overrides: { ...LSTM_TINY, optimizer: 'muon' } }),
+      /^--optimizer muon works for GPT only \(arch lstm\)$/,
+    );
+    throwsConfig(
+      () => planRun({ data, overrides: { ...LSTM_TINY, qkNorm: true } }),
+      /qkNorm does not apply to arch lstm/,
+    );
+    // the same keys on a GPT plan fine
+    const gpt = planRun({
+      data,
+      overrides: { ...TINY, gradCheckpoint: true, precision: 'bf16' },
+      dataParallel: 2,
+    });
+    assert.equal(gpt.config.gradCheckpoint, true);
   });
 });

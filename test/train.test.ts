@@ -10,7 +10,7 @@ import { GPT } from '../src/model/gpt.js';
 import { trainContext } from '../src/nn/module.js';
 import { tensor } from '../src/tensor/tensor.js';
 import { CharTokenizer } from '../src/tokenizer/char.js';
-import { decodeCheckpoint } from '../src/train/checkpoint.js';
+import { decodeCheckpoint, gptConfigOf } from '../src/train/checkpoint.js';
 import { DEFAULT_CONFIG, type FullConfig } from '../src/train/config.js';
 import { evaluateTokens } from '../src/train/evaluate.js';
 import { AdamW } from '../src/train/optimizer.js';
@@ -157,7 +157,7 @@ test('resume: stopping at a checkpoint and resuming gives exactly the uninterrup
   assert.ok(saved);
   const ck = decodeCheckpoint(saved, 'mem');
   assert.equal(ck.meta.step, 8);
-  const model = new GPT(ck.meta.config, be, { seed: 999 }); // a different init, overwritten by the load
+  const model = new GPT(gptConfigOf(ck, 'test', 'mem'), be, { seed: 999 }); // a different init, overwritten by the load
   model.loadStateDict(ck.weights);
   const t2 = new Trainer({
     model,
@@ -312,7 +312,7 @@ test('the speedrun options and Muon: compiled step = eager step; resume continue
   });
   assert.ok(saved);
   const ck = decodeCheckpoint(saved, 'mem');
-  const model = new GPT(ck.meta.config, be, { init: false });
+  const model = new GPT(gptConfigOf(ck, 'test', 'mem'), be, { init: false });
   model.loadStateDict(ck.weights);
   const t2 = new Trainer({
     model,

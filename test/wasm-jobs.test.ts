@@ -199,7 +199,8 @@ describe('an op the kernels do not know', () => {
 
   test('a unary or binary op code outside abi.ts traps in the kernel', () => {
     const p = ctrl + CTRL_BYTES;
-    kernels.unary_fwd(U_RELU2, p, p, 0, 4); // the last code
+    // U_RELU2: the last unary op code
+    kernels.unary_fwd(U_RELU2, p, p, 0, 4);
     assert.throws(() => kernels.unary_fwd(U_RELU2 + 1, p, p, 0, 4), WebAssembly.RuntimeError);
     assert.throws(() => kernels.unary_bwd(-1, p, p, p, p, 0, 4), WebAssembly.RuntimeError);
     assert.throws(() => kernels.binary_same(B_DIV + 1, p, p, p, 0, 4), WebAssembly.RuntimeError);

@@ -214,7 +214,18 @@ for (const { threads, kernels } of configs) {
     });
 
     test('unary forward and backward, every op', () => {
-      const ops: UnaryOp[] = ['gelu', 'gelu_tanh', 'relu', 'exp', 'log', 'neg', 'tanh', 'sqrt', 'relu2'];
+      const ops: UnaryOp[] = [
+        'gelu',
+        'gelu_tanh',
+        'relu',
+        'exp',
+        'log',
+        'neg',
+        'tanh',
+        'sqrt',
+        'sigmoid',
+        'relu2',
+      ];
       for (const op of ops) {
         const positive = op === 'log' || op === 'sqrt';
         for (const n of [1, 3, 4, 5, 17, 33, 40000]) {
@@ -416,6 +427,70 @@ for (const { threads, kernels } of configs) {
       }
     });
 
+    test('masked attention forward and backward (cross / self, padding, causal, empty rows)', () => {
+      // [b, tq, tk, c, nh]: Tq and Tk below, at and past the 4-row tile and the 8-wide panel,
+      // head sizes 1, 3, 4, 5, 8, 12, 32
+      const shapes = [
+        [1, 1, 1, 4, 1],
+        [2, 3, 5, 12, 4],
+        [2, 4, 4, 8, 2],
+        [2, 5, 9, 20, 4],
+        [3, 8, 8, 24, 2],
+        [2, 9, 17, 32, 8],
+        [1, 17, 7, 24, 2],
+        [2, 33, 33, 64, 2],
+        [1, 12, 40, 16, 16],
+      ] as const;
+      for (const [b, tq, tk, c, nh] of shapes)
+        for (const causal of [false, true])
+          for (const padded of [false, true]) {
+            const p = { b, tq, tk, c, nh, scale: 1 / Math.sqrt(c / nh), causal };
+            let padW: Int32Array | null = null;
+            let padR: Int32Array | null = null;
+            if (padded) {
+              // a random tail of each sequence padded; the last sequence wholly (empty rows) when b > 1
+              padW = be.alloc('int32', b * tk);
+              padR = ref.alloc('int32', b * tk);
+              for (let bb = 0; bb < b; bb++) {
+                const len = b > 1 && bb === b - 1 ? 0 : 1 + rng.int(tk);
+                for (let j = 0; j < tk; j++) padW[bb * tk + j] = padR[bb * tk + j] = j >= len ? 1 : 0;
+              }
+              if (tk > 2) padW[1] = padR[1] = 1; // a hole in the middle too
+            }
+            const [qw, qr] = pair(b * tq * c);
+            const [kvw, kvr] = pair(b * tk * 2 * c);
+            const [ow, or] = pair(b * tq * c);
+            const [aw, ar] = pair(b * nh * tq * tk);
+            ref.maskedAttentionForward(or, ar, qr, kvr, padR, p);
+            be.maskedAttentionForward(ow, aw, qw, kvw, padW, p);
+            const what = `masked attention b${b} tq${tq} tk${tk} c${c} nh${nh} causal ${causal} padded ${padded}`;
+            assertClose(ow, or, what);
+            assertClose(aw, ar, `${what} att`);
+            for (let i = 0; i < ar.length; i++)
+              if (ar[i] === 0) assert.equal(aw[i], 0, `${what}: att[${i}] masked, must be exactly 0`);
+            const [dow, dor] = pair(b * tq * c);
+            const [dqw, dqr] = pair(b * tq * c);
+            const [dkvw, dkvr] = pair(b * tk * 2 * c);
+            const [scw, scr] = pair(b * nh * tq * tk);
+            ref.maskedAttentionBackward(dqr, dkvr, scr, dor, qr, kvr, ar, p);
+            be.maskedAttentionBackward(dqw, dkvw, scw, dow, qw, kvw, aw, p);
+            assertClose(dqw, dqr, `${what} dq`);
+            assertClose(dkvw, dkvr, `${what} dkv`);
+            // either gradient alone (the other not wanted) gives the same numbers
+            const [dq1w] = pair(b * tq * c, () => 0);
+            const [dkv1w] = pair(b * tk * 2 * c, () => 0);
+            const [dq1r, dkv1r] = [ref.alloc('float32', b * tq * c), ref.alloc('float32', b * tk * 2 * c)];
+            ref.maskedAttentionBackward(dq1r, null, scr, dor, qr, kvr, ar, p);
+            be.maskedAttentionBackward(dq1w, null, scw, dow, qw, kvw, aw, p);
+            ref.maskedAttentionBackward(null, dkv1r, scr, dor, qr, kvr, ar, p);
+            be.maskedAttentionBackward(null, dkv1w, scw, dow, qw, kvw, aw, p);
+            assertClose(dq1w, dq1r, `${what} dq alone`);
+            assertClose(dkv1w, dkv1r, `${what} dkv alone`);
+            free(qw, kvw, ow, aw, dow, dqw, dkvw, scw, dq1w, dkv1w);
+            if (padW) be.free(padW);
+          }
+    });
+
     test('crossEntropy forward and backward, with ignored targets', () => {
       for (const v of [1, 3, 4, 5, 17, 65]) {
         for (const n of [1, 6, 500]) {
@@ -491,6 +566,67 @@ for (const { threads, kernels } of configs) {
         assertClose(mw, mr, `adamw m n${n}`);
         assertClose(vw, vr, `adamw v n${n}`);
         free(pw, mw, vw);
+      }
+    });
+
+    test('lstm and gru cells, forward and backward, widths around the 4-lane vector, skipped outputs', () => {
+      // H below, at and above multiples of 4 (the padded tail); rows enough to split over threads
+      for (const hs of [1, 3, 4, 5, 7, 8, 9, 17, 33, 65]) {
+        for (const n of [1, 5, 300]) {
+          const gen = () => 2 * rng.normal();
+          const what = `n${n} hs${hs}`;
+          // LSTM
+          const [xw, xr] = pair(n * 4 * hs, gen);
+          const [gw, gr] = pair(n * 4 * hs, gen);
+          const [cpw, cpr] = pair(n * hs, gen);
+          const [hw, hr] = pair(n * hs);
+          const [cw, cr] = pair(n * hs);
+          const [aw, ar] = pair(n * 4 * hs);
+          ref.lstmCellForward(hr, cr, ar, xr, gr, cpr, n, hs);
+          be.lstmCellForward(hw, cw, aw, xw, gw, cpw, n, hs);
+          assertClose(hw, hr, `lstm h ${what}`);
+          assertClose(cw, cr, `lstm c ${what}`);
+          assertClose(aw, ar, `lstm act ${what}`);
+          const [dhw, dhr] = pair(n * hs);
+          const [dcw, dcr] = pair(n * hs);
+          const [dxw, dxr] = pair(n * 4 * hs);
+          const [dgw, dgr] = pair(n * 4 * hs);
+          const [dpw, dpr] = pair(n * hs);
+          ref.lstmCellBackward(dxr, dgr, dpr, dhr, dcr, ar, cr, cpr, n, hs);
+          be.lstmCellBackward(dxw, dgw, dpw, dhw, dcw, aw, cw, cpw, n, hs);
+          assertClose(dxw, dxr, `lstm dxg ${what}`);
+          assertClose(dgw, dgr, `lstm dhg ${what}`);
+          assertClose(dpw, dpr, `lstm dcPrev ${what}`);
+          // null outputs are skipped, the others still accumulate
+          ref.lstmCellBackward(null, dgr, null, dhr, dcr, ar, cr, cpr, n, hs);
+          be.lstmCellBackward(null, dgw, null, dhw, dcw, aw, cw, cpw, n, hs);
+          assertClose(dgw, dgr, `lstm dhg (others null) ${what}`);
+          assertClose(dxw, dxr, `lstm dxg untouched ${what}`);
+          free(xw, gw, cpw, hw, cw, aw, dhw, dcw, dxw, dgw, dpw);
+          // GRU
+          const [x3w, x3r] = pair(n * 3 * hs, gen);
+          const [g3w, g3r] = pair(n * 3 * hs, gen);
+          const [hpw, hpr] = pair(n * hs, gen);
+          const [ow, or] = pair(n * hs);
+          const [a3w, a3r] = pair(n * 3 * hs);
+          ref.gruCellForward(or, a3r, x3r, g3r, hpr, n, hs);
+          be.gruCellForward(ow, a3w, x3w, g3w, hpw, n, hs);
+          assertClose(ow, or, `gru h ${what}`);
+          assertClose(a3w, a3r, `gru act ${what}`);
+          const [dow, dor] = pair(n * hs);
+          const [dx3w, dx3r] = pair(n * 3 * hs);
+          const [dg3w, dg3r] = pair(n * 3 * hs);
+          const [dhpw, dhpr] = pair(n * hs);
+          ref.gruCellBackward(dx3r, dg3r, dhpr, dor, a3r, g3r, hpr, n, hs);
+          be.gruCellBackward(dx3w, dg3w, dhpw, dow, a3w, g3w, hpw, n, hs);
+          assertClose(dx3w, dx3r, `gru dxg ${what}`);
+          assertClose(dg3w, dg3r, `gru dhg ${what}`);
+          assertClose(dhpw, dhpr, `gru dhPrev ${what}`);
+          ref.gruCellBackward(dx3r, null, null, dor, a3r, g3r, hpr, n, hs);
+          be.gruCellBackward(dx3w, null, null, dow, a3w, g3w, hpw, n, hs);
+          assertClose(dx3w, dx3r, `gru dxg (others null) ${what}`);
+          free(x3w, g3w, hpw, ow, a3w, dow, dx3w, dg3w, dhpw);
+        }
       }
     });
   });

@@ -57,24 +57,43 @@ async function benchGpt2(o: BenchOptions, torch: boolean, plan: Gpt2Plan): Promi
     o.log,
   );
   if (!w.json) return { error: `writing weights failed: ${w.error}` };
+  // the same weights as an int8 model (src/model/quantize.ts), written once
+  const int8Weights = `${weights.replace(/\.safetensors$/, '')}-int8.safetensors`;
+  o.log('[generate] GPT-2-124M-sized: the same weights quantized to int8 (tsgpt quantize), written once');
+  const q = await retried(
+    () =>
+      node('./generate-speed.js', [
+        '--model',
+        'gpt2',
+        '--weights',
+        weights,
+        '--write-int8',
+        int8Weights,
+        '--json',
+      ]),
+    o.log,
+  );
   const threadCounts = o.threads > 1 ? [o.threads, 1] : [1];
   const tsgpt: Gpt2GenerateResult[] = [];
   const errors: string[] = [];
-  for (const threads of threadCounts) {
-    o.log(
-      `[generate] GPT-2-124M-sized on wasm ${threads}t: load, ${promptLen}-token prompt, ${newTokens} new tokens`,
-    );
-    const g = await retried(
-      () =>
-        node('./generate-speed.js', [
-          ...['--model', 'gpt2', '--weights', weights, '--threads', String(threads)],
-          ...['--prompt-len', String(promptLen), '--tokens', String(newTokens), '--json'],
-        ]),
-      o.log,
-    );
-    if (g.json) tsgpt.push(g.json as unknown as Gpt2GenerateResult);
-    else errors.push(`tsgpt ${threads}t failed: ${g.error}`);
-  }
+  if (!q.json) errors.push(`writing int8 weights failed: ${q.error}`);
+  for (const threads of threadCounts)
+    for (const file of q.json ? [weights, int8Weights] : [weights]) {
+      const kind = file === weights ? 'float32' : 'int8';
+      o.log(
+        `[generate] GPT-2-124M-sized on wasm ${threads}t, ${kind}: load, ${promptLen}-token prompt, ${newTokens} new tokens`,
+      );
+      const g = await retried(
+        () =>
+          node('./generate-speed.js', [
+            ...['--model', 'gpt2', '--weights', file, '--threads', String(threads)],
+            ...['--prompt-len', String(promptLen), '--tokens', String(newTokens), '--json'],
+          ]),
+        o.log,
+      );
+      if (g.json) tsgpt.push(g.json as unknown as Gpt2GenerateResult);
+      else errors.push(`tsgpt ${threads}t ${kind} failed: ${g.error}`);
+    }
   const runs = torch ? await torchGpt2(o, plan) : [];
   return tsgpt.length === 0
     ? { error: errors.join('; ') }

@@ -41,6 +41,23 @@ export function capture(fn: () => void): Tape {
   return t;
 }
 
+/**
+ * Like capture, but may be called while a capture is open: what fn computes goes to the new tape
+ * only, and the open one continues after. Gradient checkpointing records a block's recomputation
+ * and backward this way, to replay both from inside one backward closure of the outer step.
+ */
+export function captureNested(fn: () => void): Tape {
+  const outer = tape;
+  const t: Tape = { forward: [], backward: [] };
+  tape = t;
+  try {
+    fn();
+  } finally {
+    tape = outer;
+  }
+  return t;
+}
+
 /** Re-runs a captured step. */
 export function replay(fns: readonly (() => void)[]): void {
   for (let i = 0; i < fns.length; i++) fns[i]!();
@@ -124,6 +141,32 @@ export function backward(root: Tensor): void {
   const order = topoSort(root);
   const seed = gradOf(root);
   const start = () => root.backend.fill(seed.data, 1);
+  start();
+  tape?.backward.push(start);
+  for (let i = order.length - 1; i >= 0; i--) {
+    const t = order[i]!;
+    if (t.node && t.grad) {
+      t.node.backward();
+      tape?.backward.push(t.node.backward);
+    }
+  }
+}
+
+/**
+ * Backpropagates into root's graph from a gradient that arrives from outside it: root.grad =
+ * dout (same shape; root need not be a scalar), then each node's backward in reverse
+ * topological order, as backward() does. Gradient checkpointing's recomputed block takes the
+ * gradient of its output this way.
+ */
+export function backwardFrom(root: Tensor, dout: Tensor): void {
+  if (shapeStr(root.shape) !== shapeStr(dout.shape))
+    throw new ShapeError(
+      `backwardFrom: root ${shapeStr(root.shape)} and dout ${shapeStr(dout.shape)} differ`,
+    );
+  if (!root.requiresGrad) throw new ShapeError('backwardFrom: root does not require grad');
+  const order = topoSort(root);
+  const g = gradOf(root);
+  const start = () => root.backend.copy(g.data, dout.data);
   start();
   tape?.backward.push(start);
   for (let i = order.length - 1; i >= 0; i--) {

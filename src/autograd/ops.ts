@@ -1,4 +1,4 @@
-// The differentiable ops a GPT needs. Each op is one public function that validates its
+// The differentiable ops a GPT (and the models before it: src/model/) needs. Each op is one public function that validates its
 // arguments, calls the backend's forward kernel, and (when a gradient is needed) records the
 // backward closure right beside it. Imported as `F` (as in torch.nn.functional):
 //   import * as F from '../autograd/ops.js';
@@ -9,6 +9,7 @@ import { contiguousStrides, sizeOf } from '../backend/backend.js';
 import { ShapeError, shapeStr } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { compute, gradOf, needsGrad, record } from './engine.js';
+import { embeddingInt8, int8Of, linearInt8 } from './int8.js';
 
 function sameBackend(op: string, ...ts: readonly (Tensor | null)[]): Backend {
   const b = ts[0]!.backend;
@@ -106,6 +107,8 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
  * @example F.linear(x, w, b) // (B, T, C) -> (B, T, OC)
  */
 export function linear(x: Tensor, w: Tensor, bias: Tensor | null): Tensor {
+  const q = int8Of(w); // an int8 model (inference): the weight lives in int8 (int8.ts)
+  if (q) return linearInt8(x, q, bias);
   const be = sameBackend('linear', x, w, bias);
   sameDType('linear', x, w);
   const c = x.dim(-1);
@@ -211,19 +214,23 @@ function binaryOp(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
     if (t.size === out.size) accumulate(gradOf(t), g);
     else be.sumTo(gradOf(t).f, g, shape, padded);
   };
-  // scratch for the local gradients, allocated once (freed with the graph)
-  const tmp = be.alloc(out.dtype, out.size) as FloatArray;
+  // scratch for the local gradients, allocated once (freed with the graph); a + b needs none
+  const tmp = op === 'add' ? null : (be.alloc(out.dtype, out.size) as FloatArray);
   return record(
     out,
     op,
     [a, b],
     () => {
       const dout = out.grad!.f;
-      if (op === 'add' || op === 'sub') {
-        // out = a + b: da += dout; db += dout (or -dout for a - b)
+      if (!tmp) {
+        // out = a + b: da += dout; db += dout
+        if (a.requiresGrad) reduceInto(a, aPadded, dout);
+        if (b.requiresGrad) reduceInto(b, bPadded, dout);
+      } else if (op === 'sub') {
+        // out = a - b: da += dout; db += -dout
         if (a.requiresGrad) reduceInto(a, aPadded, dout);
         if (b.requiresGrad) {
-          be.scale(tmp, dout, op === 'sub' ? -1 : 1, false);
+          be.scale(tmp, dout, -1, false);
           reduceInto(b, bPadded, tmp);
         }
       } else if (op === 'mul') {
@@ -250,7 +257,7 @@ function binaryOp(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
         }
       }
     },
-    [tmp],
+    tmp ? [tmp] : [],
   );
 }
 
@@ -294,6 +301,8 @@ export const log = (x: Tensor): Tensor => unaryOp('log', x);
 export const tanh = (x: Tensor): Tensor => unaryOp('tanh', x);
 export const neg = (x: Tensor): Tensor => unaryOp('neg', x);
 export const sqrt = (x: Tensor): Tensor => unaryOp('sqrt', x);
+/** The logistic function 1 / (1 + exp(-x)): squashes to (0, 1), a gate's "how much". */
+export const sigmoid = (x: Tensor): Tensor => unaryOp('sigmoid', x);
 
 // ---------------------------------------------------------------------------------------------
 // shapes: reshape, permute/transpose, narrow/split
@@ -437,6 +446,11 @@ export function mean(x: Tensor): Tensor {
  * @example F.embedding(wte, idx) // (V, C), (B, T) -> (B, T, C)
  */
 export function embedding(table: Tensor, ids: Tensor): Tensor {
+  const q = int8Of(table); // an int8 model: rows dequantized from the int8 table (int8.ts)
+  if (q) {
+    if (needsGrad(table)) throw new ShapeError('embedding: an int8 table cannot be trained');
+    return embeddingInt8(q, ids, table.backend);
+  }
   const be = sameBackend('embedding', table);
   if (ids.dtype !== 'int32') throw new ShapeError(`embedding: ids must be int32, got ${ids.dtype}`);
   if (table.ndim !== 2) throw new ShapeError(`embedding: table ${shapeStr(table.shape)} must be (V, C)`);
@@ -518,26 +532,40 @@ export function softmax(x: Tensor): Tensor {
  * Fused causal self-attention over packed q|k|v: qkv (B, T, 3C) -> (B, T, C) with nHead heads.
  * Each position attends to itself and earlier positions only; scores are scaled by
  * 1/sqrt(hs) so their variance stays ~1 whatever the head size (softmax would saturate);
- * `scoreScale` (> 0) replaces that factor.
+ * `opts.scale` (> 0) replaces that factor.
  * `onProbs`, when given, is shown the attention probabilities (B, nh, T, T) once the forward has
  * computed them (and not again when a captured step replays).
+ * `dropout` (training): nanoGPT's attention dropout on the probabilities with probability p,
+ * inverted (kept ones scaled by 1/(1-p)), its mask drawn from `seed` (a function draws a fresh one
+ * at every replay) at each probability's index in (B, nh, T, T) (see Backend.attentionForward).
  */
 export function causalSelfAttention(
   qkv: Tensor,
   nHead: number,
   onProbs?: (att: FloatArray, shape: readonly [number, number, number, number]) => void,
-  scoreScale = 0,
+  opts?: AttentionOptions,
 ): Tensor {
   const be = sameBackend('causalSelfAttention', qkv);
   if (qkv.ndim !== 3 || qkv.dim(2) % 3 !== 0)
     throw new ShapeError(`causalSelfAttention: qkv ${shapeStr(qkv.shape)} must be (B, T, 3C)`);
+  if (opts?.bf16 && needsGrad(qkv) && !onProbs) return attentionBf16(qkv, nHead, opts);
+  const dropoutP = opts?.p ?? 0;
+  const seed = opts?.seed ?? 0;
+  if (!(dropoutP >= 0 && dropoutP < 1))
+    throw new ShapeError(`causalSelfAttention: dropout p must be in [0, 1), got ${dropoutP}`);
   const [b, t, c3] = qkv.shape as [number, number, number];
   const c = c3 / 3;
   if (c % nHead !== 0) throw new ShapeError(`causalSelfAttention: C ${c} not divisible by nHead ${nHead}`);
-  const scale = scoreScale > 0 ? scoreScale : 1 / Math.sqrt(c / nHead);
+  const scale = scoreScaleOf(opts, c / nHead);
   const out = new Tensor(be, [b, t, c], qkv.dtype);
   const att = be.alloc(qkv.dtype, b * nHead * t * t) as FloatArray; // (B, nh, T, T)
-  compute(() => be.attentionForward(out.f, att, qkv.f, b, t, c, nHead, scale));
+  // the mask's seed, drawn by the forward and read again by the backward (an Int32Array: a
+  // replayed step stores into it without allocating)
+  const drawn = new Int32Array(1);
+  compute(() => {
+    if (dropoutP > 0) drawn[0] = typeof seed === 'number' ? seed : seed();
+    be.attentionForward(out.f, att, qkv.f, b, t, c, nHead, scale, dropoutP, drawn[0]!);
+  });
   onProbs?.(att, [b, nHead, t, t]);
   if (!needsGrad(qkv)) {
     be.free(att);
@@ -548,7 +576,154 @@ export function causalSelfAttention(
     out,
     'causalSelfAttention',
     [qkv],
-    () => be.attentionBackward(gradOf(qkv).f, datt, out.grad!.f, qkv.f, att, b, t, c, nHead, scale),
+    () =>
+      be.attentionBackward(
+        gradOf(qkv).f,
+        datt,
+        out.grad!.f,
+        qkv.f,
+        att,
+        b,
+        t,
+        c,
+        nHead,
+        scale,
+        dropoutP,
+        drawn[0]!,
+      ),
+    [att, datt],
+  );
+}
+
+/** Options of causalSelfAttention in training. */
+export interface AttentionOptions {
+  /** attention dropout's probability (default 0: none) */
+  p?: number;
+  /** its mask's seed, or a function drawing one (a fresh mask at every replay) */
+  seed?: number | (() => number);
+  /**
+   * mixed precision: save the probabilities for the backward as bf16 (src/backend/bf16.ts), half
+   * the bytes, on a backend with attentionForwardBf16
+   */
+  bf16?: boolean;
+  /** the scores' scale; > 0 replaces 1/sqrt(hs) (default 0: 1/sqrt(hs)) */
+  scale?: number;
+}
+
+/** The scores' scale of causalSelfAttention: opts.scale when > 0, else 1/sqrt(hs). */
+function scoreScaleOf(opts: AttentionOptions | undefined, hs: number): number {
+  const s = opts?.scale ?? 0;
+  return s > 0 ? s : 1 / Math.sqrt(hs);
+}
+
+/**
+ * causalSelfAttention in mixed precision: the same forward, the probabilities it saves for the
+ * backward rounded to bf16 (B, nh, T, T, 2 bytes each), and no (B, nh, T, T) scratch for the
+ * backward (the kernels keep a head's in their own). The gradient is the float32 one's at
+ * bf16-rounded probabilities.
+ */
+function attentionBf16(qkv: Tensor, nHead: number, opts: AttentionOptions): Tensor {
+  const be = qkv.backend;
+  if (!be.attentionForwardBf16 || !be.attentionBackwardBf16)
+    throw new ShapeError(`causalSelfAttention: the ${be.name} backend has no bf16 attention kernels`);
+  const dropoutP = opts.p ?? 0;
+  const seed = opts.seed ?? 0;
+  if (!(dropoutP >= 0 && dropoutP < 1))
+    throw new ShapeError(`causalSelfAttention: dropout p must be in [0, 1), got ${dropoutP}`);
+  const [b, t, c3] = qkv.shape as [number, number, number];
+  const c = c3 / 3;
+  if (c % nHead !== 0) throw new ShapeError(`causalSelfAttention: C ${c} not divisible by nHead ${nHead}`);
+  const scale = scoreScaleOf(opts, c / nHead);
+  const out = new Tensor(be, [b, t, c], qkv.dtype);
+  const att16 = be.alloc('int32', Math.ceil((b * nHead * t * t) / 2)); // (B, nh, T, T) bf16
+  const drawn = new Int32Array(1);
+  compute(() => {
+    if (dropoutP > 0) drawn[0] = typeof seed === 'number' ? seed : seed();
+    be.attentionForwardBf16!(out.f, att16, qkv.f, b, t, c, nHead, scale, dropoutP, drawn[0]!);
+  });
+  return record(
+    out,
+    'causalSelfAttention',
+    [qkv],
+    () =>
+      be.attentionBackwardBf16!(
+        gradOf(qkv).f,
+        out.grad!.f,
+        qkv.f,
+        att16,
+        b,
+        t,
+        c,
+        nHead,
+        scale,
+        dropoutP,
+        drawn[0]!,
+      ),
+    [att16],
+  );
+}
+
+/** Which keys each query may not see (see attention). */
+export interface AttentionMask {
+  /** query i sees keys j <= i + (Tk - Tq) only: a decoder does not look ahead */
+  causal?: boolean;
+  /** (B, Tk) int32, nonzero where key j of sequence b is padding: no query sees it */
+  keyPadding?: Tensor | null;
+}
+
+/**
+ * Multi-head scaled dot-product attention, softmax(q k^T / sqrt(hs) + mask) v per head, with
+ * queries from one sequence and keys and values from another: q (B, Tq, C), kv (B, Tk, 2C)
+ * holding k | v, -> (B, Tq, C). Self-attention passes projections of the same sequence;
+ * cross-attention (a decoder reading the encoder) the decoder's queries and the encoder's keys
+ * and values. Masked scores are -inf before the softmax; a query whose keys are all masked
+ * gets zeros (and no gradient) rather than the NaN of a softmax over nothing.
+ * Not for GPT: its causal self-attention has a fused kernel of its own (causalSelfAttention).
+ * @example F.attention(q, kv, nHead, { keyPadding: srcPad }) // (B, Tq, C), (B, Tk, 2C) -> (B, Tq, C)
+ */
+export function attention(q: Tensor, kv: Tensor, nHead: number, mask: AttentionMask = {}): Tensor {
+  const be = sameBackend('attention', q, kv);
+  sameDType('attention', q, kv);
+  if (q.ndim !== 3 || kv.ndim !== 3 || kv.dim(0) !== q.dim(0) || kv.dim(2) !== 2 * q.dim(2))
+    throw new ShapeError(
+      `attention: q ${shapeStr(q.shape)}, kv ${shapeStr(kv.shape)}: need q (B, Tq, C) and kv (B, Tk, 2C)`,
+    );
+  const [b, tq, c] = q.shape as [number, number, number];
+  const tk = kv.dim(1);
+  if (!(Number.isInteger(nHead) && nHead >= 1 && c % nHead === 0))
+    throw new ShapeError(`attention: C ${c} not divisible by nHead ${nHead}`);
+  const pad = mask.keyPadding ?? null;
+  if (pad && (pad.dtype !== 'int32' || shapeStr(pad.shape) !== shapeStr([b, tk])))
+    throw new ShapeError(
+      `attention: keyPadding ${shapeStr(pad.shape)} ${pad.dtype}: need (${b}, ${tk}) int32 (B, Tk)`,
+    );
+  const p = { b, tq, tk, c, nh: nHead, scale: 1 / Math.sqrt(c / nHead), causal: mask.causal ?? false };
+  const padArr = pad ? (pad.data as Int32Array) : null;
+  const out = new Tensor(be, [b, tq, c], q.dtype);
+  const att = be.alloc(q.dtype, b * nHead * tq * tk) as FloatArray; // (B, nh, Tq, Tk) probabilities
+  compute(() => be.maskedAttentionForward(out.f, att, q.f, kv.f, padArr, p));
+  if (!needsGrad(q, kv)) {
+    be.free(att);
+    return out;
+  }
+  const datt = be.alloc(q.dtype, att.length) as FloatArray; // backward scratch
+  // dv += att^T dout; dscores = att * (dout v^T - rowsum(att * dout v^T)); dq += scale dscores k;
+  // dk += scale dscores^T q (the kernel's comments go line by line)
+  return record(
+    out,
+    'attention',
+    [q, kv],
+    () =>
+      be.maskedAttentionBackward(
+        q.requiresGrad ? gradOf(q).f : null,
+        kv.requiresGrad ? gradOf(kv).f : null,
+        datt,
+        out.grad!.f,
+        q.f,
+        kv.f,
+        att,
+        p,
+      ),
     [att, datt],
   );
 }
@@ -561,6 +736,7 @@ export function dropout(x: Tensor, p: number, seed: number | (() => number), tra
   if (!training || p === 0) return x;
   if (!(p > 0 && p < 1)) throw new ShapeError(`dropout: p must be in [0, 1), got ${p}`);
   const be = sameBackend('dropout', x);
+  if (be.dropoutApply && be.dropoutBackward) return dropoutRedrawn(x, p, seed);
   const out = new Tensor(be, x.shape, x.dtype);
   const mask = be.alloc(x.dtype, x.size) as FloatArray;
   // a seed function draws a new mask each time the step is replayed
@@ -583,6 +759,23 @@ export function dropout(x: Tensor, p: number, seed: number | (() => number), tra
     },
     [mask, tmp],
   );
+}
+
+/**
+ * dropout() on a backend that redraws the mask in the backward (dropoutApply, dropoutBackward):
+ * the same numbers, without a mask or a scratch array per dropout (half a layer's activations).
+ */
+function dropoutRedrawn(x: Tensor, p: number, seed: number | (() => number)): Tensor {
+  const be = x.backend;
+  const out = new Tensor(be, x.shape, x.dtype);
+  const drawn = new Int32Array(1); // the mask's seed, for the backward (see causalSelfAttention)
+  compute(() => {
+    drawn[0] = typeof seed === 'number' ? seed : seed();
+    be.dropoutApply!(out.f, x.f, p, drawn[0]!);
+  });
+  if (!needsGrad(x)) return out;
+  // dx += dout * mask, the mask drawn again from its seed
+  return record(out, 'dropout', [x], () => be.dropoutBackward!(gradOf(x).f, out.grad!.f, p, drawn[0]!));
 }
 
 /**
@@ -635,6 +828,198 @@ export function crossEntropy(logits: Tensor, targets: Tensor): Tensor {
     },
     [losses],
   );
+}
+
+// ---------------------------------------------------------------------------------------------
+// recurrent networks (src/model/rnn.ts) and the MLP language model (src/model/mlp.ts)
+
+/**
+ * The slices of x along dim 0, as views (no copy): x (N, ...) -> N tensors (...). A recurrent
+ * model runs time-major and takes the input of step t as unbind(x)[t].
+ * @example const steps = F.unbind(xw) // (T, B, 4H) -> T x (B, 4H)
+ */
+export function unbind(x: Tensor): Tensor[] {
+  if (x.ndim < 1) throw new ShapeError(`unbind: x ${shapeStr(x.shape)} has no dim 0`);
+  const n = x.dim(0);
+  const inner = n === 0 ? 0 : x.size / n;
+  const shape = x.shape.slice(1);
+  const grad = needsGrad(x);
+  const out: Tensor[] = [];
+  for (let i = 0; i < n; i++) {
+    const view = new Tensor(x.backend, shape, x.dtype, x.data.subarray(i * inner, (i + 1) * inner));
+    if (!grad) {
+      out.push(view);
+      continue;
+    }
+    // dx[i] += dout; the slice of dx is made once, so a replayed step allocates nothing
+    let dslice: FloatArray | null = null;
+    out.push(
+      record(view, 'unbind', [x], () => {
+        dslice ??= gradOf(x).f.subarray(i * inner, (i + 1) * inner);
+        x.backend.scale(dslice, view.grad!.f, 1, true);
+      }),
+    );
+  }
+  return out;
+}
+
+/**
+ * Stacks same-shaped tensors along a new dim 0 (copies): N x (...) -> (N, ...).
+ * @example F.stack(hs) // T x (B, H) -> (T, B, H): a recurrent layer's outputs
+ */
+export function stack(xs: readonly Tensor[]): Tensor {
+  if (xs.length === 0) throw new ShapeError('stack: no tensors to stack');
+  const first = xs[0]!;
+  const be = sameBackend('stack', ...xs);
+  for (const x of xs) {
+    sameDType('stack', first, x);
+    if (shapeStr(x.shape) !== shapeStr(first.shape))
+      throw new ShapeError(`stack: shapes differ: ${shapeStr(first.shape)} and ${shapeStr(x.shape)}`);
+  }
+  const inner = first.size;
+  const out = new Tensor(be, [xs.length, ...first.shape], first.dtype);
+  const parts = xs.map((_, i) => out.f.subarray(i * inner, (i + 1) * inner)); // made once
+  // out[i] = xs[i]
+  compute(() => {
+    for (let i = 0; i < xs.length; i++) be.copy(parts[i]!, xs[i]!.f);
+  });
+  if (!needsGrad(...xs)) return out;
+  let dparts: FloatArray[] | null = null;
+  return record(out, 'stack', xs, () => {
+    // dxs[i] += dout[i]
+    dparts ??= xs.map((_, i) => out.grad!.f.subarray(i * inner, (i + 1) * inner));
+    for (let i = 0; i < xs.length; i++) if (xs[i]!.requiresGrad) accumulate(gradOf(xs[i]!), dparts[i]!);
+  });
+}
+
+/**
+ * One LSTM step, fused (Hochreiter & Schmidhuber 1997, with the forget gate of Gers et al.
+ * 2000, as PyTorch's nn.LSTM). xg = W_ih x + b_ih and hg = W_hh hPrev + b_hh (N, 4H) are the
+ * gate pre-activations, in the order i | f | g | o:
+ *   i, f, o = sigmoid(xg + hg)   g = tanh(xg + hg)   c = f * cPrev + i * g   h = o * tanh(c)
+ * Returns the new hidden state h and cell state c (N, H).
+ * @example const { h, c } = F.lstmCell(xs[t], F.linear(h, w_hh, b_hh), c)
+ */
+export function lstmCell(xg: Tensor, hg: Tensor, cPrev: Tensor): { h: Tensor; c: Tensor } {
+  const be = sameBackend('lstmCell', xg, hg, cPrev);
+  sameDType('lstmCell', xg, hg);
+  sameDType('lstmCell', xg, cPrev);
+  if (cPrev.ndim !== 2) throw new ShapeError(`lstmCell: cPrev ${shapeStr(cPrev.shape)} must be (N, H)`);
+  const [n, hs] = cPrev.shape as [number, number];
+  const gates = shapeStr([n, 4 * hs]);
+  if (shapeStr(xg.shape) !== gates || shapeStr(hg.shape) !== gates)
+    throw new ShapeError(
+      `lstmCell: xg ${shapeStr(xg.shape)} and hg ${shapeStr(hg.shape)} must be (N, 4H) = ${gates} for cPrev ${shapeStr(cPrev.shape)}`,
+    );
+  const h = new Tensor(be, [n, hs], xg.dtype);
+  const c = new Tensor(be, [n, hs], xg.dtype);
+  const act = be.alloc(xg.dtype, n * 4 * hs) as FloatArray; // i, f, g, o for the backward
+  compute(() => be.lstmCellForward(h.f, c.f, act, xg.f, hg.f, cPrev.f, n, hs));
+  if (!needsGrad(xg, hg, cPrev)) {
+    be.free(act);
+    return { h, c };
+  }
+  // Two outputs, one backward: it sits on c and reads both gradients. h is recorded as computed
+  // from c, so backward reaches h (after everything that used h) before c, and h's node makes
+  // sure c's gradient exists so that c's node runs even when nothing used c (the last step).
+  // dc_total = dc + dh * o * (1 - tanh(c)^2); dgates = (dc_total g, dc_total cPrev, dc_total i,
+  // dh tanh(c)) through each gate's nonlinearity; dcPrev += dc_total * f; dxg += dgates, dhg += dgates
+  record(
+    c,
+    'lstmCell',
+    [xg, hg, cPrev],
+    () =>
+      be.lstmCellBackward(
+        xg.requiresGrad ? gradOf(xg).f : null,
+        hg.requiresGrad ? gradOf(hg).f : null,
+        cPrev.requiresGrad ? gradOf(cPrev).f : null,
+        gradOf(h).f,
+        c.grad!.f,
+        act,
+        c.f,
+        cPrev.f,
+        n,
+        hs,
+      ),
+    [act],
+  );
+  record(h, 'lstmCell.h', [c], () => {
+    gradOf(c);
+  });
+  return { h, c };
+}
+
+/**
+ * One GRU step, fused (Cho et al. 2014, as PyTorch's nn.GRU). xg = W_ih x + b_ih and
+ * hg = W_hh hPrev + b_hh (N, 3H), in the order r | z | n:
+ *   r, z = sigmoid(xg + hg)   nn = tanh(xg_n + r * hg_n)   h = (1 - z) * nn + z * hPrev
+ * Returns h (N, H).
+ * @example h = F.gruCell(xs[t], F.linear(h, w_hh, b_hh), h)
+ */
+export function gruCell(xg: Tensor, hg: Tensor, hPrev: Tensor): Tensor {
+  const be = sameBackend('gruCell', xg, hg, hPrev);
+  sameDType('gruCell', xg, hg);
+  sameDType('gruCell', xg, hPrev);
+  if (hPrev.ndim !== 2) throw new ShapeError(`gruCell: hPrev ${shapeStr(hPrev.shape)} must be (N, H)`);
+  const [n, hs] = hPrev.shape as [number, number];
+  const gates = shapeStr([n, 3 * hs]);
+  if (shapeStr(xg.shape) !== gates || shapeStr(hg.shape) !== gates)
+    throw new ShapeError(
+      `gruCell: xg ${shapeStr(xg.shape)} and hg ${shapeStr(hg.shape)} must be (N, 3H) = ${gates} for hPrev ${shapeStr(hPrev.shape)}`,
+    );
+  const h = new Tensor(be, [n, hs], xg.dtype);
+  const act = be.alloc(xg.dtype, n * 3 * hs) as FloatArray; // r, z, nn for the backward
+  compute(() => be.gruCellForward(h.f, act, xg.f, hg.f, hPrev.f, n, hs));
+  if (!needsGrad(xg, hg, hPrev)) {
+    be.free(act);
+    return h;
+  }
+  // dnn = dh (1 - z); dz = dh (hPrev - nn); dhPrev += dh z; da_n = dnn (1 - nn^2) goes to
+  // xg_n and (times r) to hg_n; dr = da_n hg_n; r and z through sigmoid' to both xg and hg
+  return record(
+    h,
+    'gruCell',
+    [xg, hg, hPrev],
+    () =>
+      be.gruCellBackward(
+        xg.requiresGrad ? gradOf(xg).f : null,
+        hg.requiresGrad ? gradOf(hg).f : null,
+        hPrev.requiresGrad ? gradOf(hPrev).f : null,
+        h.grad!.f,
+        act,
+        hg.f,
+        hPrev.f,
+        n,
+        hs,
+      ),
+    [act],
+  );
+}
+
+/**
+ * For each position of idx (B, T) int32, the n token ids that end at it: out[b, t, j] =
+ * idx[b, t - n + 1 + j], or `pad` where that falls before the window's start. Ids, so not
+ * differentiable; computed inside compute() so a replayed step reads the new batch.
+ * @example F.contextWindows(idx, 3, V) // (B, T) -> (B, T, 3): what the MLP model reads
+ */
+export function contextWindows(idx: Tensor, n: number, pad: number): Tensor {
+  if (idx.ndim !== 2 || idx.dtype !== 'int32')
+    throw new ShapeError(`contextWindows: idx ${shapeStr(idx.shape)} ${idx.dtype}: need (B, T) int32`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new ShapeError(`contextWindows: n = ${n} must be a positive integer`);
+  const [b, t] = idx.shape as [number, number];
+  const out = new Tensor(idx.backend, [b, t, n], 'int32');
+  const src = idx.data as Int32Array;
+  const dst = out.data as Int32Array;
+  compute(() => {
+    for (let r = 0; r < b; r++)
+      for (let p = 0; p < t; p++)
+        for (let j = 0; j < n; j++) {
+          const from = p - n + 1 + j; // position within the window
+          dst[(r * t + p) * n + j] = from < 0 ? pad : src[r * t + from]!;
+        }
+  });
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,12 +9,25 @@
 // - Arrays passed to a backend were allocated by that same backend (`alloc`), so a backend may
 //   keep them in its own memory (WebAssembly memory for `wasm`).
 
+import type { Arena } from './arena.js';
+import type { Int8Weights } from './int8.js';
+
 export type DType = 'float32' | 'float64' | 'int32';
 export type FloatArray = Float32Array | Float64Array;
 export type AnyArray = Float32Array | Float64Array | Int32Array;
 export type BackendName = 'ref' | 'wasm';
 
-export type UnaryOp = 'gelu' | 'gelu_tanh' | 'relu' | 'exp' | 'log' | 'neg' | 'tanh' | 'sqrt' | 'relu2';
+export type UnaryOp =
+  | 'gelu'
+  | 'gelu_tanh'
+  | 'relu'
+  | 'exp'
+  | 'log'
+  | 'neg'
+  | 'tanh'
+  | 'sqrt'
+  | 'sigmoid'
+  | 'relu2';
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
 
 /** Batched matrix multiply: out[b] (M, N) = op(a[b]) (M, K) @ op(b[b]) (K, N). */
@@ -49,6 +62,11 @@ export interface Backend {
   alloc(dtype: DType, size: number): AnyArray;
   /** Returns an array's memory to the backend; the array must not be used afterwards. */
   free(arr: AnyArray): void;
+  /**
+   * While an arena is set, alloc() takes from it and free() of its memory does nothing (gradient
+   * checkpointing's memory plan, src/backend/arena.ts); null goes back to the backend's own.
+   */
+  setArena?(arena: Arena | null): void;
   /** Releases what the backend holds beyond memory (the wasm backend's worker threads). */
   dispose?(): Promise<void>;
   /** Threads that take part in parallel kernels, the caller included (absent: 1). */
@@ -66,7 +84,7 @@ export interface Backend {
   copy(out: AnyArray, x: AnyArray): void;
   /** out[i] = f(x[i]); out may alias x */
   unary(op: UnaryOp, out: FloatArray, x: FloatArray): void;
-  /** accumulates dx[i] += f'(x[i]) * dout[i], where y = f(x) (y given for exp/tanh/sqrt) */
+  /** accumulates dx[i] += f'(x[i]) * dout[i], where y = f(x) (y given for exp/tanh/sqrt/sigmoid) */
   unaryBackward(op: UnaryOp, dx: FloatArray, x: FloatArray, y: FloatArray, dout: FloatArray): void;
   /**
    * Broadcasting binary op over `outShape`: out[i] = a[ia] op b[ib], where ia and ib are
@@ -142,6 +160,11 @@ export interface Backend {
    * qkv (B, T, 3C) holds q | k | v along the last dim, heads NH of size HS = C / NH.
    * out (B, T, C); att (B, NH, T, T) saves the softmax probabilities (0 above the diagonal).
    * scale is usually 1/sqrt(HS).
+   * Attention dropout (nanoGPT's attn_dropout, training only): with dropoutP > 0 the weighted sum
+   * uses the probabilities after inverted dropout, P * mask, where mask at element i of att
+   * (flat index over (B, NH, T, T)) is dropoutMask(seed, i, dropoutP), the draw dropoutForward
+   * makes on a tensor of att's shape. att still saves P itself; the backward redraws the mask
+   * from the seed (counter-based: nothing else is stored).
    */
   attentionForward(
     out: FloatArray,
@@ -152,8 +175,13 @@ export interface Backend {
     c: number,
     nh: number,
     scale: number,
+    dropoutP?: number,
+    seed?: number,
   ): void;
-  /** accumulates dqkv (B, T, 3C); datt (B, NH, T, T) is scratch (overwritten). */
+  /**
+   * accumulates dqkv (B, T, 3C); datt (B, NH, T, T) is scratch (overwritten). dropoutP and seed
+   * must be the forward's.
+   */
   attentionBackward(
     dqkv: FloatArray,
     datt: FloatArray,
@@ -165,6 +193,70 @@ export interface Backend {
     c: number,
     nh: number,
     scale: number,
+    dropoutP?: number,
+    seed?: number,
+  ): void;
+  /**
+   * Mixed precision (optional): attentionForward that saves the probabilities as bf16 in att16
+   * (B, NH, T, T 16-bit values, two to an int32 element: src/backend/bf16.ts), rounded to nearest
+   * even; out is computed from the float32 probabilities, as attentionForward's.
+   */
+  attentionForwardBf16?(
+    out: FloatArray,
+    att16: Int32Array,
+    qkv: FloatArray,
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    scale: number,
+    dropoutP: number,
+    seed: number,
+  ): void;
+  /** attentionBackward from the bf16 probabilities (widened); needs no (B, NH, T, T) scratch. */
+  attentionBackwardBf16?(
+    dqkv: FloatArray,
+    dout: FloatArray,
+    qkv: FloatArray,
+    att16: Int32Array,
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    scale: number,
+    dropoutP: number,
+    seed: number,
+  ): void;
+  /**
+   * Multi-head attention with masks, queries from one sequence and keys/values from another
+   * (the same one for self-attention): q (B, Tq, C), kv (B, Tk, 2C) holding k | v along the last
+   * dim, heads NH of size HS = C / NH. Query i of batch b sees key j unless
+   * keyPadding[b, j] != 0 (keyPadding (B, Tk) int32, may be null) or, when p.causal,
+   * j > i + (Tk - Tq). Masked scores are -inf before the softmax; a row with every key masked
+   * is all zeros (probabilities and output). out (B, Tq, C); att (B, NH, Tq, Tk) saves the
+   * probabilities.
+   */
+  maskedAttentionForward(
+    out: FloatArray,
+    att: FloatArray,
+    q: FloatArray,
+    kv: FloatArray,
+    keyPadding: Int32Array | null,
+    p: MaskedAttentionParams,
+  ): void;
+  /**
+   * Accumulates dq (B, Tq, C) and dkv (B, Tk, 2C); either may be null (not needed).
+   * datt (B, NH, Tq, Tk) is scratch (overwritten).
+   */
+  maskedAttentionBackward(
+    dq: FloatArray | null,
+    dkv: FloatArray | null,
+    datt: FloatArray,
+    dout: FloatArray,
+    q: FloatArray,
+    kv: FloatArray,
+    att: FloatArray,
+    p: MaskedAttentionParams,
   ): void;
   /**
    * Fused log-softmax + negative log-likelihood: losses (N) = -log softmax(logits (N, V))[target].
@@ -195,6 +287,87 @@ export interface Backend {
    * dropoutUniform(seed, i) >= p (see below): every backend draws the same mask for a seed.
    */
   dropoutForward(out: FloatArray, mask: FloatArray, x: FloatArray, p: number, seed: number): void;
+  /**
+   * dropoutForward without the mask: out[i] = x[i] * dropoutMask(seed, i, p). Optional, with
+   * dropoutBackward: the pair saves the mask's memory (the backward redraws it from the seed).
+   */
+  dropoutApply?(out: FloatArray, x: FloatArray, p: number, seed: number): void;
+  /**
+   * accumulates dx[i] += dout[i] * m[i], m[i] = dropoutMask(seed, i, p) stored as dx's dtype:
+   * the same numbers as multiplying by dropoutForward's saved mask, then accumulating.
+   */
+  dropoutBackward?(dx: FloatArray, dout: FloatArray, p: number, seed: number): void;
+
+  // ---- int8 inference (optional) ----
+  /**
+   * out (N, OC) = x (N, C) @ W^T + bias with W int8 (src/backend/int8.ts: one scale per row) and
+   * x quantized per row on the fly; bias may be null. The definition is linearInt8Ref; a backend
+   * without it cannot run int8 models.
+   */
+  linearInt8?(out: FloatArray, x: FloatArray, w: Int8Weights, bias: FloatArray | null, n: number): void;
+
+  // ---- recurrent cells (src/model/rnn.ts) ----
+  /**
+   * One LSTM step for N rows of HS units, fused. gates = xg + hg (N, 4HS), in PyTorch's order
+   * i | f | g | o: i, f, o = sigmoid, g = tanh; c = f * cPrev + i * g; h = o * tanh(c).
+   * h, c, cPrev (N, HS); act (N, 4HS) saves i, f, g, o (after their nonlinearities) for the backward.
+   */
+  lstmCellForward(
+    h: FloatArray,
+    c: FloatArray,
+    act: FloatArray,
+    xg: FloatArray,
+    hg: FloatArray,
+    cPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void;
+  /**
+   * Backward of lstmCellForward given dh and dc (N, HS): accumulates dgates (N, 4HS) into dxg and
+   * into dhg, and dcPrev (N, HS); a null output is skipped (an input that needs no gradient).
+   */
+  lstmCellBackward(
+    dxg: FloatArray | null,
+    dhg: FloatArray | null,
+    dcPrev: FloatArray | null,
+    dh: FloatArray,
+    dc: FloatArray,
+    act: FloatArray,
+    c: FloatArray,
+    cPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void;
+  /**
+   * One GRU step for N rows of HS units, fused, as PyTorch's nn.GRU: xg = W_ih x + b_ih and
+   * hg = W_hh h + b_hh (N, 3HS) in the order r | z | n; r = sigmoid(xg_r + hg_r),
+   * z = sigmoid(xg_z + hg_z), nn = tanh(xg_n + r * hg_n), h = (1 - z) * nn + z * hPrev.
+   * act (N, 3HS) saves r, z, nn for the backward.
+   */
+  gruCellForward(
+    h: FloatArray,
+    act: FloatArray,
+    xg: FloatArray,
+    hg: FloatArray,
+    hPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void;
+  /**
+   * Backward of gruCellForward given dh (N, HS): accumulates dxg, dhg (N, 3HS) and dhPrev (N, HS);
+   * a null output is skipped.
+   */
+  gruCellBackward(
+    dxg: FloatArray | null,
+    dhg: FloatArray | null,
+    dhPrev: FloatArray | null,
+    dh: FloatArray,
+    act: FloatArray,
+    hg: FloatArray,
+    hPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void;
 
   // ---- architecture variants (the speedrun options: RMSNorm, QK-norm, rotary positions, SwiGLU) ----
   /** out (N, C) = x * rstd * weight, rstd = 1 / sqrt(mean(x^2) + eps) per row, saved in rstd (N) */
@@ -282,6 +455,22 @@ export interface Backend {
   adamw(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, p: AdamWParams): void;
 }
 
+/** The sizes of one maskedAttentionForward / maskedAttentionBackward call. */
+export interface MaskedAttentionParams {
+  b: number;
+  /** query positions */
+  tq: number;
+  /** key (and value) positions */
+  tk: number;
+  /** model width; heads nh of size c / nh */
+  c: number;
+  nh: number;
+  /** multiplies the scores, usually 1/sqrt(c / nh) */
+  scale: number;
+  /** query i sees keys j <= i + (tk - tq) only (a decoder's self-attention when tq = tk) */
+  causal: boolean;
+}
+
 /**
  * The numbers of one AdamW step. An object (like MatmulParams) that the optimizer refills each
  * step: as separate arguments, each double would be boxed on the JavaScript heap at every call.
@@ -311,6 +500,15 @@ export function dropoutUniform(seed: number, i: number): number {
   x = Math.imul(x, 0x846ca68b);
   x ^= x >>> 16;
   return (x >>> 8) / 16777216;
+}
+
+/**
+ * The inverted-dropout multiplier of element i for a seed: 1/(1-p) (a float64, as every backend
+ * applies it) when kept (dropoutUniform(seed, i) >= p), else 0. dropoutForward's mask and the
+ * attention kernels' both come from it.
+ */
+export function dropoutMask(seed: number, i: number, p: number): number {
+  return dropoutUniform(seed, i) >= p ? 1 / (1 - p) : 0;
 }
 
 /** Element strides of a contiguous row-major shape. */

@@ -241,8 +241,13 @@ function parse(spec: CommandSpec, argv: readonly string[]): Args {
   return new Args(spec, values, given, positionals, false);
 }
 
+/** Metavars of flags that name a file or directory: an empty value names nothing. */
+const PATH_METAVARS: ReadonlySet<string> = new Set(['FILE', 'DIR', 'DIR|FILE', 'CKPT']);
+
 function convert(f: FlagSpec, raw: string, fail: (msg: string) => never): FlagValue {
   if (f.type === 'string') {
+    if (raw === '' && f.metavar !== undefined && PATH_METAVARS.has(f.metavar))
+      fail(`--${f.name} needs a path (${f.metavar}), got an empty one`);
     if (f.choices && !f.choices.includes(raw))
       fail(`--${f.name} must be one of ${f.choices.join('|')}, got "${raw}"`);
     return raw;

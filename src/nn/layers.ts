@@ -22,10 +22,10 @@ export class Linear extends Module {
 
 export class Embedding extends Module {
   readonly weight: Tensor;
-  /** a lookup table of n vectors of size dim */
-  constructor(backend: Backend, dtype: DType, n: number, dim: number) {
+  /** a lookup table of n vectors of size dim, initialised N(0, std) */
+  constructor(backend: Backend, dtype: DType, n: number, dim: number, std = 0.02) {
     super(backend, dtype);
-    this.weight = this.param('weight', [n, dim], { normal: 0.02 });
+    this.weight = this.param('weight', [n, dim], { normal: std });
   }
   forward(ids: Tensor): Tensor {
     return F.embedding(this.weight, ids); // (...) -> (..., dim)

@@ -5,15 +5,20 @@
 
 import type { Backend, DType, FloatArray } from '../backend/backend.js';
 import { sizeOf } from '../backend/backend.js';
-import { TsgptError } from '../errors.js';
+import { CheckpointError, shapeStr, TsgptError } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../util/rng.js';
+import type { Checkpointing } from './checkpoint.js';
 
 /** What a forward pass needs besides its input: train/eval mode and dropout randomness. */
 export interface ForwardContext {
   readonly training: boolean;
   /** a fresh seed for one dropout mask */
   readonly dropoutSeed: () => number;
+  /** gradient checkpointing: recompute each block in the backward, in this memory (checkpoint.ts) */
+  readonly checkpoint?: Checkpointing;
+  /** mixed precision: 'bf16' saves the attention probabilities for the backward in bf16 */
+  readonly precision?: 'fp32' | 'bf16';
   /** someone looking inside this forward pass (src/model/inspect.ts); absent in training */
   readonly probe?: ForwardProbe;
 }
@@ -39,9 +44,17 @@ export function evalContext(): ForwardContext {
   return { training: false, dropoutSeed: () => 0 };
 }
 
-export function trainContext(rng: Rng): ForwardContext {
+export function trainContext(
+  rng: Rng,
+  checkpoint?: Checkpointing,
+  precision: 'fp32' | 'bf16' = 'fp32',
+): ForwardContext {
   // 30 bits: a small integer in V8, never boxed, so drawing a seed allocates nothing
-  return { training: true, dropoutSeed: () => rng.u30() };
+  const dropoutSeed = () => rng.u30();
+  const ctx: ForwardContext = checkpoint
+    ? { training: true, dropoutSeed, checkpoint }
+    : { training: true, dropoutSeed };
+  return precision === 'bf16' ? { ...ctx, precision } : ctx;
 }
 
 /** How a parameter starts: N(0, std), all zeros, or all ones. */
@@ -167,5 +180,49 @@ export class ParamStore {
   zeroGrad(backend: Backend): void {
     if (!this.hasGrads) throw new TsgptError(NO_GRADS);
     backend.fill(this.grad, 0);
+  }
+}
+
+/** A parameter as checkpoints carry it: a shape and its values. */
+export interface NamedWeights {
+  shape: readonly number[];
+  data: FloatArray;
+}
+
+/**
+ * A model's parameters by name (views into the store's flat buffer), for the models that keep
+ * their parameters in a ParamStore (the encoder-decoder; GPT has the same as its own method).
+ */
+export function stateDictOf(store: ParamStore): Map<string, NamedWeights> {
+  const out = new Map<string, NamedWeights>();
+  for (const [name, t] of store.params) out.set(name, { shape: t.shape, data: t.f });
+  return out;
+}
+
+/** Copies weights in by name; every parameter must be present with the right shape, and no other. */
+export function loadStateDictInto(
+  store: ParamStore,
+  dict: ReadonlyMap<string, { shape: readonly number[]; data: ArrayLike<number> }>,
+): void {
+  for (const [name, t] of store.params) {
+    const src = dict.get(name);
+    if (!src) throw new CheckpointError(`weights: missing tensor ${name}`);
+    if (shapeStr(src.shape) !== shapeStr(t.shape))
+      throw new CheckpointError(
+        `weights: ${name} has shape ${shapeStr(src.shape)}, the config needs ${shapeStr(t.shape)}`,
+      );
+  }
+  for (const name of dict.keys())
+    if (!store.params.has(name)) throw new CheckpointError(`weights: unexpected tensor ${name}`);
+  for (const [name, t] of store.params) t.data.set(dict.get(name)!.data);
+}
+
+/** Each parameter of module by its Init rule, N(0, std) drawn from rng in declaration order. */
+export function initParams(module: Module, store: ParamStore, rng: Rng): void {
+  for (const [name, init] of module.namedInits()) {
+    const data = store.get(name).data;
+    if (init === 'zeros') data.fill(0);
+    else if (init === 'ones') data.fill(1);
+    else for (let i = 0; i < data.length; i++) data[i] = rng.normal() * init.normal;
   }
 }

@@ -1,10 +1,11 @@
 // Turning logits into the next token: greedy, temperature, top-k and top-p (nucleus) sampling,
 // composable in that order, plus a repetition penalty; and the autoregressive loop that feeds
-// each new token back in, moving the context window on once it exceeds blockSize.
+// each new token back in, for any LanguageModel: moving GPT's context window on once it exceeds
+// blockSize; a recurrent model carries its state token by token, with no window.
 
 import { noGrad } from '../autograd/engine.js';
 import { TsgptError } from '../errors.js';
-import type { GPT } from '../model/gpt.js';
+import type { LanguageModel } from '../model/language-model.js';
 import { Tensor, tidy } from '../tensor/tensor.js';
 import type { Rng } from '../util/rng.js';
 
@@ -154,11 +155,13 @@ export interface GenerateOptions {
 
 /**
  * Generates maxNewTokens tokens after prompt, calling onToken with each as it is chosen
- * (return false to stop early). The model sees at most blockSize tokens (see windowStart).
+ * (return false to stop early). The model sees at most model.contextLimit tokens (GPT's
+ * blockSize; see windowStart); one with no limit (an RNN) sees them all. With the cache (the
+ * model's decode state: GPT's KV cache, an RNN's hidden state) each step feeds only the new token.
  * @example generate(model, tok.encode('ROMEO:'), 100, DEFAULT_SAMPLING, new Rng(1), (id) => print(id))
  */
 export function generate(
-  model: GPT,
+  model: LanguageModel,
   prompt: readonly number[],
   maxNewTokens: number,
   o: SampleOptions,
@@ -169,8 +172,8 @@ export function generate(
 ): number[] {
   if (prompt.length === 0) throw new TsgptError('generate: the prompt has no tokens');
   const tokens = [...prompt];
-  const T = model.config.blockSize;
-  const cache = (g.cache ?? true) ? model.newCache(1) : null;
+  const T = model.contextLimit;
+  const cache = (g.cache ?? true) && model.newCache ? model.newCache(1) : null;
   let start = Math.max(0, tokens.length - T);
   let fed = start; // tokens[start, fed) are in the cache
   try {
@@ -186,7 +189,7 @@ export function generate(
           const from = cache ? fed : start;
           const idx = new Tensor(model.backend, [1, tokens.length - from], 'int32');
           idx.data.set(tokens.slice(from));
-          return cache ? model.forwardCached(idx, cache) : model.forward(idx, null).logits; // (1, 1, V)
+          return cache ? model.forwardCached!(idx, cache) : model.forward(idx, null).logits; // (1, 1, V)
         });
         fed = tokens.length;
         const context = tokens.slice(start);

@@ -31,12 +31,14 @@ import * as F from '../autograd/ops.js';
 import type { Backend } from '../backend/backend.js';
 import { fillBatch } from '../data/batch.js';
 import type { TokenArray } from '../data/dataset.js';
-import { TrainingError } from '../errors.js';
-import type { GPT } from '../model/gpt.js';
+import { ConfigError, TrainingError } from '../errors.js';
+import type { LanguageModel } from '../model/language-model.js';
+import { Checkpointing } from '../nn/checkpoint.js';
 import { type ForwardContext, trainContext } from '../nn/module.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../util/rng.js';
 import type { TrainConfig } from './config.js';
+import type { DataParallelRank } from './data-parallel.js';
 import type { Optimizer } from './optimizer.js';
 import { lrAt } from './schedule.js';
 
@@ -59,9 +61,15 @@ export interface TimedStepInfo extends StepInfo {
 const LR_TABLE_MAX = 1 << 20;
 
 export class CompiledStep {
-  /** the batch buffers (B, T) int32, refilled by every micro-step */
+  /** the batch buffers (B, T) int32, refilled by every micro-step; (B/N, T) on a rank of N */
   readonly x: Tensor;
   readonly y: Tensor;
+  /** (B, T) int32 buffers for evaluation: x and y themselves, except on a rank of N > 1 */
+  readonly evalX: Tensor;
+  readonly evalY: Tensor;
+  /** data parallel: the whole batch's windows, this rank's rows copied into x and y */
+  private readonly fullX: Int32Array | null = null;
+  private readonly fullY: Int32Array | null = null;
   /** what step() returns: the same object every time, refilled (NaN-initialised: see above) */
   readonly info: TimedStepInfo = {
     step: 0,
@@ -86,22 +94,44 @@ export class CompiledStep {
   /**
    * A step for `model` and its `optimizer`, drawing batches of `tokens` and dropout seeds from
    * `rng`. compile: capture the first micro-step and replay it after (see the file comment).
+   * dp: this step is one rank of a data-parallel group (data-parallel.ts): it trains on its
+   * rows of each batch and averages the gradients with the other ranks before AdamW.
    */
   constructor(
-    private readonly model: GPT,
+    private readonly model: LanguageModel,
     private readonly optimizer: Optimizer,
     private readonly cfg: TrainConfig,
     private readonly tokens: TokenArray,
     private readonly rng: Rng,
     private readonly compile: boolean,
+    private readonly dp: DataParallelRank | null = null,
   ) {
     this.be = model.backend;
-    this.ctx = trainContext(rng);
+    const ranks = dp?.ranks ?? 1;
+    if (cfg.batchSize % ranks !== 0)
+      throw new ConfigError(
+        `data parallel: batchSize ${cfg.batchSize} is not a multiple of the ${ranks} ranks (each takes batchSize / ranks rows)`,
+      );
+    const ck = cfg.gradCheckpoint ? new Checkpointing(this.be) : undefined;
+    // rank r > 0 draws the same seeds as rank 0 (one generator, one sequence), shifted: its rows
+    // get masks of their own
+    const shift = dp && dp.rank > 0 ? dp.rank * 0x9e3779b : 0;
+    const ctx = trainContext(rng, ck, cfg.precision);
+    this.ctx = shift === 0 ? ctx : shiftedSeeds(ctx, shift);
     this.lrTable = new Float64Array(Math.min(cfg.lrDecayIters, LR_TABLE_MAX) + 1);
     for (let it = 0; it < this.lrTable.length; it++) this.lrTable[it] = lrAt(it, cfg);
     const T = model.config.blockSize;
-    this.x = new Tensor(this.be, [cfg.batchSize, T], 'int32');
-    this.y = new Tensor(this.be, [cfg.batchSize, T], 'int32');
+    this.x = new Tensor(this.be, [cfg.batchSize / ranks, T], 'int32');
+    this.y = new Tensor(this.be, [cfg.batchSize / ranks, T], 'int32');
+    if (ranks > 1) {
+      this.evalX = new Tensor(this.be, [cfg.batchSize, T], 'int32');
+      this.evalY = new Tensor(this.be, [cfg.batchSize, T], 'int32');
+      this.fullX = new Int32Array(cfg.batchSize * T);
+      this.fullY = new Int32Array(cfg.batchSize * T);
+    } else {
+      this.evalX = this.x;
+      this.evalY = this.y;
+    }
   }
 
   /**
@@ -112,9 +142,12 @@ export class CompiledStep {
   step(step: number): StepInfo {
     const { gradAccum } = this.cfg;
     this.current = step;
+    if (this.dp?.rank === 0) this.dp.beginStep(step);
     this.model.store.zeroGrad(this.be);
     this.sums[0] = 0;
     for (let micro = 0; micro < gradAccum; micro++) this.microStep();
+    // data parallel: every rank's gradients and loss become their means over the ranks
+    if (this.dp) this.dp.allReduce(this.model.store.grad, this.sums);
     const table = this.lrTable;
     const last = table.length - 1; // lrDecayIters, or LR_TABLE_MAX when the schedule is longer
     const lr =
@@ -140,14 +173,22 @@ export class CompiledStep {
    */
   private microStep(): void {
     const T = this.model.config.blockSize;
-    fillBatch(
-      this.x.data as Int32Array,
-      this.y.data as Int32Array,
-      this.tokens,
-      this.cfg.batchSize,
-      T,
-      this.rng,
-    );
+    if (this.fullX && this.fullY) {
+      // a rank of N: the whole batch's windows (the same draws on every rank), then its rows
+      fillBatch(this.fullX, this.fullY, this.tokens, this.cfg.batchSize, T, this.rng);
+      const n = this.x.size;
+      const at = this.dp!.rank * n;
+      this.x.data.set(this.fullX.subarray(at, at + n));
+      this.y.data.set(this.fullY.subarray(at, at + n));
+    } else
+      fillBatch(
+        this.x.data as Int32Array,
+        this.y.data as Int32Array,
+        this.tokens,
+        this.cfg.batchSize,
+        T,
+        this.rng,
+      );
     if (!this.tape) {
       this.graphMicroStep();
       return;
@@ -185,4 +226,10 @@ export class CompiledStep {
       `loss is ${value} at step ${this.current}: training diverged (try a lower learningRate or gradClip); the last checkpoint on disk is kept`,
     );
   }
+}
+
+/** ctx with every dropout seed moved by `shift` (kept a small integer: 30 bits). */
+function shiftedSeeds(ctx: ForwardContext, shift: number): ForwardContext {
+  const draw = ctx.dropoutSeed;
+  return { ...ctx, dropoutSeed: () => (draw() + shift) & 0x3fffffff };
 }

@@ -6,11 +6,17 @@
 
 import { ConfigError } from '../errors.js';
 import {
+  ARCH_KEY,
+  type Arch,
+  checkArchRelations,
   checkKind,
-  checkModelRelations,
+  DEFAULT_EXTRA_MODEL_KEYS,
   DEFAULT_GPT_CONFIG,
+  EXTRA_MODEL_KEYS,
+  type ExtraModelKeys,
   GPT_CONFIG_KEYS,
   type GPTConfig,
+  isArch,
   type KeySpec,
 } from '../model/config.js';
 
@@ -45,13 +51,23 @@ export interface TrainConfig {
   lrSchedule: LrSchedule;
   /** 'wsd': the fraction of lrDecayIters spent decaying (linearly) at the end */
   cooldownFrac: number;
+  /** gradient checkpointing: keep each block's input only, recompute the block in the backward */
+  gradCheckpoint: boolean;
+  /**
+   * 'bf16': mixed precision, 16-bit storage of the attention probabilities saved for the backward
+   * (float32 weights and arithmetic); 'fp32' (default): everything float32
+   */
+  precision: 'fp32' | 'bf16';
 }
 
 export type OptimizerName = 'adamw' | 'muon';
 export type LrSchedule = 'cosine' | 'linear' | 'wsd';
 
-/** Everything a training run is configured by: the model's keys and the training keys. */
-export type FullConfig = GPTConfig & TrainConfig;
+/**
+ * Everything a training run is configured by: the architecture, the model keys (of every
+ * architecture: each uses its own, ARCH_MODEL_KEYS) and the training keys.
+ */
+export type FullConfig = { arch: Arch } & GPTConfig & ExtraModelKeys & TrainConfig;
 
 export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   batchSize: 12,
@@ -75,11 +91,30 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   muonWeightDecay: 0,
   lrSchedule: 'cosine',
   cooldownFrac: 0.2,
+  gradCheckpoint: false,
+  precision: 'fp32',
 };
 
-export const DEFAULT_CONFIG: FullConfig = { ...DEFAULT_GPT_CONFIG, ...DEFAULT_TRAIN_CONFIG };
+export const DEFAULT_CONFIG: FullConfig = {
+  arch: 'gpt',
+  ...DEFAULT_GPT_CONFIG,
+  ...DEFAULT_EXTRA_MODEL_KEYS,
+  ...DEFAULT_TRAIN_CONFIG,
+};
 
-export type PresetName = 'baby' | 'plan' | 'mini' | 'shakespeare' | 'quick' | 'quick15' | 'quick60';
+export type PresetName =
+  | 'baby'
+  | 'plan'
+  | 'mini'
+  | 'shakespeare'
+  | 'quick'
+  | 'quick15'
+  | 'quick60'
+  | 'bigram'
+  | 'mlp'
+  | 'rnn'
+  | 'lstm'
+  | 'gru';
 
 /** Named configurations; every key not named here takes DEFAULT_CONFIG's value. */
 export const PRESETS: Record<PresetName, { summary: string; config: Partial<FullConfig> }> = {
@@ -243,7 +278,118 @@ export const PRESETS: Record<PresetName, { summary: string; config: Partial<Full
       evalInterval: 250,
     },
   },
+  // The models before GPT, one preset each (named after the arch: `tsgpt train --arch lstm`
+  // takes it), sized for a 2-core CPU: each trains in a few minutes. The MLP, RNN, LSTM and
+  // GRU have about 100k parameters each (100k, 103k, 112k, 87k), so the ladder compares
+  // architectures, not sizes: an LSTM has 4 gate blocks to the RNN's 1, hence 128 units to 256.
+  bigram: {
+    summary: 'a 65 x 65 table of next-token logits (no weight decay: it heads for the counting solution)',
+    config: {
+      arch: 'bigram',
+      blockSize: 64,
+      batchSize: 32,
+      maxIters: 2000,
+      lrDecayIters: 2000,
+      warmupIters: 0,
+      // Adam moves every logit by about the learning rate each step: the end of the schedule
+      // sets how far the table jitters around the counts, its peak how fast it gets there.
+      // Measured on Tiny Shakespeare's val split after 2000 steps, above the counts' 2.4819:
+      // 0.1 -> 0.01: +0.011; 0.03 -> 0.001: +0.006; 0.01 -> 0.001: +0.002, but too slow for a
+      // sharper text in fewer steps (test/models.test.ts's 600)
+      learningRate: 0.03,
+      minLr: 0.001,
+      weightDecay: 0,
+      evalIters: 20,
+      evalInterval: 250,
+    },
+  },
+  mlp: {
+    summary: 'Bengio 2003: 8 tokens of 16-wide embeddings, 512 tanh hidden units',
+    config: {
+      arch: 'mlp',
+      context: 8,
+      nEmbd: 16,
+      nHidden: 512,
+      blockSize: 64,
+      batchSize: 32,
+      maxIters: 4000,
+      lrDecayIters: 4000,
+      learningRate: 3e-3,
+      minLr: 3e-4,
+      evalIters: 20,
+      evalInterval: 250,
+    },
+  },
+  rnn: {
+    summary: 'vanilla tanh RNN: 1 layer of 256 hidden units, 64-wide embeddings, windows of 64',
+    config: {
+      arch: 'rnn',
+      nLayer: 1,
+      nEmbd: 64,
+      nHidden: 256,
+      dropout: 0,
+      blockSize: 64,
+      batchSize: 32,
+      maxIters: 2000,
+      lrDecayIters: 2000,
+      learningRate: 3e-3,
+      minLr: 3e-4,
+      evalIters: 20,
+      evalInterval: 250,
+    },
+  },
+  lstm: {
+    summary: 'LSTM: 1 layer of 128 hidden units, 64-wide embeddings, windows of 64',
+    config: {
+      arch: 'lstm',
+      nLayer: 1,
+      nEmbd: 64,
+      nHidden: 128,
+      dropout: 0,
+      blockSize: 64,
+      batchSize: 32,
+      maxIters: 2000,
+      lrDecayIters: 2000,
+      learningRate: 3e-3,
+      minLr: 3e-4,
+      evalIters: 20,
+      evalInterval: 250,
+    },
+  },
+  gru: {
+    summary: 'GRU: 1 layer of 128 hidden units, 64-wide embeddings, windows of 64',
+    config: {
+      arch: 'gru',
+      nLayer: 1,
+      nEmbd: 64,
+      nHidden: 128,
+      dropout: 0,
+      blockSize: 64,
+      batchSize: 32,
+      maxIters: 2000,
+      lrDecayIters: 2000,
+      learningRate: 3e-3,
+      minLr: 3e-4,
+      evalIters: 20,
+      evalInterval: 250,
+    },
+  },
 };
+
+/** The preset a run of each architecture starts from unless --preset names another. */
+export const DEFAULT_PRESET: Record<Arch, PresetName> = {
+  gpt: 'baby',
+  bigram: 'bigram',
+  mlp: 'mlp',
+  rnn: 'rnn',
+  lstm: 'lstm',
+  gru: 'gru',
+};
+
+/** The architecture a preset is for. */
+export function presetArch(name: PresetName): Arch {
+  return PRESETS[name].config.arch ?? 'gpt';
+}
 
 export function isPreset(name: string): name is PresetName {
   return Object.hasOwn(PRESETS, name);
@@ -275,10 +421,26 @@ export const TRAIN_CONFIG_KEYS: Record<keyof TrainConfig, KeySpec> = {
     help: 'after warm-up: cosine to minLr, linear to minLr, or warmup-stable-decay',
   },
   cooldownFrac: { kind: 'nonneg', help: 'wsd: fraction of lrDecayIters spent decaying (at most 1)' },
+  gradCheckpoint: {
+    kind: 'bool',
+    help: 'recompute each block in the backward instead of keeping its activations (less memory, more compute)',
+  },
+  precision: {
+    kind: ['fp32', 'bf16'],
+    help: 'bf16: mixed precision, the attention probabilities saved for the backward in 16 bits (less memory)',
+  },
 };
 
-/** Every key of a run's configuration (model keys, then training keys): config files and flags. */
-export const CONFIG_KEYS: Record<keyof FullConfig, KeySpec> = { ...GPT_CONFIG_KEYS, ...TRAIN_CONFIG_KEYS };
+/**
+ * Every key of a run's configuration (the architecture, model keys, then training keys): config
+ * files and flags.
+ */
+export const CONFIG_KEYS: Record<keyof FullConfig, KeySpec> = {
+  arch: ARCH_KEY,
+  ...GPT_CONFIG_KEYS,
+  ...EXTRA_MODEL_KEYS,
+  ...TRAIN_CONFIG_KEYS,
+};
 
 /** Checks one value against its key's rule; returns it, or throws ConfigError with the reason. */
 export function checkValue(key: string, value: unknown, where = 'config'): unknown {
@@ -290,9 +452,12 @@ export function checkValue(key: string, value: unknown, where = 'config'): unkno
   return checkKind(spec, key, value, where);
 }
 
-/** The relations between the keys of a whole config: the model's, and minLr <= learningRate. */
+/**
+ * The relations between the keys of a whole config: its architecture's model keys', and
+ * minLr <= learningRate.
+ */
 export function checkRelations(c: FullConfig, where: string): void {
-  checkModelRelations(c, where);
+  checkArchRelations(isArch(c.arch) ? c.arch : 'gpt', c, where);
   if (c.minLr > c.learningRate)
     throw new ConfigError(`${where}: minLr = ${c.minLr} is above learningRate = ${c.learningRate}`);
   if (c.cooldownFrac > 1)

@@ -1,11 +1,13 @@
 // Evaluation over a whole token split: consecutive blockSize windows, every token predicted
-// once, summed in nats. Bits per character and per byte divide by the length of the text the
-// predicted tokens spell, so models with different tokenizers compare on the same text.
+// once, summed in nats. Each window starts afresh (an RNN from a zero state), as in training.
+// Bits per character and per byte divide by the length of the text the predicted tokens
+// spell, so models with different tokenizers compare on the same text.
 
 import { noGrad } from '../autograd/engine.js';
-import { checkTokenCount } from '../data/batch.js';
+import { checkTokenCount, minTokens } from '../data/batch.js';
 import type { TokenArray } from '../data/dataset.js';
-import type { GPT } from '../model/gpt.js';
+import { DataError } from '../errors.js';
+import type { LanguageModel } from '../model/language-model.js';
 import { Tensor, tidy } from '../tensor/tensor.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 
@@ -22,7 +24,7 @@ export interface EvalResult {
 }
 
 export function evaluateTokens(
-  model: GPT,
+  model: LanguageModel,
   tok: Tokenizer,
   tokens: TokenArray,
   o: {
@@ -34,7 +36,14 @@ export function evaluateTokens(
   },
 ): EvalResult {
   const T = model.config.blockSize;
-  checkTokenCount(tokens.length, T, o.what ?? 'the tokens');
+  // windows of the model's whole context, so that figures compare across texts; a text too short
+  // for one is refused (the context is the checkpoint's: more text is the only remedy)
+  const n = tokens.length;
+  if (n < minTokens(T))
+    throw new DataError(
+      `${o.what ?? 'the tokens'}: ${n} token${n === 1 ? ' is' : 's are'} too few for blockSize ${T}: ` +
+        `evaluation reads windows of ${minTokens(T)} tokens (the context + the next token); give more text`,
+    );
   const windows = Math.min(o.maxWindows, Math.floor((tokens.length - 1) / T));
   let nats = 0;
   let count = 0;
@@ -84,7 +93,7 @@ export function evaluateTokens(
  * computes the same windows in PyTorch).
  * @example splitLoss(model, data.val) // 1.92 after nanoGPT's baby run on Tiny Shakespeare
  */
-export function splitLoss(model: GPT, tokens: TokenArray, batchSize = 32): number {
+export function splitLoss(model: LanguageModel, tokens: TokenArray, batchSize = 32): number {
   const T = model.config.blockSize;
   checkTokenCount(tokens.length, 1, 'the tokens');
   const predicted = tokens.length - 1;

@@ -22,11 +22,30 @@
 import type { Backend } from '../backend/backend.js';
 import type { TokenArray } from '../data/dataset.js';
 import { ConfigError } from '../errors.js';
-import { type GPTConfig, MODEL_KEYS, modelConfig } from '../model/config.js';
+import {
+  ALL_MODEL_KEYS,
+  ARCH_MODEL_KEYS,
+  type Arch,
+  archModelConfig,
+  type GPTConfig,
+} from '../model/config.js';
 import { GPT } from '../model/gpt.js';
+import type { LanguageModel } from '../model/language-model.js';
+import { createModel } from '../model/models.js';
 import type { TokenizerJSON } from '../tokenizer/tokenizer.js';
-import { type Checkpoint, modelFromCheckpoint } from './checkpoint.js';
-import { checkRelations, checkValue, DEFAULT_CONFIG, type FullConfig, isPreset, PRESETS } from './config.js';
+import { type Checkpoint, checkpointArch, INT8_NOT_TRAINABLE, modelFromCheckpoint } from './checkpoint.js';
+import {
+  checkRelations,
+  checkValue,
+  DEFAULT_CONFIG,
+  DEFAULT_PRESET,
+  type FullConfig,
+  isPreset,
+  PRESETS,
+  type PresetName,
+  presetArch,
+} from './config.js';
+import { type DataParallelGroup, dataParallelGroup } from './data-parallel.js';
 import { Trainer } from './trainer.js';
 
 /** A decoded checkpoint and its name (a path) for messages. */
@@ -37,7 +56,7 @@ export interface NamedCheckpoint {
 
 /** Where a run's configuration comes from (see the file comment for the order). */
 export interface ConfigLayers {
-  /** a preset's name (default 'baby'); not used on resume */
+  /** a preset's name (default: the architecture's, DEFAULT_PRESET: baby for gpt); not used on resume */
   preset?: string;
   /** a config file's parsed contents (a JSON object of config keys) and its name */
   configFile?: { name: string; values: unknown };
@@ -69,6 +88,12 @@ export interface RunOptions extends ConfigLayers {
   compile?: boolean;
   /** passed to the Trainer (default true): let the ThreadGovernor switch worker threads */
   adaptThreads?: boolean;
+  /**
+   * Data parallelism over this many ranks (default 1: none): buildRun makes the group
+   * (data-parallel.ts) and the Trainer is its rank 0; the caller starts the other ranks
+   * (node-data-parallel.ts startRanks). batchSize must be a multiple of it.
+   */
+  dataParallel?: number;
 }
 
 /** A run decided and checked (planRun), not yet built: no engine has started. */
@@ -80,8 +105,10 @@ export interface RunPlan extends RunOptions {
 /** What a run needs: its effective configuration, the model and the Trainer over both. */
 export interface RunSetup {
   config: FullConfig;
-  model: GPT;
+  model: LanguageModel;
   trainer: Trainer;
+  /** with dataParallel > 1: the group, whose rank 0 the Trainer is (start the other ranks) */
+  group?: DataParallelGroup;
 }
 
 /**
@@ -95,12 +122,11 @@ export function resolveConfig(layers: ConfigLayers, vocabSize: number): FullConf
     throw new ConfigError(
       `resume (${resume.name}) and initFrom (${initFrom.name}) exclude each other: resume continues a run, initFrom starts a new one`,
     );
-  const presetName = layers.preset ?? 'baby';
-  if (!isPreset(presetName))
-    throw new ConfigError(`unknown preset ${presetName} (known: ${Object.keys(PRESETS).join(', ')})`);
+  if (layers.preset !== undefined && !isPreset(layers.preset))
+    throw new ConfigError(`unknown preset ${layers.preset} (known: ${Object.keys(PRESETS).join(', ')})`);
   // the keys given by the config file and the overrides, each checked where it comes from
   const given: Record<string, unknown> = {};
-  const sources: string[] = [];
+  const sources: { name: string; keys: string[] }[] = [];
   const take = (values: unknown, name: string) => {
     if (typeof values !== 'object' || values === null || Array.isArray(values))
       throw new ConfigError(`${name}: must be a JSON object of config keys`);
@@ -108,58 +134,114 @@ export function resolveConfig(layers: ConfigLayers, vocabSize: number): FullConf
     if ('vocabSize' in obj) throw new ConfigError(`${name}: vocabSize comes from the data; remove it`);
     for (const [k, v] of Object.entries(obj)) checkValue(k, v, name);
     Object.assign(given, obj);
-    sources.push(name);
+    sources.push({ name, keys: Object.keys(obj) });
   };
   if (layers.configFile) take(layers.configFile.values, layers.configFile.name);
   if (layers.overrides && Object.keys(layers.overrides).length > 0)
     take(layers.overrides, layers.overridesName ?? 'overrides');
+
+  // the architecture: a checkpoint's (resume, init-from), else the one given, else the preset's;
+  // with no preset named, the architecture's own (DEFAULT_PRESET: baby for gpt)
+  const from = resume ?? initFrom;
+  const fromArch = from ? checkpointArch(from.checkpoint) : undefined;
+  const givenArch = given['arch'] as Arch | undefined;
+  if (from && givenArch !== undefined && givenArch !== fromArch)
+    throw new ConfigError(
+      `${resume ? 'resume from' : 'init from'} ${from.name}: arch = ${givenArch} differs from the checkpoint's ${fromArch}`,
+    );
+  const presetName = (layers.preset ?? DEFAULT_PRESET[fromArch ?? givenArch ?? 'gpt']) as PresetName;
+  const arch = fromArch ?? givenArch ?? presetArch(presetName);
+  if (!resume && presetArch(presetName) !== arch)
+    throw new ConfigError(
+      `preset ${presetName} is for arch ${presetArch(presetName)}, not ${arch}: use preset ${DEFAULT_PRESET[arch]} (the default for arch ${arch})`,
+    );
+  // a model key of another architecture is a mistake, not something to ignore silently
+  const own = ARCH_MODEL_KEYS[arch];
+  for (const { name, keys } of sources)
+    for (const k of keys)
+      if (ALL_MODEL_KEYS.includes(k) && !own.includes(k))
+        throw new ConfigError(
+          `${name}: ${k} does not apply to arch ${arch} (its model keys: ${own.filter((x) => x !== 'vocabSize').join(', ')})`,
+        );
 
   let merged: Record<string, unknown>;
   let base: string; // the first layer, for the message of a bad relation between keys
   let model = ''; // where the model keys come from, when not from the layers
   if (resume) {
     const ck = resume.checkpoint.meta;
-    for (const k of MODEL_KEYS)
-      if (k in given && given[k] !== ck.config[k])
+    const ckc = ck.config as unknown as Record<string, unknown>;
+    for (const k of own)
+      if (k in given && given[k] !== ckc[k])
         throw new ConfigError(
-          `resume from ${resume.name}: ${k} = ${String(given[k])} differs from the checkpoint's ${String(ck.config[k])}`,
+          `resume from ${resume.name}: ${k} = ${String(given[k])} differs from the checkpoint's ${String(ckc[k])}`,
         );
-    merged = { ...DEFAULT_CONFIG, ...(ck.train ?? {}), ...given, ...ck.config };
+    merged = { ...DEFAULT_CONFIG, ...(ck.train ?? {}), ...given, ...ck.config, arch };
     base = resume.name;
   } else {
     merged = { ...DEFAULT_CONFIG, ...PRESETS[presetName].config, ...given, vocabSize };
     base = `preset ${presetName}`;
     if (initFrom) {
-      const ck = initFrom.checkpoint.meta.config;
-      // the architecture is the checkpoint's; only dropout and a shorter context may change
-      for (const k of MODEL_KEYS)
-        if (k in given && k !== 'dropout' && k !== 'blockSize' && given[k] !== ck[k])
+      const ckc = initFrom.checkpoint.meta.config as unknown as Record<string, unknown>;
+      // the architecture is the checkpoint's; only dropout and the context may change
+      for (const k of own)
+        if (k in given && k !== 'dropout' && k !== 'blockSize' && given[k] !== ckc[k])
           throw new ConfigError(
-            `init from ${initFrom.name}: ${k} = ${String(given[k])} differs from the checkpoint's ${String(ck[k])}`,
+            `init from ${initFrom.name}: ${k} = ${String(given[k])} differs from the checkpoint's ${String(ckc[k])}`,
           );
-      const blockSize = (given['blockSize'] as number | undefined) ?? ck.blockSize;
-      if (blockSize > ck.blockSize)
+      const ckBlock = ckc['blockSize'] as number;
+      const blockSize = (given['blockSize'] as number | undefined) ?? ckBlock;
+      // a GPT's weights fix its context (one learned position each); the others' do not
+      if (arch === 'gpt' && blockSize > ckBlock)
         throw new ConfigError(
-          `init from ${initFrom.name}: blockSize ${blockSize} exceeds the checkpoint's ${ck.blockSize}`,
+          `init from ${initFrom.name}: blockSize ${blockSize} exceeds the checkpoint's ${ckBlock}`,
         );
-      merged = { ...merged, ...ck, blockSize, dropout: merged['dropout'] };
+      merged = { ...merged, ...ckc, blockSize, dropout: merged['dropout'], arch };
       model = `; the model from ${initFrom.name}`;
     }
   }
   const cfg = { ...DEFAULT_CONFIG, ...merged } as FullConfig;
-  checkRelations(cfg, `config (${[base, ...sources].join(' < ')}${model})`);
+  checkRelations(cfg, `config (${[base, ...sources.map((x) => x.name)].join(' < ')}${model})`);
   return cfg;
 }
 
 /**
  * Decides a run and checks it, before any engine starts (a bad value costs no threads): the
  * configuration from its layers (resolveConfig), and that the data comes from the checkpoint's
- * tokenizer when there is one. Throws ConfigError. buildRun then builds it on a backend.
+ * tokenizer when there is one, and that a resumed run has steps left (maxIters above the
+ * checkpoint's step). Throws ConfigError. buildRun then builds it on a backend.
  */
 export function planRun(o: RunOptions): RunPlan {
   const config = resolveConfig(o, o.data.vocabSize);
   const { resume, initFrom, data } = o;
   const ck = resume ?? initFrom;
+  if (ck?.checkpoint.int8) throw new ConfigError(`${ck.name}: ${INT8_NOT_TRAINABLE}`);
+  const ranks = o.dataParallel ?? 1;
+  if (!(Number.isInteger(ranks) && ranks >= 1))
+    throw new ConfigError(`data parallel: ${ranks} ranks: must be a positive integer`);
+  if (config.batchSize % ranks !== 0)
+    throw new ConfigError(
+      `data parallel: batchSize ${config.batchSize} is not a multiple of the ${ranks} ranks (each takes batchSize / ranks rows)`,
+    );
+  // gradient checkpointing, bf16 attention, data parallelism and Muon (whose hidden matrices are
+  // a GPT's: isMuonParam) are built for (and tested on) a GPT
+  if (config.arch !== 'gpt') {
+    const gptOnly = [
+      ...(config.gradCheckpoint ? ['--grad-checkpoint'] : []),
+      ...(config.optimizer === 'muon' ? ['--optimizer muon'] : []),
+      ...(config.precision !== 'fp32' ? [`--precision ${config.precision}`] : []),
+      ...(ranks > 1 ? ['--data-parallel'] : []),
+    ];
+    if (gptOnly.length > 0)
+      throw new ConfigError(
+        `${gptOnly.join(' and ')} ${gptOnly.length > 1 ? 'work' : 'works'} for GPT only (arch ${config.arch})`,
+      );
+  }
+  // a resumed run that has nothing left to do would only re-evaluate and rewrite the checkpoint
+  if (resume && config.maxIters <= resume.checkpoint.meta.step)
+    throw new ConfigError(
+      `resume from ${resume.name}: the checkpoint is already at step ${resume.checkpoint.meta.step} and ` +
+        `maxIters is ${config.maxIters}, so there is nothing to train: set maxIters above ${resume.checkpoint.meta.step}`,
+    );
   if (ck && JSON.stringify(ck.checkpoint.meta.tokenizer) !== JSON.stringify(data.tokenizer))
     throw new ConfigError(
       resume
@@ -175,14 +257,22 @@ export function planRun(o: RunOptions): RunPlan {
  */
 export function buildRun(plan: RunPlan, backend: Backend): RunSetup {
   const { config, resume, initFrom, data } = plan;
-  let model: GPT;
+  const arch = config.arch;
+  let model: LanguageModel;
   if (resume) model = modelFromCheckpoint(resume.checkpoint, backend);
-  else if (initFrom) {
-    const from: GPTConfig = { ...initFrom.checkpoint.meta.config, dropout: config.dropout };
-    model = new GPT(from, backend, { init: false });
+  else if (initFrom && arch === 'gpt') {
+    const from: GPTConfig = { ...(initFrom.checkpoint.meta.config as GPTConfig), dropout: config.dropout };
+    const gpt = new GPT(from, backend, { init: false });
+    gpt.loadStateDict(initFrom.checkpoint.weights);
+    gpt.cropBlockSize(config.blockSize); // nanoGPT's crop_block_size: the first positions
+    model = gpt;
+  } else if (initFrom) {
+    // no weight depends on the window: the checkpoint's model, with this run's blockSize (and dropout)
+    model = createModel(arch, archModelConfig(arch, config), backend, { init: false });
     model.loadStateDict(initFrom.checkpoint.weights);
-    model.cropBlockSize(config.blockSize); // nanoGPT's crop_block_size: the first positions
-  } else model = new GPT(modelConfig(config), backend, { seed: config.seed });
+  } else model = createModel(arch, archModelConfig(arch, config), backend, { seed: config.seed });
+  const ranks = plan.dataParallel ?? 1;
+  const group = ranks > 1 ? dataParallelGroup(ranks, model.numParams()) : null;
   const trainer = new Trainer({
     model,
     config,
@@ -192,8 +282,9 @@ export function buildRun(plan: RunPlan, backend: Backend): RunSetup {
     ...(resume ? { resume: resume.checkpoint } : {}),
     ...(plan.compile === undefined ? {} : { compile: plan.compile }),
     ...(plan.adaptThreads === undefined ? {} : { adaptThreads: plan.adaptThreads }),
+    ...(group ? { dataParallel: group.rank0 } : {}),
   });
-  return { config, model, trainer };
+  return group ? { config, model, trainer, group } : { config, model, trainer };
 }
 
 /**

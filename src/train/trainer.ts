@@ -9,13 +9,14 @@ import { noGrad } from '../autograd/engine.js';
 import type { Backend } from '../backend/backend.js';
 import { checkTokenCount, fillBatch } from '../data/batch.js';
 import type { TokenArray } from '../data/dataset.js';
-import type { GPT } from '../model/gpt.js';
+import type { LanguageModel } from '../model/language-model.js';
 import { tidy } from '../tensor/tensor.js';
 import type { TokenizerJSON } from '../tokenizer/tokenizer.js';
 import { Rng } from '../util/rng.js';
 import { type Checkpoint, encodeCheckpoint } from './checkpoint.js';
 import { CompiledStep, type StepInfo, type TimedStepInfo } from './compiled-step.js';
 import type { TrainConfig } from './config.js';
+import type { DataParallelRank } from './data-parallel.js';
 import { Muon } from './muon.js';
 import { AdamW, type Optimizer } from './optimizer.js';
 import { ThreadGovernor } from './thread-governor.js';
@@ -31,7 +32,7 @@ export interface EvalInfo {
 }
 
 export interface TrainerOptions {
-  model: GPT;
+  model: LanguageModel;
   config: TrainConfig;
   train: TokenArray;
   val: TokenArray;
@@ -48,10 +49,15 @@ export interface TrainerOptions {
    * and keep the faster (default true): see ThreadGovernor.
    */
   adaptThreads?: boolean;
+  /**
+   * Train as one rank of a data-parallel group (data-parallel.ts; node-data-parallel.ts starts
+   * the other ranks): this rank's rows of each batch, gradients averaged over the ranks.
+   */
+  dataParallel?: DataParallelRank;
 }
 
 export class Trainer {
-  readonly model: GPT;
+  readonly model: LanguageModel;
   readonly cfg: TrainConfig;
   /** AdamW, or Muon (+ AdamW) with config.optimizer 'muon' */
   readonly optimizer: Optimizer;
@@ -103,7 +109,15 @@ export class Trainer {
       this.governor = new ThreadGovernor();
       be.setUseWorkers(true);
     }
-    this.compiled = new CompiledStep(o.model, this.optimizer, o.config, o.train, this.rng, o.compile ?? true);
+    this.compiled = new CompiledStep(
+      o.model,
+      this.optimizer,
+      o.config,
+      o.train,
+      this.rng,
+      o.compile ?? true,
+      o.dataParallel ?? null,
+    );
     if (o.resume) {
       const r = o.resume;
       this.step = r.meta.step;
@@ -140,7 +154,7 @@ export class Trainer {
     const tokens = split === 'train' ? this.trainTokens : this.valTokens;
     const rng = new Rng(this.cfg.seed + (split === 'train' ? 1 : 2)); // fixed batches: comparable evals
     const T = this.model.config.blockSize;
-    const { x, y } = this.compiled; // the step's batch buffers, borrowed
+    const { evalX: x, evalY: y } = this.compiled; // the step's (B, T) batch buffers, borrowed
     let sum = 0;
     noGrad(() => {
       for (let i = 0; i < this.cfg.evalIters; i++) {

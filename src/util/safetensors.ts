@@ -47,11 +47,16 @@ export const DTYPE_SIZE: Readonly<Record<SafetensorsDtype, number>> = {
 export type FloatDtype = 'F32' | 'F16' | 'BF16' | 'F64';
 const FLOAT_DTYPES: ReadonlySet<string> = new Set(['F32', 'F16', 'BF16', 'F64']);
 
-/** A tensor to write: always float32 (tsgpt keeps every weight in f32). */
-export interface TensorToEncode {
-  readonly dtype?: 'F32';
+/** A tensor to write: float32 (tsgpt keeps every trained weight in f32), or int8 (int8 models). */
+export type TensorToEncode =
+  | { readonly dtype?: 'F32'; readonly shape: readonly number[]; readonly data: Float32Array }
+  | Int8Tensor;
+
+/** An int8 tensor (int8 models' weights: src/model/quantize.ts), read with DecodeOptions.int8. */
+export interface Int8Tensor {
+  readonly dtype: 'I8';
   readonly shape: readonly number[];
-  readonly data: Float32Array;
+  readonly data: Int8Array;
 }
 
 /** A decoded tensor: `dtype` is what the file stored; `data` is float32 either way. */
@@ -80,6 +85,8 @@ export interface SafetensorsHeader {
 export interface SafetensorsFile {
   readonly tensors: Map<string, DecodedTensor>;
   readonly metadata: Record<string, string>;
+  /** the I8 tensors, when decoded with `int8: true` (absent otherwise) */
+  readonly int8?: Map<string, Int8Tensor>;
 }
 
 export interface DecodeOptions {
@@ -89,6 +96,8 @@ export interface DecodeOptions {
   readonly skip?: (name: string) => boolean;
   /** Always copy data. Default: F32 tensors that sit 4-byte aligned are views into `bytes`. */
   readonly copy?: boolean;
+  /** Read I8 tensors too (copied), into SafetensorsFile.int8; otherwise an I8 tensor is refused. */
+  readonly int8?: boolean;
 }
 
 /** Largest header accepted (the same limit as the reference Rust implementation). */
@@ -117,15 +126,18 @@ export function encodeSafetensors(
   let offset = 0;
   for (const [name, t] of tensors) {
     if (name === '__metadata__') throw new CheckpointError(`safetensors encode: '__metadata__' is reserved`);
-    if ((t.dtype ?? 'F32') !== 'F32') throw new CheckpointError(`safetensors encode: '${name}': only F32`);
+    const dtype = t.dtype ?? 'F32';
+    if (dtype !== 'F32' && dtype !== 'I8')
+      throw new CheckpointError(`safetensors encode: '${name}': only F32 and I8`);
     const n = numel(t.shape, name, 'safetensors encode');
     if (n !== t.data.length) {
       throw new CheckpointError(
         `safetensors encode: '${name}': shape ${shapeStr(t.shape)} has ${n} elements, data has ${t.data.length}`,
       );
     }
-    header[name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + 4 * n] };
-    offset += 4 * n;
+    const bytes = DTYPE_SIZE[dtype] * n;
+    header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + bytes] };
+    offset += bytes;
   }
   let json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil(json.length / 8) * 8;
@@ -140,8 +152,9 @@ export function encodeSafetensors(
   out.set(json, 8);
   let at = 8 + json.length;
   for (const t of tensors.values()) {
-    writeF32(out, at, t.data);
-    at += 4 * t.data.length;
+    if (t.dtype === 'I8') out.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.length), at);
+    else writeF32(out, at, t.data);
+    at += t.data.byteLength;
   }
   return out;
 }
@@ -259,8 +272,15 @@ export function decodeSafetensors(bytes: Uint8Array, opts: DecodeOptions = {}): 
   const header = decodeSafetensorsHeader(bytes, opts);
   const where = opts.source !== undefined ? `safetensors ${opts.source}` : 'safetensors';
   const tensors = new Map<string, DecodedTensor>();
+  const int8 = opts.int8 ? new Map<string, Int8Tensor>() : undefined;
   for (const [name, e] of header.entries) {
     if (opts.skip?.(name)) continue;
+    if (int8 && e.dtype === 'I8') {
+      const at = header.dataStart + e.begin;
+      const data = new Int8Array(Uint8Array.prototype.slice.call(bytes, at, at + (e.end - e.begin)).buffer);
+      int8.set(name, { dtype: 'I8', shape: e.shape, data });
+      continue;
+    }
     if (!FLOAT_DTYPES.has(e.dtype)) {
       throw new CheckpointError(
         `${where}: '${name}': dtype ${e.dtype} is not a float type (F32, F16, BF16, F64)`,
@@ -271,7 +291,7 @@ export function decodeSafetensors(bytes: Uint8Array, opts: DecodeOptions = {}): 
     const data = readFloats(bytes, at, count, e.dtype as FloatDtype, opts.copy === true);
     tensors.set(name, { dtype: e.dtype as FloatDtype, shape: e.shape, data });
   }
-  return { tensors, metadata: header.metadata };
+  return int8 ? { tensors, metadata: header.metadata, int8 } : { tensors, metadata: header.metadata };
 }
 
 function numel(shape: readonly number[], name: string, where: string): number {

@@ -8,13 +8,14 @@ import { Studio } from './studio.js';
 import { h } from './ui/dom.js';
 import { generateView } from './views/generate.js';
 import { insideView } from './views/inside.js';
+import { lessonsView } from './views/lessons.js';
 import { trainView } from './views/train.js';
 import type { View } from './views/view.js';
 
 const studio = new Studio();
 
 /** The views, in tab order. A new section (the lessons, issue 13) adds its factory here. */
-const VIEWS: ((s: Studio) => View)[] = [trainView, generateView, insideView];
+const VIEWS: ((s: Studio) => View)[] = [trainView, generateView, insideView, lessonsView];
 
 const views = VIEWS.map((make) => make(studio));
 const tabs = views.map((v) => h('a', { href: `#${v.id}`, 'data-view': v.id }, v.title));
@@ -35,7 +36,8 @@ const main = h('main', {}, ...views.map((v) => v.el));
 document.getElementById('app')!.replaceChildren(header, main);
 
 function route(): void {
-  const id = location.hash.slice(1) || views[0]!.id;
+  // #lessons/04-self-attention: the view is the part before the slash
+  const id = location.hash.slice(1).split('/')[0] || views[0]!.id;
   const current = views.find((v) => v.id === id) ?? views[0]!;
   for (const v of views) v.el.hidden = v !== current;
   for (const t of tabs) {

@@ -4,6 +4,7 @@
 // allocation). It is deliberately not clever: no SIMD, no threads, no blocking/tiling.
 
 import { ShapeError, shapeStr } from '../../errors.js';
+import type { Arena } from '../arena.js';
 import type {
   AdamWParams,
   AnyArray,
@@ -11,10 +12,13 @@ import type {
   BinaryOp,
   DType,
   FloatArray,
+  MaskedAttentionParams,
   MatmulParams,
   UnaryOp,
 } from '../backend.js';
-import { contiguousStrides, dropoutUniform, sizeOf } from '../backend.js';
+import { contiguousStrides, dropoutMask, dropoutUniform, sizeOf } from '../backend.js';
+import { bf16Values, fromBf16, toBf16 } from '../bf16.js';
+import { type Int8Weights, linearInt8Ref } from '../int8.js';
 import { gelu, geluGrad, geluTanh, geluTanhGrad } from './math.js';
 
 export class RefBackend implements Backend {
@@ -28,6 +32,7 @@ export class RefBackend implements Backend {
   alloc(dtype: 'int32', size: number): Int32Array;
   alloc(dtype: DType, size: number): AnyArray;
   alloc(dtype: DType, size: number): AnyArray {
+    if (this.arena) return this.arena.take(dtype, size);
     // typed arrays are zero-filled by the JS engine
     switch (dtype) {
       case 'float32':
@@ -40,7 +45,13 @@ export class RefBackend implements Backend {
   }
 
   free(_arr: AnyArray): void {
-    // the garbage collector owns JS memory
+    // the garbage collector owns JS memory (an arena's too)
+  }
+
+  private arena: Arena | null = null;
+
+  setArena(arena: Arena | null): void {
+    this.arena = arena;
   }
 
   // ---------------------------------------------------------------- elementwise
@@ -82,6 +93,9 @@ export class RefBackend implements Backend {
       case 'sqrt':
         for (let i = 0; i < n; i++) out[i] = Math.sqrt(x[i]!);
         return;
+      case 'sigmoid':
+        for (let i = 0; i < n; i++) out[i] = sigmoid(x[i]!);
+        return;
       case 'relu2':
         for (let i = 0; i < n; i++) {
           const r = Math.max(x[i]!, 0);
@@ -117,6 +131,9 @@ export class RefBackend implements Backend {
         return;
       case 'sqrt': // y = sqrt(x) -> dy/dx = 1 / (2y)
         for (let i = 0; i < n; i++) dx[i] += (0.5 * dout[i]!) / y[i]!;
+        return;
+      case 'sigmoid': // y = 1 / (1 + exp(-x)) -> dy/dx = y (1 - y)
+        for (let i = 0; i < n; i++) dx[i] += y[i]! * (1 - y[i]!) * dout[i]!;
         return;
       case 'relu2': // y = max(x, 0)^2 -> dy/dx = 2 max(x, 0)
         for (let i = 0; i < n; i++) if (x[i]! > 0) dx[i] += 2 * x[i]! * dout[i]!;
@@ -443,6 +460,8 @@ export class RefBackend implements Backend {
     c: number,
     nh: number,
     scale: number,
+    dropoutP = 0,
+    seed = 0,
   ): void {
     const hs = c / nh;
     const c3 = 3 * c;
@@ -475,11 +494,13 @@ export class RefBackend implements Backend {
           for (let tk = 0; tk <= tq; tk++) att[attRow + tk] *= inv;
           for (let tk = tq + 1; tk < t; tk++) att[attRow + tk] = 0;
 
-          // pass 4: out = sum_tk att[tk] * v[tk]
+          // pass 4: out = sum_tk drop(att)[tk] * v[tk]; attention dropout (training) zeroes
+          // some probabilities and scales the rest by 1/(1-p), mask drawn at att's flat index
           for (let i = 0; i < hs; i++) out[o + i] = 0;
           for (let tk = 0; tk <= tq; tk++) {
             const val = bb * t * c3 + tk * c3 + h * hs + 2 * c;
-            const w = att[attRow + tk]!;
+            const m = dropoutP > 0 ? dropoutMask(seed, attRow + tk, dropoutP) : 1;
+            const w = att[attRow + tk]! * m;
             for (let i = 0; i < hs; i++) out[o + i] += w * qkv[val + i]!;
           }
         }
@@ -498,6 +519,8 @@ export class RefBackend implements Backend {
     c: number,
     nh: number,
     scale: number,
+    dropoutP = 0,
+    seed = 0,
   ): void {
     const hs = c / nh;
     const c3 = 3 * c;
@@ -508,17 +531,18 @@ export class RefBackend implements Backend {
           const attRow = bb * nh * t * t + h * t * t + tq * t;
           const o = bb * t * c + tq * c + h * hs;
 
-          // backward pass 4: out[i] += att[tk] * v[tk][i]
-          //   -> datt[tk] = dot(v[tk], dout); dv[tk] += att[tk] * dout
+          // backward pass 4: out[i] += att[tk] * m[tk] * v[tk][i] (m: the dropout mask, 1 without)
+          //   -> datt[tk] = dot(v[tk], dout) * m[tk]; dv[tk] += att[tk] * m[tk] * dout
           for (let tk = 0; tk <= tq; tk++) {
             const val = bb * t * c3 + tk * c3 + h * hs + 2 * c;
-            const w = att[attRow + tk]!;
+            const m = dropoutP > 0 ? dropoutMask(seed, attRow + tk, dropoutP) : 1;
+            const w = att[attRow + tk]! * m;
             let s = 0;
             for (let i = 0; i < hs; i++) {
               s += qkv[val + i]! * dout[o + i]!;
               dqkv[val + i] += w * dout[o + i]!;
             }
-            datt[attRow + tk] = s;
+            datt[attRow + tk] = s * m;
           }
           for (let tk = tq + 1; tk < t; tk++) datt[attRow + tk] = 0;
 
@@ -536,6 +560,164 @@ export class RefBackend implements Backend {
             for (let i = 0; i < hs; i++) {
               dqkv[q + i] += qkv[key + i]! * g;
               dqkv[key + i] += qkv[q + i]! * g;
+            }
+          }
+        }
+      }
+    }
+  }
+
+  attentionForwardBf16(
+    out: FloatArray, // (B, T, C)
+    att16: Int32Array, // (B, NH, T, T) bf16
+    qkv: FloatArray, // (B, T, 3C)
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    scale: number,
+    dropoutP: number,
+    seed: number,
+  ): void {
+    // the float32 forward, then its probabilities rounded to bf16 (the definition the kernels follow)
+    const att = new Float32Array(b * nh * t * t);
+    this.attentionForward(out, att, qkv, b, t, c, nh, scale, dropoutP, seed);
+    const h = bf16Values(att16, att.length);
+    for (let i = 0; i < att.length; i++) h[i] = toBf16(att[i]!);
+  }
+
+  attentionBackwardBf16(
+    dqkv: FloatArray, // (B, T, 3C)
+    dout: FloatArray, // (B, T, C)
+    qkv: FloatArray, // (B, T, 3C)
+    att16: Int32Array, // (B, NH, T, T) bf16
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    scale: number,
+    dropoutP: number,
+    seed: number,
+  ): void {
+    // the probabilities widened back to float32, then the float32 backward
+    const n = b * nh * t * t;
+    const h = bf16Values(att16, n);
+    const att = new Float32Array(n);
+    for (let i = 0; i < n; i++) att[i] = fromBf16(h[i]!);
+    this.attentionBackward(dqkv, new Float32Array(n), dout, qkv, att, b, t, c, nh, scale, dropoutP, seed);
+  }
+
+  maskedAttentionForward(
+    out: FloatArray, // (B, Tq, C)
+    att: FloatArray, // (B, NH, Tq, Tk)
+    q: FloatArray, // (B, Tq, C)
+    kv: FloatArray, // (B, Tk, 2C): k | v
+    keyPadding: Int32Array | null, // (B, Tk), nonzero = masked
+    p: MaskedAttentionParams,
+  ): void {
+    const { b, tq, tk, c, nh, scale, causal } = p;
+    const hs = c / nh;
+    const c2 = 2 * c;
+    for (let bb = 0; bb < b; bb++) {
+      for (let i = 0; i < tq; i++) {
+        // keys j < visible may be seen (all of them unless causal; then up to the diagonal,
+        // shifted by tk - tq when the queries are the last tq of the keys' positions)
+        const visible = causal ? Math.max(0, Math.min(tk, i + 1 + tk - tq)) : tk;
+        for (let h = 0; h < nh; h++) {
+          const qo = (bb * tq + i) * c + h * hs;
+          const attRow = ((bb * nh + h) * tq + i) * tk;
+          const o = qo;
+
+          // pass 1: scores q . k * scale, -inf where masked, and their max
+          let max = Number.NEGATIVE_INFINITY;
+          for (let j = 0; j < tk; j++) {
+            let s = Number.NEGATIVE_INFINITY;
+            if (j < visible && !(keyPadding && keyPadding[bb * tk + j] !== 0)) {
+              const ko = (bb * tk + j) * c2 + h * hs;
+              s = 0;
+              for (let d = 0; d < hs; d++) s += q[qo + d]! * kv[ko + d]!;
+              s *= scale;
+            }
+            att[attRow + j] = s;
+            if (s > max) max = s;
+          }
+          // every key masked: softmax of all -inf is undefined; define it as all zeros
+          if (max === Number.NEGATIVE_INFINITY) {
+            for (let j = 0; j < tk; j++) att[attRow + j] = 0;
+            for (let d = 0; d < hs; d++) out[o + d] = 0;
+            continue;
+          }
+          // pass 2: exp and sum (minus the max for stability); exp(-inf) = 0 for masked keys
+          let sum = 0;
+          for (let j = 0; j < tk; j++) {
+            const e = Math.exp(att[attRow + j]! - max);
+            att[attRow + j] = e;
+            sum += e;
+          }
+          // pass 3: normalize
+          const inv = 1 / sum;
+          for (let j = 0; j < tk; j++) att[attRow + j] *= inv;
+
+          // pass 4: out = sum_j att[j] * v[j]
+          for (let d = 0; d < hs; d++) out[o + d] = 0;
+          for (let j = 0; j < tk; j++) {
+            const w = att[attRow + j]!;
+            if (w === 0) continue;
+            const vo = (bb * tk + j) * c2 + c + h * hs;
+            for (let d = 0; d < hs; d++) out[o + d] += w * kv[vo + d]!;
+          }
+        }
+      }
+    }
+  }
+
+  maskedAttentionBackward(
+    dq: FloatArray | null, // (B, Tq, C)
+    dkv: FloatArray | null, // (B, Tk, 2C)
+    datt: FloatArray, // (B, NH, Tq, Tk) scratch
+    dout: FloatArray, // (B, Tq, C)
+    q: FloatArray, // (B, Tq, C)
+    kv: FloatArray, // (B, Tk, 2C)
+    att: FloatArray, // (B, NH, Tq, Tk)
+    p: MaskedAttentionParams,
+  ): void {
+    const { b, tq, tk, c, nh, scale } = p;
+    const hs = c / nh;
+    const c2 = 2 * c;
+    for (let bb = 0; bb < b; bb++) {
+      for (let i = 0; i < tq; i++) {
+        for (let h = 0; h < nh; h++) {
+          const qo = (bb * tq + i) * c + h * hs;
+          const attRow = ((bb * nh + h) * tq + i) * tk;
+
+          // backward pass 4: out[d] += att[j] * v[j][d]
+          //   -> datt[j] = dot(v[j], dout); dv[j] += att[j] * dout
+          for (let j = 0; j < tk; j++) {
+            const vo = (bb * tk + j) * c2 + c + h * hs;
+            const w = att[attRow + j]!;
+            let s = 0;
+            for (let d = 0; d < hs; d++) {
+              s += kv[vo + d]! * dout[qo + d]!;
+              if (dkv) dkv[vo + d] += w * dout[qo + d]!;
+            }
+            datt[attRow + j] = s;
+          }
+
+          // backward passes 2-3 (softmax): dpre[j] = att[j] * (datt[j] - sum_k att[k] datt[k]);
+          // masked keys (att 0) and rows with every key masked (all 0) get no gradient
+          let dot = 0;
+          for (let j = 0; j < tk; j++) dot += att[attRow + j]! * datt[attRow + j]!;
+          for (let j = 0; j < tk; j++) datt[attRow + j] = att[attRow + j]! * (datt[attRow + j]! - dot);
+
+          // backward pass 1: pre[j] = scale * dot(q, k[j])
+          //   -> dq += scale * dpre[j] * k[j]; dk[j] += scale * dpre[j] * q
+          for (let j = 0; j < tk; j++) {
+            const g = datt[attRow + j]! * scale;
+            if (g === 0) continue;
+            const ko = (bb * tk + j) * c2 + h * hs;
+            for (let d = 0; d < hs; d++) {
+              if (dq) dq[qo + d] += kv[ko + d]! * g;
+              if (dkv) dkv[ko + d] += q[qo + d]! * g;
             }
           }
         }
@@ -632,6 +814,169 @@ export class RefBackend implements Backend {
       const m = dropoutUniform(seed, i) >= p ? keepScale : 0;
       mask[i] = m;
       out[i] = x[i]! * m;
+    }
+  }
+
+  dropoutApply(out: FloatArray, x: FloatArray, p: number, seed: number): void {
+    // dropoutForward's numbers, the mask not kept (dropoutBackward draws it again)
+    const n = x.length;
+    for (let i = 0; i < n; i++) out[i] = x[i]! * (p === 0 ? 1 : dropoutMask(seed, i, p));
+  }
+
+  dropoutBackward(dx: FloatArray, dout: FloatArray, p: number, seed: number): void {
+    // out = x * m  ->  dx += dout * m, with m and the product rounded as a stored mask and a
+    // multiply into a scratch array of dx's dtype would round them
+    const r = dx instanceof Float32Array ? Math.fround : (v: number) => v;
+    const n = dx.length;
+    for (let i = 0; i < n; i++) {
+      const m = r(p === 0 ? 1 : dropoutMask(seed, i, p));
+      dx[i] = dx[i]! + r(dout[i]! * m);
+    }
+  }
+
+  // ---------------------------------------------------------------- int8 inference
+
+  linearInt8(out: FloatArray, x: FloatArray, w: Int8Weights, bias: FloatArray | null, n: number): void {
+    linearInt8Ref(out, x, w, bias, n);
+  }
+
+  // ---------------------------------------------------------------- recurrent cells
+
+  lstmCellForward(
+    h: FloatArray, // (N, HS)
+    c: FloatArray, // (N, HS)
+    act: FloatArray, // (N, 4HS): i | f | g | o after their nonlinearities
+    xg: FloatArray, // (N, 4HS): W_ih x + b_ih
+    hg: FloatArray, // (N, 4HS): W_hh hPrev + b_hh
+    cPrev: FloatArray, // (N, HS)
+    n: number,
+    hs: number,
+  ): void {
+    for (let r = 0; r < n; r++) {
+      const g4 = r * 4 * hs; // this row's gates
+      const o1 = r * hs; // this row's units
+      for (let j = 0; j < hs; j++) {
+        const ig = sigmoid(xg[g4 + j]! + hg[g4 + j]!); // input gate: how much of g to write
+        const fg = sigmoid(xg[g4 + hs + j]! + hg[g4 + hs + j]!); // forget gate: how much of c to keep
+        const gg = Math.tanh(xg[g4 + 2 * hs + j]! + hg[g4 + 2 * hs + j]!); // the candidate value
+        const og = sigmoid(xg[g4 + 3 * hs + j]! + hg[g4 + 3 * hs + j]!); // output gate: how much of c to show
+        const cn = fg * cPrev[o1 + j]! + ig * gg;
+        c[o1 + j] = cn;
+        h[o1 + j] = og * Math.tanh(cn);
+        act[g4 + j] = ig;
+        act[g4 + hs + j] = fg;
+        act[g4 + 2 * hs + j] = gg;
+        act[g4 + 3 * hs + j] = og;
+      }
+    }
+  }
+
+  lstmCellBackward(
+    dxg: FloatArray | null, // (N, 4HS)
+    dhg: FloatArray | null, // (N, 4HS)
+    dcPrev: FloatArray | null, // (N, HS)
+    dh: FloatArray, // (N, HS)
+    dc: FloatArray, // (N, HS)
+    act: FloatArray, // (N, 4HS)
+    c: FloatArray, // (N, HS)
+    cPrev: FloatArray, // (N, HS)
+    n: number,
+    hs: number,
+  ): void {
+    // forward: c = f cPrev + i g; h = o tanh(c), with i, f, o = sigmoid(a_i, a_f, a_o), g = tanh(a_g)
+    for (let r = 0; r < n; r++) {
+      const g4 = r * 4 * hs;
+      const o1 = r * hs;
+      for (let j = 0; j < hs; j++) {
+        const ig = act[g4 + j]!;
+        const fg = act[g4 + hs + j]!;
+        const gg = act[g4 + 2 * hs + j]!;
+        const og = act[g4 + 3 * hs + j]!;
+        const tc = Math.tanh(c[o1 + j]!);
+        // c reaches the loss directly (dc) and through h = o tanh(c)
+        const dct = dc[o1 + j]! + dh[o1 + j]! * og * (1 - tc * tc);
+        // through each gate's nonlinearity: sigmoid' = s (1 - s), tanh' = 1 - t^2
+        const dai = dct * gg * ig * (1 - ig);
+        const daf = dct * cPrev[o1 + j]! * fg * (1 - fg);
+        const dag = dct * ig * (1 - gg * gg);
+        const dao = dh[o1 + j]! * tc * og * (1 - og);
+        // gates = xg + hg: both get the same gradient
+        if (dxg !== null) {
+          dxg[g4 + j] += dai;
+          dxg[g4 + hs + j] += daf;
+          dxg[g4 + 2 * hs + j] += dag;
+          dxg[g4 + 3 * hs + j] += dao;
+        }
+        if (dhg !== null) {
+          dhg[g4 + j] += dai;
+          dhg[g4 + hs + j] += daf;
+          dhg[g4 + 2 * hs + j] += dag;
+          dhg[g4 + 3 * hs + j] += dao;
+        }
+        if (dcPrev !== null) dcPrev[o1 + j] += dct * fg;
+      }
+    }
+  }
+
+  gruCellForward(
+    h: FloatArray, // (N, HS)
+    act: FloatArray, // (N, 3HS): r | z | nn
+    xg: FloatArray, // (N, 3HS): W_ih x + b_ih
+    hg: FloatArray, // (N, 3HS): W_hh hPrev + b_hh
+    hPrev: FloatArray, // (N, HS)
+    n: number,
+    hs: number,
+  ): void {
+    for (let r = 0; r < n; r++) {
+      const g3 = r * 3 * hs;
+      const o1 = r * hs;
+      for (let j = 0; j < hs; j++) {
+        const rg = sigmoid(xg[g3 + j]! + hg[g3 + j]!); // reset gate: how much of h the candidate sees
+        const zg = sigmoid(xg[g3 + hs + j]! + hg[g3 + hs + j]!); // update gate: keep h or take nn
+        const nn = Math.tanh(xg[g3 + 2 * hs + j]! + rg * hg[g3 + 2 * hs + j]!); // the candidate
+        h[o1 + j] = (1 - zg) * nn + zg * hPrev[o1 + j]!;
+        act[g3 + j] = rg;
+        act[g3 + hs + j] = zg;
+        act[g3 + 2 * hs + j] = nn;
+      }
+    }
+  }
+
+  gruCellBackward(
+    dxg: FloatArray | null, // (N, 3HS)
+    dhg: FloatArray | null, // (N, 3HS)
+    dhPrev: FloatArray | null, // (N, HS)
+    dh: FloatArray, // (N, HS)
+    act: FloatArray, // (N, 3HS)
+    hg: FloatArray, // (N, 3HS)
+    hPrev: FloatArray, // (N, HS)
+    n: number,
+    hs: number,
+  ): void {
+    // forward: h = (1 - z) nn + z hPrev; nn = tanh(a_n), a_n = xg_n + r hg_n; r, z = sigmoid(a_r, a_z)
+    for (let r = 0; r < n; r++) {
+      const g3 = r * 3 * hs;
+      const o1 = r * hs;
+      for (let j = 0; j < hs; j++) {
+        const rg = act[g3 + j]!;
+        const zg = act[g3 + hs + j]!;
+        const nn = act[g3 + 2 * hs + j]!;
+        const d = dh[o1 + j]!;
+        const dan = d * (1 - zg) * (1 - nn * nn);
+        const daz = d * (hPrev[o1 + j]! - nn) * zg * (1 - zg);
+        const dar = dan * hg[g3 + 2 * hs + j]! * rg * (1 - rg);
+        if (dxg !== null) {
+          dxg[g3 + j] += dar;
+          dxg[g3 + hs + j] += daz;
+          dxg[g3 + 2 * hs + j] += dan;
+        }
+        if (dhg !== null) {
+          dhg[g3 + j] += dar;
+          dhg[g3 + hs + j] += daz;
+          dhg[g3 + 2 * hs + j] += dan * rg; // hg_n enters a_n scaled by r
+        }
+        if (dhPrev !== null) dhPrev[o1 + j] += d * zg;
+      }
     }
   }
 
@@ -884,6 +1229,11 @@ function sameStrides(
 ): boolean {
   for (let d = 0; d < shape.length; d++) if (shape[d] !== 1 && strides[d] !== contiguous[d]) return false;
   return true;
+}
+
+/** The logistic function 1 / (1 + e^-x), in (0, 1): a gate's "how much". */
+function sigmoid(x: number): number {
+  return 1 / (1 + Math.exp(-x));
 }
 
 /** Throws if an id/target is outside [0, limit): it would otherwise read past a row as NaN. */

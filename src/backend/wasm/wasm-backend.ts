@@ -5,6 +5,7 @@
 // Not here: the math (kernels/), nor Node specifics (node-platform.ts); ref/ is the definition.
 
 import { TsgptError } from '../../errors.js';
+import type { Arena } from '../arena.js';
 import {
   type AdamWParams,
   type AnyArray,
@@ -12,10 +13,12 @@ import {
   type BinaryOp,
   type DType,
   type FloatArray,
+  type MaskedAttentionParams,
   type MatmulParams,
   sizeOf,
   type UnaryOp,
 } from '../backend.js';
+import type { Int8Weights } from '../int8.js';
 import { FreeListAllocator } from './allocator.js';
 import { Jobs } from './jobs.gen.js';
 import {
@@ -34,6 +37,7 @@ import {
   U_NEG,
   U_RELU,
   U_RELU2,
+  U_SIGMOID,
   U_SQRT,
   U_TANH,
 } from './kernels/abi.js';
@@ -65,6 +69,7 @@ const UNARY_CODE: Record<UnaryOp, number> = {
   neg: U_NEG,
   tanh: U_TANH,
   sqrt: U_SQRT,
+  sigmoid: U_SIGMOID,
   relu2: U_RELU2,
 };
 const BINARY_CODE: Record<BinaryOp, number> = { add: B_ADD, sub: B_SUB, mul: B_MUL, div: B_DIV };
@@ -153,6 +158,8 @@ export class WasmBackend implements Backend {
   private readonly scratchA: ScratchBlock;
   /** each thread's packed Q, K, V of one attention head */
   private readonly scratchAttn: ScratchBlock;
+  /** linearInt8's quantized activations */
+  private readonly scratchInt8: ScratchBlock;
   /** writes a job's arguments and runs it on the pool, one method per job */
   private readonly jobs: Jobs;
   /** f64 partial sums of chunked reductions (sumSquares), one per chunk */
@@ -173,6 +180,7 @@ export class WasmBackend implements Backend {
     this.scratchB = new ScratchBlock(allocator);
     this.scratchA = new ScratchBlock(allocator);
     this.scratchAttn = new ScratchBlock(allocator);
+    this.scratchInt8 = new ScratchBlock(allocator);
     // laid out once: a view made now stays valid, a shared memory's buffer never detaches
     this.partials = new Float64Array(memory.buffer, allocator.alloc(MAX_PARTIALS * 8), MAX_PARTIALS);
   }
@@ -234,6 +242,7 @@ export class WasmBackend implements Backend {
     if (dtype === 'float64')
       throw new TsgptError('wasm backend: alloc: dtype float64 is not supported (float32 only)');
     if (!Number.isInteger(size) || size < 0) throw new TsgptError(`wasm backend: alloc: bad size ${size}`);
+    if (this.arena) return this.arena.take(dtype, size);
     const offset = this.allocator.alloc(size * 4);
     // zeroed: only the part handed out before needs clearing (fresh memory is zero, and left
     // untouched it is not even committed), by the wasm kernel (TypedArray.fill on shared memory
@@ -245,7 +254,18 @@ export class WasmBackend implements Backend {
   }
 
   free(arr: AnyArray): void {
+    // an arena's memory goes back with the arena's reset, not one array at a time
+    for (let i = 0; i < this.arenas.length; i++) if (this.arenas[i]!.owns(arr)) return;
     this.allocator.release(this.ptr(arr, 'free'));
+  }
+
+  /** the arena alloc() takes from (gradient checkpointing), and every arena ever set */
+  private arena: Arena | null = null;
+  private readonly arenas: Arena[] = [];
+
+  setArena(arena: Arena | null): void {
+    this.arena = arena;
+    if (arena && !this.arenas.includes(arena)) this.arenas.push(arena);
   }
 
   private currentBuffer(): ArrayBufferLike {
@@ -691,12 +711,38 @@ export class WasmBackend implements Backend {
     c: number,
     nh: number,
     scale: number,
+    dropoutP = 0,
+    seed = 0,
   ): void {
     const op = 'attentionForward';
     if (c % nh !== 0) throw new TsgptError(`wasm backend: ${op}: C ${c} is not a multiple of NH ${nh}`);
     const po = this.need(op, 'out', out, b * t * c);
     const patt = this.need(op, 'att', att, b * nh * t * t);
     const pqkv = this.need(op, 'qkv', qkv, b * t * 3 * c);
+    if (dropoutP > 0) {
+      const bytes = attentionDropScratchBytes(t, c / nh);
+      const scratch = this.scratchAttn.atLeast(bytes * this.pool.threads);
+      const parallel = b * t * t * c >= PAR_MIN_ELEMENTS;
+      const thr = dropoutThreshold(dropoutP);
+      const ks = 1 / (1 - dropoutP);
+      this.jobs.attentionDropFwd(
+        b * nh,
+        parallel,
+        po,
+        patt,
+        pqkv,
+        t,
+        c,
+        nh,
+        scale,
+        seed | 0,
+        thr,
+        ks,
+        scratch,
+        bytes,
+      );
+      return;
+    }
     const bytes = attentionScratchBytes(t, c / nh);
     const scratch = this.scratchAttn.atLeast(bytes * this.pool.threads);
     const parallel = b * t * t * c >= PAR_MIN_ELEMENTS;
@@ -714,6 +760,8 @@ export class WasmBackend implements Backend {
     c: number,
     nh: number,
     scale: number,
+    dropoutP = 0,
+    seed = 0,
   ): void {
     const op = 'attentionBackward';
     if (c % nh !== 0) throw new TsgptError(`wasm backend: ${op}: C ${c} is not a multiple of NH ${nh}`);
@@ -722,6 +770,32 @@ export class WasmBackend implements Backend {
     const pdout = this.need(op, 'dout', dout, b * t * c);
     const pqkv = this.need(op, 'qkv', qkv, b * t * 3 * c);
     const patt = this.need(op, 'att', att, b * nh * t * t);
+    if (dropoutP > 0) {
+      const bytes = attentionDropScratchBytes(t, c / nh);
+      const scratch = this.scratchAttn.atLeast(bytes * this.pool.threads);
+      const parallel = b * t * t * c >= PAR_MIN_ELEMENTS;
+      const thr = dropoutThreshold(dropoutP);
+      const ks = 1 / (1 - dropoutP);
+      this.jobs.attentionDropBwd(
+        b * nh,
+        parallel,
+        pdqkv,
+        pdatt,
+        pdout,
+        pqkv,
+        patt,
+        t,
+        c,
+        nh,
+        scale,
+        seed | 0,
+        thr,
+        ks,
+        scratch,
+        bytes,
+      );
+      return;
+    }
     const bytes = attentionScratchBytes(t, c / nh);
     const scratch = this.scratchAttn.atLeast(bytes * this.pool.threads);
     const parallel = b * t * t * c >= PAR_MIN_ELEMENTS;
@@ -737,6 +811,173 @@ export class WasmBackend implements Backend {
       c,
       nh,
       scale,
+      scratch,
+      bytes,
+    );
+  }
+
+  attentionForwardBf16(
+    out: FloatArray,
+    att16: Int32Array,
+    qkv: FloatArray,
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    scale: number,
+    dropoutP: number,
+    seed: number,
+  ): void {
+    const op = 'attentionForwardBf16';
+    if (c % nh !== 0) throw new TsgptError(`wasm backend: ${op}: C ${c} is not a multiple of NH ${nh}`);
+    const po = this.need(op, 'out', out, b * t * c);
+    const patt = this.need(op, 'att16', att16, Math.ceil((b * nh * t * t) / 2));
+    const pqkv = this.need(op, 'qkv', qkv, b * t * 3 * c);
+    const bytes = attentionBf16ScratchBytes(t, c / nh);
+    const scratch = this.scratchAttn.atLeast(bytes * this.pool.threads);
+    const parallel = b * t * t * c >= PAR_MIN_ELEMENTS;
+    const thr = dropoutP > 0 ? dropoutThreshold(dropoutP) : 0;
+    const ks = 1 / (1 - dropoutP);
+    this.jobs.attentionBf16Fwd(
+      b * nh,
+      parallel,
+      po,
+      patt,
+      pqkv,
+      t,
+      c,
+      nh,
+      scale,
+      seed | 0,
+      thr,
+      ks,
+      scratch,
+      bytes,
+    );
+  }
+
+  attentionBackwardBf16(
+    dqkv: FloatArray,
+    dout: FloatArray,
+    qkv: FloatArray,
+    att16: Int32Array,
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    scale: number,
+    dropoutP: number,
+    seed: number,
+  ): void {
+    const op = 'attentionBackwardBf16';
+    if (c % nh !== 0) throw new TsgptError(`wasm backend: ${op}: C ${c} is not a multiple of NH ${nh}`);
+    const pdqkv = this.need(op, 'dqkv', dqkv, b * t * 3 * c);
+    const pdout = this.need(op, 'dout', dout, b * t * c);
+    const pqkv = this.need(op, 'qkv', qkv, b * t * 3 * c);
+    const patt = this.need(op, 'att16', att16, Math.ceil((b * nh * t * t) / 2));
+    const bytes = attentionBf16ScratchBytes(t, c / nh);
+    const scratch = this.scratchAttn.atLeast(bytes * this.pool.threads);
+    const parallel = b * t * t * c >= PAR_MIN_ELEMENTS;
+    const thr = dropoutP > 0 ? dropoutThreshold(dropoutP) : 0;
+    const ks = 1 / (1 - dropoutP);
+    this.jobs.attentionBf16Bwd(
+      b * nh,
+      parallel,
+      pdqkv,
+      pdout,
+      pqkv,
+      patt,
+      t,
+      c,
+      nh,
+      scale,
+      seed | 0,
+      thr,
+      ks,
+      scratch,
+      bytes,
+    );
+  }
+
+  maskedAttentionForward(
+    out: FloatArray,
+    att: FloatArray,
+    q: FloatArray,
+    kv: FloatArray,
+    keyPadding: Int32Array | null,
+    p: MaskedAttentionParams,
+  ): void {
+    const op = 'maskedAttentionForward';
+    const { b, tq, tk, c, nh } = p;
+    if (c % nh !== 0) throw new TsgptError(`wasm backend: ${op}: C ${c} is not a multiple of NH ${nh}`);
+    const po = this.need(op, 'out', out, b * tq * c);
+    const patt = this.need(op, 'att', att, b * nh * tq * tk);
+    const pq = this.need(op, 'q', q, b * tq * c);
+    const pkv = this.need(op, 'kv', kv, b * tk * 2 * c);
+    const pmask = keyPadding ? this.need(op, 'keyPadding', keyPadding, b * tk) : 0;
+    if (b * nh * tq === 0) return;
+    const bytes = maskedAttentionScratchBytes(tq, tk, c / nh);
+    const scratch = this.scratchAttn.atLeast(bytes * this.pool.threads);
+    const parallel = b * tq * tk * c >= PAR_MIN_ELEMENTS;
+    this.jobs.maskedAttentionFwd(
+      b * nh,
+      parallel,
+      po,
+      patt,
+      pq,
+      pkv,
+      pmask,
+      tq,
+      tk,
+      c,
+      nh,
+      p.scale,
+      p.causal,
+      scratch,
+      bytes,
+    );
+  }
+
+  maskedAttentionBackward(
+    dq: FloatArray | null,
+    dkv: FloatArray | null,
+    datt: FloatArray,
+    dout: FloatArray,
+    q: FloatArray,
+    kv: FloatArray,
+    att: FloatArray,
+    p: MaskedAttentionParams,
+  ): void {
+    const op = 'maskedAttentionBackward';
+    const { b, tq, tk, c, nh } = p;
+    if (c % nh !== 0) throw new TsgptError(`wasm backend: ${op}: C ${c} is not a multiple of NH ${nh}`);
+    const pdq = dq ? this.need(op, 'dq', dq, b * tq * c) : 0;
+    const pdkv = dkv ? this.need(op, 'dkv', dkv, b * tk * 2 * c) : 0;
+    const pdatt = this.need(op, 'datt', datt, b * nh * tq * tk);
+    const pdout = this.need(op, 'dout', dout, b * tq * c);
+    const pq = this.need(op, 'q', q, b * tq * c);
+    const pkv = this.need(op, 'kv', kv, b * tk * 2 * c);
+    const patt = this.need(op, 'att', att, b * nh * tq * tk);
+    if (b * nh * tq === 0 || (!dq && !dkv)) return;
+    const bytes = maskedAttentionScratchBytes(tq, tk, c / nh);
+    const scratch = this.scratchAttn.atLeast(bytes * this.pool.threads);
+    const parallel = b * tq * tk * c >= PAR_MIN_ELEMENTS;
+    this.jobs.maskedAttentionBwd(
+      b * nh,
+      parallel,
+      pdq,
+      pdkv,
+      pdatt,
+      pdout,
+      pq,
+      pkv,
+      patt,
+      tq,
+      tk,
+      c,
+      nh,
+      p.scale,
+      p.causal,
       scratch,
       bytes,
     );
@@ -802,6 +1043,162 @@ export class WasmBackend implements Backend {
     const thr = Math.min(16777216, Math.max(0, Math.ceil(p * 16777216)));
     const keepScale = p >= 1 ? 0 : 1 / (1 - p);
     this.jobs.dropout(po, pmask, this.ptr(x, op), seed | 0, thr, keepScale, n, this.per(n));
+  }
+
+  dropoutApply(out: FloatArray, x: FloatArray, p: number, seed: number): void {
+    const op = 'dropoutApply';
+    const n = x.length;
+    const keepScale = p >= 1 ? 0 : 1 / (1 - p);
+    this.jobs.dropoutApply(
+      this.need(op, 'out', out, n),
+      this.ptr(x, op),
+      seed | 0,
+      dropoutThreshold(p),
+      keepScale,
+      n,
+      this.per(n),
+    );
+  }
+
+  dropoutBackward(dx: FloatArray, dout: FloatArray, p: number, seed: number): void {
+    const op = 'dropoutBackward';
+    const n = dx.length;
+    const keepScale = p >= 1 ? 0 : 1 / (1 - p);
+    this.jobs.dropoutBwd(
+      this.ptr(dx, op),
+      this.need(op, 'dout', dout, n),
+      seed | 0,
+      dropoutThreshold(p),
+      keepScale,
+      n,
+      this.per(n),
+    );
+  }
+
+  // ---- int8 inference ----
+
+  linearInt8(out: FloatArray, x: FloatArray, w: Int8Weights, bias: FloatArray | null, n: number): void {
+    const op = 'linearInt8';
+    const { rows: oc, cols: c } = w;
+    const po = this.need(op, 'out', out, n * oc);
+    const px = this.need(op, 'x', x, n * c);
+    const pq = this.need(op, 'q', w.q, Math.ceil((oc * c) / 4));
+    const ps = this.need(op, 'scales', w.scales, oc);
+    const pw = this.need(op, 'rowSums', w.rowSums, oc);
+    const pb = bias ? this.need(op, 'bias', bias, oc) : 0;
+    // x's rows as 7-bit bytes (n * c) and their scales (n floats), in scratch kept between calls
+    const xsBytes = Math.ceil((n * 4) / 64) * 64;
+    const pxs = this.scratchInt8.atLeast(xsBytes + n * c);
+    const pxq = pxs + xsBytes;
+    this.jobs.quantizeRows(pxq, pxs, px, c, n, this.rowsPer(n, c));
+    // columns in multiples of 4 (the kernel's row group), split when the work is worth threads
+    const per =
+      this.pool.threads === 1 || n * c * oc < PAR_MIN_MACS * 4
+        ? oc
+        : Math.max(4, Math.ceil(oc / (this.pool.threads * 4) / 4) * 4);
+    this.jobs.linearInt8(po, pxq, pxs, pq, ps, pw, pb, n, c, oc, per);
+  }
+
+  // ---- recurrent cells ----
+
+  lstmCellForward(
+    h: FloatArray,
+    c: FloatArray,
+    act: FloatArray,
+    xg: FloatArray,
+    hg: FloatArray,
+    cPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void {
+    const op = 'lstmCellForward';
+    this.jobs.lstmCellFwd(
+      this.need(op, 'h', h, n * hs),
+      this.need(op, 'c', c, n * hs),
+      this.need(op, 'act', act, n * 4 * hs),
+      this.need(op, 'xg', xg, n * 4 * hs),
+      this.need(op, 'hg', hg, n * 4 * hs),
+      this.need(op, 'cPrev', cPrev, n * hs),
+      hs,
+      n,
+      this.rowsPer(n, 4 * hs),
+    );
+  }
+
+  lstmCellBackward(
+    dxg: FloatArray | null,
+    dhg: FloatArray | null,
+    dcPrev: FloatArray | null,
+    dh: FloatArray,
+    dc: FloatArray,
+    act: FloatArray,
+    c: FloatArray,
+    cPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void {
+    const op = 'lstmCellBackward';
+    this.jobs.lstmCellBwd(
+      dxg ? this.need(op, 'dxg', dxg, n * 4 * hs) : 0,
+      dhg ? this.need(op, 'dhg', dhg, n * 4 * hs) : 0,
+      dcPrev ? this.need(op, 'dcPrev', dcPrev, n * hs) : 0,
+      this.need(op, 'dh', dh, n * hs),
+      this.need(op, 'dc', dc, n * hs),
+      this.need(op, 'act', act, n * 4 * hs),
+      this.need(op, 'c', c, n * hs),
+      this.need(op, 'cPrev', cPrev, n * hs),
+      hs,
+      n,
+      this.rowsPer(n, 4 * hs),
+    );
+  }
+
+  gruCellForward(
+    h: FloatArray,
+    act: FloatArray,
+    xg: FloatArray,
+    hg: FloatArray,
+    hPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void {
+    const op = 'gruCellForward';
+    this.jobs.gruCellFwd(
+      this.need(op, 'h', h, n * hs),
+      this.need(op, 'act', act, n * 3 * hs),
+      this.need(op, 'xg', xg, n * 3 * hs),
+      this.need(op, 'hg', hg, n * 3 * hs),
+      this.need(op, 'hPrev', hPrev, n * hs),
+      hs,
+      n,
+      this.rowsPer(n, 3 * hs),
+    );
+  }
+
+  gruCellBackward(
+    dxg: FloatArray | null,
+    dhg: FloatArray | null,
+    dhPrev: FloatArray | null,
+    dh: FloatArray,
+    act: FloatArray,
+    hg: FloatArray,
+    hPrev: FloatArray,
+    n: number,
+    hs: number,
+  ): void {
+    const op = 'gruCellBackward';
+    this.jobs.gruCellBwd(
+      dxg ? this.need(op, 'dxg', dxg, n * 3 * hs) : 0,
+      dhg ? this.need(op, 'dhg', dhg, n * 3 * hs) : 0,
+      dhPrev ? this.need(op, 'dhPrev', dhPrev, n * hs) : 0,
+      this.need(op, 'dh', dh, n * hs),
+      this.need(op, 'act', act, n * 3 * hs),
+      this.need(op, 'hg', hg, n * 3 * hs),
+      this.need(op, 'hPrev', hPrev, n * hs),
+      hs,
+      n,
+      this.rowsPer(n, 3 * hs),
+    );
   }
 
   // ---- architecture variants (kernels/variants.ts) ----
@@ -1042,6 +1439,37 @@ function checkRank(op: string, rank: number): number {
  */
 export function attentionScratchBytes(t: number, hs: number): number {
   return Math.ceil(((hs * packedWidth(t) + 3 * t * packedWidth(hs)) * 4) / 64) * 64;
+}
+
+/**
+ * Bytes of one thread's scratch for the attention kernels with dropout
+ * (kernels/attention-dropout.ts attention_drop_scratch_floats): attentionScratchBytes', plus the
+ * dropped-out probabilities of one head (T x T).
+ */
+export function attentionDropScratchBytes(t: number, hs: number): number {
+  return Math.ceil(((hs * packedWidth(t) + 3 * t * packedWidth(hs) + t * t) * 4) / 64) * 64;
+}
+
+/**
+ * Bytes of one thread's scratch for the bf16 attention kernels (kernels/attention-bf16.ts
+ * attention_bf16_scratch_floats): attentionScratchBytes', plus P, dS and P * M of one head.
+ */
+export function attentionBf16ScratchBytes(t: number, hs: number): number {
+  return Math.ceil(((hs * packedWidth(t) + 3 * t * packedWidth(hs) + 3 * t * t) * 4) / 64) * 64;
+}
+
+/** The dropout kernels keep element i iff (hash >>> 8) >= this: ceil(p * 2^24), i.e. u >= p exactly. */
+function dropoutThreshold(p: number): number {
+  return Math.min(16777216, Math.max(0, Math.ceil(p * 16777216)));
+}
+
+/**
+ * Bytes of one thread's masked attention scratch (kernels/layers.ts
+ * masked_attention_scratch_floats): K^T or V^T packed (hs x Tk), then K (Tk x hs), Q and dO
+ * (Tq x hs) packed, in a whole number of cache lines.
+ */
+export function maskedAttentionScratchBytes(tq: number, tk: number, hs: number): number {
+  return Math.ceil(((hs * packedWidth(tk) + (tk + 2 * tq) * packedWidth(hs)) * 4) / 64) * 64;
 }
 
 /** f32 columns that packed B occupies: 8-wide panels, a 4-wide last panel for <= 4 leftover columns. */

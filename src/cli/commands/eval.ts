@@ -10,8 +10,10 @@ import { modelFromCheckpoint } from '../../train/checkpoint.js';
 import { evaluateTokens } from '../../train/evaluate.js';
 import type { Args, FlagSpec } from '../args.js';
 import {
+  ARCH_FLAG,
   BACKEND_FLAGS,
   backendChoice,
+  checkArch,
   ckptFlag,
   closeBackend,
   openBackend,
@@ -45,6 +47,7 @@ export const flags: readonly FlagSpec[] = [
   { name: 'max-windows', type: 'int', min: 1, help: 'evaluate only the first N windows (default: all)' },
   { name: 'batch-size', type: 'int', min: 1, default: 16, help: 'windows per forward pass' },
   { name: 'json', type: 'bool', help: 'print the figures as one JSON object' },
+  ARCH_FLAG,
   ...BACKEND_FLAGS,
 ];
 export const examples = [
@@ -57,6 +60,7 @@ export async function run(args: Args): Promise<void> {
   const choice = backendChoice(args);
   const path = args.string('ckpt')!;
   const ck = await readCheckpoint(path);
+  checkArch(args, ck, path);
   const tok = tokenizerFromCheckpoint(ck, path);
   const textFile = args.string('text');
   let tokens: TokenArray;

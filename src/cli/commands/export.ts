@@ -2,9 +2,9 @@
 // nanoGPT (its state-dict names and model_args) or Hugging Face GPT2LMHeadModel (Conv1D weights
 // transposed, tied head, a config.json that `from_pretrained` reads).
 
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { UsageError } from '../../errors.js';
-import { beyondGPT2 } from '../../model/config.js';
+import { ARCH_NOUN, beyondGPT2 } from '../../model/config.js';
 import {
   HF_SAFETENSORS_METADATA,
   hfConfigJson,
@@ -12,10 +12,12 @@ import {
   toHF,
   toNanoGPT,
 } from '../../model/interop.js';
-import { ensureDir, writeFilesAtomic } from '../../util/atomic-write.js';
+import { checkpointArch, gptConfigOf } from '../../train/checkpoint.js';
+import { checkWritableDir, ensureDir, writeFilesAtomic } from '../../util/atomic-write.js';
 import { encodeSafetensors } from '../../util/safetensors.js';
 import type { Args, FlagSpec, PositionalSpec } from '../args.js';
 import { ckptFlag, readCheckpoint } from '../common.js';
+import { existingPaths, forceFlag } from '../replace.js';
 
 export const name = 'export';
 export const summary = 'Write a checkpoint in nanoGPT or Hugging Face GPT-2 layout (safetensors + config)';
@@ -24,22 +26,40 @@ export const description =
   "so that `tsgpt import` can read the export back). --format nanogpt keeps nanoGPT's state-dict " +
   "names (with lm_head.weight) and writes its model_args; --format hf writes GPT2LMHeadModel's " +
   "layout, loadable with transformers' GPT2LMHeadModel.from_pretrained(OUT). Post-norm models have " +
-  'no GPT-2 equivalent and are refused for hf.';
+  'no GPT-2 equivalent and are refused for hf. Files already in OUT are replaced only with --force.';
 export const positionals: readonly PositionalSpec[] = [{ name: 'out', help: 'output directory' }];
 export const flags: readonly FlagSpec[] = [
   ckptFlag('checkpoint to export'),
   { name: 'format', type: 'string', choices: ['nanogpt', 'hf'], required: true, help: 'target layout' },
+  forceFlag('an export already in OUT'),
 ];
 export const examples = [
   'tsgpt export --format hf exported/hf',
   'tsgpt export --ckpt out/big/ckpt.safetensors --format nanogpt exported/nano',
 ];
 
+/** What an export writes into OUT, in this order. */
+const EXPORT_FILES = ['model.safetensors', 'config.json', 'tsgpt-tokenizer.json'] as const;
+
 export async function run(args: Args): Promise<void> {
   const out = args.positional('out');
   if (!out) throw new UsageError('export: give the output directory (see tsgpt export --help)');
-  const ck = await readCheckpoint(args.string('ckpt')!);
-  const cfg = ck.meta.config;
+  const paths = EXPORT_FILES.map((f) => join(out, f));
+  const found = await existingPaths(paths);
+  if (found.length > 0 && !args.bool('force'))
+    throw new UsageError(
+      `${out} already holds an export (${found.map((f) => basename(f)).join(', ')}): pass --force to replace it, or another OUT`,
+    );
+  await checkWritableDir(out);
+  const path = args.string('ckpt')!;
+  const ck = await readCheckpoint(path);
+  // nanoGPT and Hugging Face have GPT-2's layout only: a bigram, MLP or RNN has no place in it
+  const arch = checkpointArch(ck);
+  if (arch !== 'gpt')
+    throw new UsageError(
+      `${path} holds ${ARCH_NOUN[arch]} (arch ${arch}): export writes GPT-2 layouts (nanoGPT, Hugging Face), for GPT checkpoints only`,
+    );
+  const cfg = gptConfigOf(ck, 'export', path);
   const params = new Map([...ck.weights].map(([k, t]) => [k, { shape: t.shape, data: t.data }]));
   let weights: Uint8Array;
   let config: Record<string, unknown>;
@@ -75,9 +95,9 @@ export async function run(args: Args): Promise<void> {
   }
   await ensureDir(out);
   await writeFilesAtomic([
-    { path: join(out, 'model.safetensors'), data: weights },
-    { path: join(out, 'config.json'), data: `${JSON.stringify(config, null, 2)}\n` },
-    { path: join(out, 'tsgpt-tokenizer.json'), data: `${JSON.stringify(ck.meta.tokenizer)}\n` },
+    { path: paths[0]!, data: weights },
+    { path: paths[1]!, data: `${JSON.stringify(config, null, 2)}\n` },
+    { path: paths[2]!, data: `${JSON.stringify(ck.meta.tokenizer)}\n` },
   ]);
   process.stderr.write(
     `exported ${args.string('ckpt')} (${args.string('format')}) to ${out}/: model.safetensors, config.json, tsgpt-tokenizer.json\n`,

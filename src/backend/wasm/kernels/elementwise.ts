@@ -3,7 +3,7 @@
 // sum of squares. Each body is a 4-lane SIMD loop with a padded-vector tail.
 // Not here: general broadcasting (the JS side handles strided shapes) or row-wise layers.
 
-import { B_ADD, B_DIV, B_MUL, B_SUB, U_EXP, U_GELU, U_GELU_TANH, U_LOG, U_NEG, U_RELU, U_RELU2, U_SQRT, U_TANH } from './abi';
+import { B_ADD, B_DIV, B_MUL, B_SUB, U_EXP, U_GELU, U_GELU_TANH, U_LOG, U_NEG, U_RELU, U_RELU2, U_SIGMOID, U_SQRT, U_TANH } from './abi';
 import { exp4, madd } from './simd';
 
 /** Loads cnt < 4 floats into lanes 0..cnt-1 (rest zero). */
@@ -120,6 +120,8 @@ const GELU_C: f32 = 0.044715;
       return f32x4.neg(x);
     case U_SQRT:
       return f32x4.sqrt(x);
+    case U_SIGMOID:
+      return sigmoid4(x);
     case U_LOG: {
       const r = f32x4.splat(Mathf.log(f32x4.extract_lane(x, 0)));
       return f32x4.replace_lane(
@@ -138,7 +140,7 @@ const GELU_C: f32 = 0.044715;
  * would cancel, and that formula (with the sign put back) above.
  */
 // @ts-expect-error: decorator
-@inline function tanh4(x: v128): v128 {
+@inline export function tanh4(x: v128): v128 {
   const ax = f32x4.abs(x);
   const e = exp4(f32x4.add(ax, ax));
   let big = f32x4.sub(f32x4.splat(1), f32x4.div(f32x4.splat(2), f32x4.add(e, f32x4.splat(1))));
@@ -152,7 +154,16 @@ const GELU_C: f32 = 0.044715;
   return v128.bitselect(big, small, f32x4.gt(ax, f32x4.splat(0.625)));
 }
 
-/** f'(x) (y = f(x) given for exp, tanh, sqrt). */
+/**
+ * The logistic function 1 / (1 + e^-x) on four lanes. exp4 clamps its argument, so a very
+ * negative x gives ~6e-39 rather than 0, and a very positive one exactly 1.
+ */
+// @ts-expect-error: decorator
+@inline export function sigmoid4(x: v128): v128 {
+  return f32x4.div(f32x4.splat(1), f32x4.add(f32x4.splat(1), exp4(f32x4.neg(x))));
+}
+
+/** f'(x) (y = f(x) given for exp, tanh, sqrt, sigmoid). */
 // @ts-expect-error: decorator
 @inline function unaryGrad(op: i32, x: v128, y: v128): v128 {
   switch (op) {
@@ -184,6 +195,8 @@ const GELU_C: f32 = 0.044715;
       return f32x4.splat(-1);
     case U_SQRT:
       return f32x4.div(f32x4.splat(0.5), y);
+    case U_SIGMOID:
+      return f32x4.mul(y, f32x4.sub(f32x4.splat(1), y));
     default: // U_TANH
       return f32x4.sub(f32x4.splat(1), f32x4.mul(y, y));
   }
@@ -216,6 +229,7 @@ export function unary_fwd(op: i32, out: usize, x: usize, i0: i32, i1: i32): void
     case U_NEG: fwdLoop(U_NEG, out, x, i0, i1); break;
     case U_TANH: fwdLoop(U_TANH, out, x, i0, i1); break;
     case U_SQRT: fwdLoop(U_SQRT, out, x, i0, i1); break;
+    case U_SIGMOID: fwdLoop(U_SIGMOID, out, x, i0, i1); break;
     case U_RELU2: fwdLoop(U_RELU2, out, x, i0, i1); break;
     default: unreachable(); // not a unary op code
   }
@@ -249,6 +263,7 @@ export function unary_bwd(op: i32, dx: usize, x: usize, y: usize, dout: usize, i
     case U_NEG: bwdLoop(U_NEG, dx, x, y, dout, i0, i1); break;
     case U_TANH: bwdLoop(U_TANH, dx, x, y, dout, i0, i1); break;
     case U_SQRT: bwdLoop(U_SQRT, dx, x, y, dout, i0, i1); break;
+    case U_SIGMOID: bwdLoop(U_SIGMOID, dx, x, y, dout, i0, i1); break;
     case U_RELU2: bwdLoop(U_RELU2, dx, x, y, dout, i0, i1); break;
     default: unreachable(); // not a unary op code
   }

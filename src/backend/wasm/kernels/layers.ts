@@ -1,5 +1,6 @@
-// Row-wise transformer layers: LayerNorm, softmax, cross-entropy, embedding, and fused causal
-// attention (scores, mask, softmax, weighted sum) per (batch, head). Row ranges [r0, r1) and
+// Row-wise transformer layers: LayerNorm, softmax, cross-entropy, embedding, and fused attention
+// (scores, mask, softmax, weighted sum) per (batch, head): GPT's causal self-attention, and masked
+// attention of one sequence's queries against another's keys and values (the encoder-decoder). Row ranges [r0, r1) and
 // head indices let a job (job-table.mjs) split the work across threads; nothing here allocates.
 // Not here: matmul (matmul.ts) or the elementwise ops (elementwise.ts).
 
@@ -7,7 +8,7 @@ import { gemm_block, pack_b, packed_width } from './matmul';
 import { exp4, hmax, hsum, madd } from './simd';
 
 // @ts-expect-error: decorator
-@inline function dot(a: usize, b: usize, n: i32): f32 {
+@inline export function dot(a: usize, b: usize, n: i32): f32 {
   let acc = f32x4.splat(0);
   let j = 0;
   for (; j + 4 <= n; j += 4) acc = madd(v128.load(a + (<usize>j << 2)), v128.load(b + (<usize>j << 2)), acc);
@@ -40,7 +41,7 @@ function rowSum(x: usize, n: i32): f32 {
   return s;
 }
 
-function rowMax(x: usize, n: i32): f32 {
+export function rowMax(x: usize, n: i32): f32 {
   let m: f32 = -Infinity;
   let j = 0;
   if (n >= 4) {
@@ -53,7 +54,7 @@ function rowMax(x: usize, n: i32): f32 {
 }
 
 /** y[j] = exp(x[j] - shift), returns the sum of y; y may alias x. */
-function rowExpShift(y: usize, x: usize, n: i32, shift: f32): f32 {
+export function rowExpShift(y: usize, x: usize, n: i32, shift: f32): f32 {
   const sv = f32x4.splat(shift);
   let acc = f32x4.splat(0);
   let j = 0;
@@ -73,7 +74,7 @@ function rowExpShift(y: usize, x: usize, n: i32, shift: f32): f32 {
 }
 
 /** y[j] = x[j] * s */
-function rowScale(y: usize, x: usize, n: i32, s: f32): void {
+export function rowScale(y: usize, x: usize, n: i32, s: f32): void {
   const sv = f32x4.splat(s);
   let j = 0;
   for (; j + 4 <= n; j += 4) {
@@ -454,5 +455,149 @@ export function attention_bwd(dqkv: usize, datt: usize, dout: usize, qkv: usize,
     // dk_j += sum_{i >= j} ds_ij q_i;  dv_j += sum_{i >= j} a_ij dout_i
     gemm_block(dk, rowQKV, d0, 4, rowAtt, qP, t, j0, t - j0, hs, j0, j1, 0, hsPanels, true);
     gemm_block(dv, rowQKV, a0, 4, rowAtt, oP, t, j0, t - j0, hs, j0, j1, 0, hsPanels, true);
+  }
+}
+
+// ---- masked attention (cross- or self-), one (batch, head) per call ----
+// The same products as the causal kernel above, for queries q (B, Tq, C) against keys and values
+// kv (B, Tk, 2C) = k | v, under a key padding mask (B, Tk) int32 (0 = none) and an optional
+// causal mask (key j visible to query i iff j <= i + Tk - Tq). Masked scores are -inf before the
+// softmax and exactly 0 after it; a row with every key masked is all zeros (see
+// Backend.maskedAttentionForward). Tiles wholly past the causal diagonal are skipped.
+
+/** f32 of scratch the masked attention kernels need per thread. */
+export function masked_attention_scratch_floats(tq: i32, tk: i32, hs: i32): i32 {
+  return hs * packed_width(tk) + (tk + 2 * tq) * packed_width(hs);
+}
+
+/** Keys visible to query i: [0, visible) before the padding mask. */
+// @ts-expect-error: decorator
+@inline function visibleKeys(i: i32, tq: i32, tk: i32, causal: bool): i32 {
+  if (!causal) return tk;
+  const v = i + 1 + tk - tq;
+  return v < 0 ? 0 : v > tk ? tk : v;
+}
+
+/**
+ * Masked attention forward for one (batch, head) pair bh = b * NH + h.
+ * out (B, Tq, C) columns h*HS..; att (B, NH, Tq, Tk) the probabilities; mask (B, Tk) or 0.
+ * scratch: masked_attention_scratch_floats(tq, tk, hs) floats of this thread's own.
+ */
+export function masked_attention_fwd(out: usize, att: usize, q: usize, kv: usize, mask: usize, tq: i32, tk: i32, c: i32, nh: i32, scale: f32, causal: bool, bh: i32, scratch: usize): void {
+  const b = bh / nh, h = bh % nh;
+  const hs = c / nh;
+  const c2 = c * 2;
+  const qh = q + ((<usize>b * tq * c + <usize>h * hs) << 2); // row i of this head's q at qh + i*rowQ
+  const k = kv + ((<usize>b * tk * c2 + <usize>h * hs) << 2);
+  const v = k + (<usize>c << 2);
+  const rowQ = <usize>c << 2;
+  const rowAtt = <usize>tk << 2;
+  const a0 = att + <usize>bh * <usize>tq * rowAtt;
+  const m0 = mask ? mask + ((<usize>b * tk) << 2) : 0;
+  // K^T (hs x Tk): (d, j) = k[j][d]; V (Tk x hs)
+  const kT = scratch;
+  const vP = kT + ((<usize>hs * <usize>packed_width(tk)) << 2);
+  pack_b(kT, k, hs, tk, 1, c2);
+  pack_b(vP, v, tk, hs, c2, 1);
+  const hsPanels = (hs + 7) >> 3;
+  const o = out + ((<usize>b * tq * c + <usize>h * hs) << 2);
+  for (let i0 = 0; i0 < tq; i0 += 4) {
+    const i1 = i0 + 4 < tq ? i0 + 4 : tq;
+    // keys any row of this tile may see: [0, lim)
+    const lim = visibleKeys(i1 - 1, tq, tk, causal);
+    if (lim > 0) gemm_block(a0, rowAtt, qh, rowQ, 4, kT, hs, 0, hs, tk, i0, i1, 0, ((lim - 1) >> 3) + 1, false);
+    for (let i = i0; i < i1; i++) {
+      const arow = a0 + <usize>i * rowAtt;
+      const n = visibleKeys(i, tq, tk, causal);
+      rowScale(arow, arow, n, scale);
+      if (m0) for (let j = 0; j < n; j++) if (load<i32>(m0 + (<usize>j << 2)) != 0) store<f32>(arow + (<usize>j << 2), -Infinity);
+      const mx = n > 0 ? rowMax(arow, n) : -Infinity;
+      if (mx == -Infinity) {
+        memory.fill(arow, 0, rowAtt); // nothing to see: zeros, not NaN
+        continue;
+      }
+      const sum = rowExpShift(arow, arow, n, mx);
+      rowScale(arow, arow, n, 1 / sum);
+      // exp4 of -inf is ~1e-38, not 0: masked keys are exactly 0
+      if (m0) for (let j = 0; j < n; j++) if (load<i32>(m0 + (<usize>j << 2)) != 0) store<f32>(arow + (<usize>j << 2), 0);
+      // the keys past the causal limit (the tile may have written scores there)
+      memory.fill(arow + (<usize>n << 2), 0, <usize>(tk - n) << 2);
+    }
+    // O rows i0..i1-1 = P V over keys < lim (P is zero past each row's limit)
+    if (lim > 0) gemm_block(o, rowQ, a0, rowAtt, 4, vP, tk, 0, lim, hs, i0, i1, 0, hsPanels, false);
+    else for (let i = i0; i < i1; i++) memory.fill(o + <usize>i * rowQ, 0, <usize>hs << 2);
+  }
+}
+
+/**
+ * Backward of masked_attention_fwd for one (batch, head); accumulates into dq (B, Tq, C) and
+ * dkv (B, Tk, 2C) (0: not wanted). datt (B, NH, Tq, Tk) is scratch: it ends holding
+ * scale * d(scores). scratch as for masked_attention_fwd.
+ */
+export function masked_attention_bwd(dq: usize, dkv: usize, datt: usize, dout: usize, q: usize, kv: usize, att: usize, tq: i32, tk: i32, c: i32, nh: i32, scale: f32, causal: bool, bh: i32, scratch: usize): void {
+  const b = bh / nh, h = bh % nh;
+  const hs = c / nh;
+  const c2 = c * 2;
+  const qOff = (<usize>b * tq * c + <usize>h * hs) << 2;
+  const kOff = (<usize>b * tk * c2 + <usize>h * hs) << 2;
+  const qh = q + qOff, k = kv + kOff, v = k + (<usize>c << 2);
+  const rowQ = <usize>c << 2;
+  const rowKV = <usize>c2 << 2;
+  const dO = dout + qOff;
+  const rowAtt = <usize>tk << 2;
+  const a0 = att + <usize>bh * <usize>tq * rowAtt;
+  const d0 = datt + <usize>bh * <usize>tq * rowAtt;
+  // V^T (hs x Tk) for dP; K (Tk x hs), Q and dO (Tq x hs) as the right-hand sides of dQ, dK, dV
+  const vT = scratch;
+  const kP = vT + ((<usize>hs * <usize>packed_width(tk)) << 2);
+  const qP = kP + ((<usize>tk * <usize>packed_width(hs)) << 2);
+  const oP = qP + ((<usize>tq * <usize>packed_width(hs)) << 2);
+  pack_b(vT, v, hs, tk, 1, c2);
+  if (dq) pack_b(kP, k, tk, hs, c2, 1);
+  if (dkv) {
+    pack_b(qP, qh, tq, hs, c, 1);
+    pack_b(oP, dO, tq, hs, c, 1);
+  }
+  const hsPanels = (hs + 7) >> 3;
+  const sv = f32x4.splat(scale);
+  for (let i0 = 0; i0 < tq; i0 += 4) {
+    const i1 = i0 + 4 < tq ? i0 + 4 : tq;
+    const lim = visibleKeys(i1 - 1, tq, tk, causal);
+    // dP rows i0..i1-1 = dO V^T (out_i = sum_j a_ij v_j  =>  da_ij = dout_i . v_j)
+    if (lim > 0) gemm_block(d0, rowAtt, dO, rowQ, 4, vT, hs, 0, hs, tk, i0, i1, 0, ((lim - 1) >> 3) + 1, false);
+    for (let i = i0; i < i1; i++) {
+      const arow = a0 + <usize>i * rowAtt;
+      const drow = d0 + <usize>i * rowAtt;
+      const n = visibleKeys(i, tq, tk, causal);
+      // softmax backward: ds_ij = a_ij (da_ij - sum_k a_ik da_ik), times the scores' scale;
+      // masked keys have a_ij = 0, so they get none
+      const s = f32x4.splat(n > 0 ? dot(arow, drow, n) : 0);
+      let j = 0;
+      for (; j + 4 <= n; j += 4) {
+        const jo = <usize>j << 2;
+        v128.store(drow + jo, f32x4.mul(sv, f32x4.mul(v128.load(arow + jo), f32x4.sub(v128.load(drow + jo), s))));
+      }
+      const ss = f32x4.extract_lane(s, 0);
+      for (; j < n; j++) {
+        const jo = <usize>j << 2;
+        store<f32>(drow + jo, scale * load<f32>(arow + jo) * (load<f32>(drow + jo) - ss));
+      }
+      memory.fill(drow + (<usize>n << 2), 0, <usize>(tk - n) << 2);
+    }
+    // s_ij = scale q_i . k_j  =>  dq_i += sum_j ds_ij k_j (dS holds the scale), keys < lim
+    if (dq && lim > 0) gemm_block(dq + qOff, rowQ, d0, rowAtt, 4, kP, tk, 0, lim, hs, i0, i1, 0, hsPanels, true);
+  }
+  if (!dkv) return;
+  const dk = dkv + kOff, dv = dk + (<usize>c << 2);
+  // by key rows j (transposed A: element (j, i) of dS^T at d0 + i*rowAtt + j*4), over the
+  // queries that see key j: i >= j - (Tk - Tq) when causal, all of them otherwise
+  for (let j0 = 0; j0 < tk; j0 += 4) {
+    const j1 = j0 + 4 < tk ? j0 + 4 : tk;
+    let i0 = causal ? j0 - (tk - tq) : 0;
+    if (i0 < 0) i0 = 0;
+    if (i0 >= tq) continue;
+    // dk_j += sum_i ds_ij q_i;  dv_j += sum_i a_ij dout_i
+    gemm_block(dk, rowKV, d0, 4, rowAtt, qP, tq, i0, tq - i0, hs, j0, j1, 0, hsPanels, true);
+    gemm_block(dv, rowKV, a0, 4, rowAtt, oP, tq, i0, tq - i0, hs, j0, j1, 0, hsPanels, true);
   }
 }
