@@ -17,7 +17,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { Backend } from '../src/backend/backend.js';
 import { refBackend } from '../src/backend/index.js';
-import { type GPTConfig, modelConfig } from '../src/model/config.js';
+import { DEFAULT_GPT_CONFIG, type GPTConfig, modelConfig } from '../src/model/config.js';
 import { GPT } from '../src/model/gpt.js';
 import { int8Tensors, loadInt8, quantizeModel } from '../src/model/quantize.js';
 import { DEFAULT_SAMPLING, generate } from '../src/sample/sampling.js';
@@ -30,6 +30,7 @@ import { argValue, charData, median, presetConfig } from './train-speed.js';
 
 /** GPT-2 small (124M): the shape of the Hugging Face `gpt2` checkpoint. */
 export const GPT2_CONFIG: GPTConfig = {
+  ...DEFAULT_GPT_CONFIG,
   vocabSize: 50257,
   blockSize: 1024,
   nLayer: 12,

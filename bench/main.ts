@@ -17,6 +17,7 @@ import { type BenchOptions, type BenchReport, formatReport, type Section } from 
 import { benchBusy } from './sections/busy.js';
 import { benchGenerate } from './sections/generate.js';
 import { benchMatmulSection } from './sections/matmul.js';
+import { benchQuality } from './sections/quality.js';
 import { benchTokenizers } from './sections/tokenizer.js';
 import { benchTraining } from './sections/train.js';
 import { checkTorch } from './torch.js';
@@ -42,7 +43,8 @@ async function runBench(o: BenchOptions): Promise<BenchReport> {
     torch: { available: false, detail: 'skipped (--no-torch)' },
   };
   machine['wasmKernels'] = await wasmKernels();
-  const needsTorch = o.sections.includes('train') || o.sections.includes('generate');
+  const needsTorch =
+    o.sections.includes('train') || o.sections.includes('generate') || o.sections.includes('quality');
   if (!needsTorch) report.torch.detail = 'not needed by these sections';
   else if (o.torch) {
     o.log('[setup] checking PyTorch (scripts/ensure-torch.sh)');
@@ -56,6 +58,7 @@ async function runBench(o: BenchOptions): Promise<BenchReport> {
   if (o.sections.includes('matmul')) report.matmul = await benchMatmulSection(o, vocabSize);
   if (o.sections.includes('generate')) report.generate = await benchGenerate(o, torch);
   if (o.sections.includes('tokenizer')) report.tokenizer = await benchTokenizers(o);
+  if (o.sections.includes('quality')) report.quality = await benchQuality(o, torch);
   machine['loadAvgEnd'] = loadAverage();
   return report;
 }

@@ -2,7 +2,8 @@
 // RefBackend implements, so wasm-internal helpers are not counted twice) with a clock, runs
 // warm-up steps, then timed steps, and prints ms per step and calls per step for each kernel.
 // Not a test and not part of `tsgpt bench`: a tool for deciding what to speed up next.
-//   node dist/bench/profile.js [--preset baby] [--threads 2] [--steps 40] [--text FILE]
+//   node dist/bench/profile.js [--preset baby] [--threads 2] [--steps 40] [--text FILE] [--overrides JSON]
+// The optimizer's update (AdamW, or Muon's Newton-Schulz steps) is also timed as a whole.
 // The clocks add ~1 us per kernel call; compare the kernels with each other, not with the bench.
 
 import { existsSync } from 'node:fs';
@@ -42,8 +43,20 @@ async function main(argv: readonly string[]): Promise<void> {
   try {
     const totals = instrument(be);
     // workers stay on: the profile of the multi-threaded step, not the governor's choice
-    const { trainer } = presetTrainer(preset, text, be, false);
+    const overrides = JSON.parse(argValue(argv, '--overrides') ?? '{}') as Record<string, unknown>;
+    const { trainer } = presetTrainer(preset, text, be, false, overrides);
+    const opt = trainer.optimizer;
+    const update = opt.update.bind(opt);
+    const optimizer = { ms: 0, calls: 0 };
+    opt.update = () => {
+      const t = performance.now();
+      update();
+      optimizer.ms += performance.now() - t;
+      optimizer.calls++;
+    };
     for (let i = 0; i < 5; i++) trainer.timedStep();
+    optimizer.ms = 0;
+    optimizer.calls = 0;
     for (const e of totals.values()) {
       e.ms = 0;
       e.calls = 0;
@@ -63,6 +76,8 @@ async function main(argv: readonly string[]): Promise<void> {
           `${(e.calls / steps).toFixed(0).padStart(12)}`,
       ),
       `${'(outside kernels)'.padEnd(22)}${(step - kernels).toFixed(3).padStart(9)}${`${((100 * (step - kernels)) / step).toFixed(1)}%`.padStart(8)}`,
+      `optimizer update (its kernels above included): ${(optimizer.ms / steps).toFixed(3)} ms/step, ` +
+        `${((100 * optimizer.ms) / steps / step).toFixed(1)}% of the step`,
     ];
     process.stdout.write(`${out.join('\n')}\n`);
   } finally {

@@ -7,7 +7,7 @@ import { SSE_CORETYPE } from './torch.js';
 import { presetConfig } from './train-speed.js';
 
 /** The sections of a run, in the order they run and print (`tsgpt bench --only`). */
-export type Section = 'train' | 'busy' | 'matmul' | 'generate' | 'tokenizer';
+export type Section = 'train' | 'busy' | 'matmul' | 'generate' | 'tokenizer' | 'quality';
 
 export interface BenchOptions {
   sections: readonly Section[];
@@ -128,7 +128,44 @@ export interface BenchReport {
   };
   tokenizer?: Record<string, number> | { error: string };
   busy?: BusyReport;
+  quality?: QualityReport;
   torch: { available: boolean; detail: string };
+}
+
+/**
+ * Time to a good model (bench/sections/quality.ts): PyTorch's baby run and its val loss (the
+ * target), tsgpt's recipe timed to that loss, and PyTorch's seconds / tsgpt's (> 1: tsgpt sooner).
+ */
+export interface QualityReport {
+  torch?: {
+    steps: number;
+    /** the training loop's wall time, s */
+    seconds: number;
+    /** val loss (whole split) after the last step: the target */
+    valLoss: number;
+    msPerStep: number;
+    blasCore: string;
+    threads: string;
+  };
+  tsgpt?: {
+    preset: string;
+    threads: number;
+    /** steps trained (the recipe's schedule) */
+    steps: number;
+    /** the first snapshot at or below the target, or null */
+    stepsToTarget: number | null;
+    /** the training loop's wall time to it, s */
+    seconds: number | null;
+    valLoss: number | null;
+    /** val loss after the whole schedule */
+    finalLoss: number;
+    trainSeconds: number;
+    msPerStep: number;
+    aloneSteps: number | null;
+  };
+  ratio?: number | null;
+  error?: string;
+  notes: string[];
 }
 
 /** baby training while another process spins on one core: 1 thread, N with and without the governor */
@@ -202,6 +239,7 @@ export function formatReport(r: BenchReport): string {
   if (r.matmul) L.push(...formatMatmul(r.matmul));
   if (r.generate) L.push(...formatGenerate(r.generate, r));
   if (r.tokenizer) L.push(...formatTokenizer(r.tokenizer));
+  if (r.quality) L.push(...formatQuality(r.quality));
   return `${L.join('\n')}\n`;
 }
 
@@ -500,5 +538,48 @@ function formatTokenizer(t: NonNullable<BenchReport['tokenizer']>): string[] {
     );
     L.push(`  * ${f(n['text_mb'], 2)} MB of text; GPT-2 ids checked identical to js-tiktoken's`);
   }
+  return L;
+}
+
+function formatQuality(q: QualityReport): string[] {
+  const L = [
+    '',
+    '## Time to a good model: PyTorch baby (2000 steps) vs tsgpt quick, to the same val loss',
+    '',
+  ];
+  if (q.error) L.push(`  ${q.error}`);
+  const t = q.torch;
+  const g = q.tsgpt;
+  const body: string[][] = [];
+  if (t)
+    body.push([
+      `PyTorch baby (${t.blasCore}, ${t.threads})`,
+      String(t.steps),
+      t.valLoss.toFixed(4),
+      t.seconds.toFixed(1),
+      t.msPerStep.toFixed(1),
+    ]);
+  if (g)
+    body.push([
+      `tsgpt ${g.preset} (wasm, ${g.threads} threads)`,
+      g.stepsToTarget === null ? `not reached in ${g.steps}` : `${g.stepsToTarget} of ${g.steps}`,
+      g.valLoss === null ? `${g.finalLoss.toFixed(4)} at the end` : g.valLoss.toFixed(4),
+      g.seconds === null ? '-' : g.seconds.toFixed(1),
+      g.msPerStep.toFixed(1),
+    ]);
+  if (body.length > 0)
+    L.push(...table(['', 'steps', 'val loss', 'wall time (s)', 'ms/step'], body).map((l) => `  ${l}`));
+  if (q.ratio !== undefined)
+    L.push(
+      '',
+      q.ratio === null
+        ? '  ratio: tsgpt did not reach the target'
+        : `  ratio (PyTorch's wall time / tsgpt's, to the same val loss): ${q.ratio.toFixed(2)}x`,
+    );
+  if (g && g.aloneSteps !== null && g.aloneSteps > 0)
+    L.push(
+      `  (${g.aloneSteps} of tsgpt's steps ran on one thread, which measured faster: the machine was busy)`,
+    );
+  L.push('', ...q.notes.map((n) => `  - ${n}`));
   return L;
 }

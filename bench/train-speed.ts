@@ -5,6 +5,7 @@
 // checkpoints).
 //
 //   node dist/bench/train-speed.js --preset baby --backend wasm --threads 1 --iters 20 --json
+//   node dist/bench/train-speed.js --preset baby --overrides '{"optimizer":"muon"}' --threads 2
 //   node dist/bench/train-speed.js --preset mini --overrides '{"gradCheckpoint":true}'
 //   node dist/bench/train-speed.js --preset baby --data-parallel 2 --threads 1   (2 ranks x 1 thread)
 
@@ -37,6 +38,11 @@ export interface TrainSpeedResult {
   stepMs: number[];
   msPerIter: number;
   msPerIterMin: number;
+  /**
+   * CPU time (user + system, all of the process's threads) per timed step, ms: on one thread,
+   * the work of a step, which other programs on the machine change far less than its wall time
+   */
+  cpuMsPerIter: number;
   tokensPerSec: number;
   gflops: number;
   lastLoss: number;
@@ -166,12 +172,14 @@ export async function measureTraining(o: TrainSpeedOptions): Promise<TrainSpeedR
     const stepMs: number[] = [];
     let lastLoss = Number.NaN;
     let aloneSteps = 0;
+    const cpu0 = process.cpuUsage();
     for (let i = 0; i < o.iters; i++) {
       if (trainer.governor && !trainer.governor.useWorkers) aloneSteps++;
       const s = trainer.timedStep();
       stepMs.push(s.ms);
       lastLoss = s.loss;
     }
+    const cpu = process.cpuUsage(cpu0);
     const params = model.numParams();
     const flopsPerStep = trainFlopsPerStep(cfg, cfg.batchSize, params); // the bench's presets are GPTs
     const ms = median(stepMs);
@@ -187,6 +195,7 @@ export async function measureTraining(o: TrainSpeedOptions): Promise<TrainSpeedR
       stepMs: stepMs.map((x) => Math.round(x * 1000) / 1000),
       msPerIter: ms,
       msPerIterMin: Math.min(...stepMs),
+      cpuMsPerIter: (cpu.user + cpu.system) / 1000 / o.iters,
       tokensPerSec: (trainer.tokensPerStep / ms) * 1000,
       gflops: flopsPerStep / (ms * 1e6),
       lastLoss,

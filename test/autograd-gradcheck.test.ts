@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import { backward } from '../src/autograd/engine.js';
 import * as F from '../src/autograd/ops.js';
 import { refBackend as be } from '../src/backend/index.js';
+import { ropeTables } from '../src/nn/attention.js';
 import { type Tensor, tensor } from '../src/tensor/tensor.js';
 import { Rng } from '../src/util/rng.js';
 import { gradCheck, randInts, randn } from './helpers.js';
@@ -198,6 +199,80 @@ test('a deep chain does not overflow the stack (iterative topological sort)', ()
   for (let i = 0; i < 20000; i++) x = F.scale(x, 1);
   backward(F.sum(x));
   assert.deepEqual(Array.from(leaf.grad!.data), [1, 1]);
+});
+
+// ---- the architecture variants (GPTConfig's speedrun options) ----
+
+test('relu2 (away from the kink)', () => {
+  const x = randn(be, [4, 5], rng);
+  for (let i = 0; i < x.size; i++) x.data[i] = Math.sign(x.data[i]!) * (0.1 + Math.abs(x.data[i]!));
+  gradCheck(F.relu2, [x]);
+});
+
+test('rmsNorm', () => {
+  gradCheck((x, w) => F.rmsNorm(x, w), [randn(be, [2, 3, 5], rng), randn(be, [5], rng)]);
+});
+
+test('qkNorm: every query and key head normalised, v passed through', () => {
+  const qkv = randn(be, [2, 3, 24], rng); // C = 8, 2 heads of 4
+  gradCheck((x) => F.qkNorm(x, 2), [qkv], { maxPerInput: 144 });
+  const y = F.qkNorm(qkv, 2);
+  for (let row = 0; row < 6; row++) {
+    for (let h = 0; h < 4; h++) {
+      // mean square ms / (ms + eps) of the input's ms, with eps = 1e-5: 1 but for eps
+      let ss = 0;
+      let ms = 0;
+      for (let j = 0; j < 4; j++) {
+        ss += y.data[row * 24 + h * 4 + j]! ** 2;
+        ms += qkv.data[row * 24 + h * 4 + j]! ** 2 / 4;
+      }
+      const want = ms / (ms + 1e-5);
+      assert.ok(
+        Math.abs(ss / 4 - want) < 1e-12,
+        `head ${h} of row ${row}: mean square ${ss / 4}, want ${want}`,
+      );
+    }
+    for (let j = 16; j < 24; j++) assert.equal(y.data[row * 24 + j], qkv.data[row * 24 + j]);
+  }
+});
+
+test('rope: gradient; scores depend on relative positions only; norms kept', () => {
+  const [b, t, c, nh] = [2, 5, 8, 2];
+  const { cos, sin } = ropeTables(be, 'float64', 16, c / nh);
+  const qkv = randn(be, [b, t, 3 * c], rng);
+  gradCheck((x) => F.rope(x, cos, sin, nh, 3), [qkv], { maxPerInput: 240 });
+  // the same query and key vectors placed at positions (m, n) and (m + 7, n + 7): equal scores
+  const one = randn(be, [1, 1, 3 * c], rng);
+  const at = (pos: number) => F.rope(one, cos, sin, nh, pos).data;
+  const score = (qPos: number, kPos: number) => {
+    const q = at(qPos);
+    const k = at(kPos);
+    let s = 0;
+    for (let i = 0; i < c / nh; i++) s += q[i]! * k[c + i]!;
+    return s;
+  };
+  assert.ok(Math.abs(score(4, 1) - score(11, 8)) < 1e-12);
+  assert.ok(Math.abs(score(4, 1) - score(4, 2)) > 1e-6, 'a different offset scores differently');
+  let n0 = 0;
+  let n1 = 0;
+  const r = at(9);
+  for (let i = 0; i < 3 * c; i++) {
+    n0 += one.data[i]! ** 2;
+    n1 += r[i]! ** 2;
+  }
+  assert.ok(Math.abs(n0 - n1) < 1e-12, 'rotations keep the norm');
+});
+
+test('swiglu', () => {
+  gradCheck(F.swiglu, [randn(be, [2, 3, 10], rng)]);
+});
+
+test('causal self-attention with a given score scale equals the default at 1/sqrt(hs)', () => {
+  const qkv = randn(be, [1, 4, 12], rng);
+  const a = F.causalSelfAttention(qkv, 2);
+  const b = F.causalSelfAttention(qkv, 2, undefined, { scale: 1 / Math.sqrt(2) });
+  assert.deepEqual(Array.from(b.data), Array.from(a.data));
+  gradCheck((x) => F.causalSelfAttention(x, 2, undefined, { scale: 0.9 }), [qkv], { maxPerInput: 48 });
 });
 
 test('sigmoid', () => {

@@ -205,5 +205,8 @@ test('train --help shows --arch, the keys of the other archs and their presets',
   assert.match(h.stdout, /--arch gpt\|bigram\|mlp\|rnn\|lstm\|gru/);
   assert.match(h.stdout, /--n-hidden INT/);
   assert.match(h.stdout, /--context INT/);
-  assert.match(h.stdout, /--preset baby\|plan\|mini\|shakespeare\|bigram\|mlp\|rnn\|lstm\|gru/);
+  assert.match(
+    h.stdout,
+    /--preset baby\|plan\|mini\|shakespeare\|quick\|quick15\|quick60\|bigram\|mlp\|rnn\|lstm\|gru/,
+  );
 });

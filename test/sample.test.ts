@@ -16,10 +16,26 @@ import { Rng } from '../src/util/rng.js';
 const cfg = (over: Partial<GPTConfig> = {}): GPTConfig =>
   modelConfig({ ...DEFAULT_CONFIG, vocabSize: 11, blockSize: 8, nLayer: 2, nHead: 2, nEmbd: 16, ...over });
 
-for (const variant of [{}, { positional: 'sinusoidal' as const, norm: 'post' as const, bias: false }]) {
+const SPEEDRUN: Partial<GPTConfig> = {
+  positional: 'rope',
+  qkNorm: true,
+  normType: 'rmsnorm',
+  activation: 'swiglu',
+  tieWeights: false,
+  logitSoftcap: 20,
+};
+
+for (const variant of [
+  {},
+  { positional: 'sinusoidal' as const, norm: 'post' as const, bias: false },
+  SPEEDRUN,
+]) {
   test(`KV cache logits equal a full recompute at every step (${JSON.stringify(variant)})`, () => {
     const model = new GPT(cfg(variant), be, { seed: 3 });
     const rng = new Rng(9);
+    // an untied head starts at zero: give it weights, or every logit would be 0 on both paths
+    if (variant.tieWeights === false)
+      for (const [i] of model.lmHead.data.entries()) model.lmHead.data[i] = rng.normal();
     const seq = Array.from({ length: 8 }, () => rng.int(11));
     const cache = model.newCache(1);
     noGrad(() => {
@@ -69,6 +85,27 @@ test('a weights-only model (grads: false) has no gradient buffer and samples exa
     () => new AdamW(be, lean.store, { beta1: 0.9, beta2: 0.99, eps: 1e-8, weightDecay: 0.1, gradClip: 1 }),
     /built without gradients/,
   );
+});
+
+test("crop window (nanoGPT's): cached and uncached generation agree past blockSize, with rotary positions", () => {
+  const model = new GPT(cfg(SPEEDRUN), be, { seed: 5 });
+  const rng = new Rng(3);
+  for (const [i] of model.lmHead.data.entries()) model.lmHead.data[i] = rng.normal();
+  const opts = { ...DEFAULT_SAMPLING, greedy: true };
+  const a = generate(model, [1, 2, 3], 30, opts, new Rng(1), () => {}, { window: 'crop' });
+  const b = generate(model, [1, 2, 3], 30, opts, new Rng(1), () => {}, { window: 'crop', cache: false });
+  assert.deepEqual(a, b);
+  const s = { ...DEFAULT_SAMPLING, temperature: 1.2, topK: 5 };
+  assert.deepEqual(
+    generate(model, [5], 20, s, new Rng(2), () => {}, { window: 'crop' }),
+    generate(model, [5], 20, s, new Rng(2), () => {}, { window: 'crop', cache: false }),
+  );
+});
+
+test('the crop window keeps the newest blockSize tokens', () => {
+  assert.equal(windowStart(8, 0, 8, 'crop'), 0);
+  assert.equal(windowStart(9, 0, 8, 'crop'), 1);
+  assert.equal(windowStart(10, 1, 8, 'crop'), 2);
 });
 
 test('the context window jumps to the newest half once it outgrows blockSize', () => {

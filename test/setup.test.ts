@@ -151,6 +151,11 @@ describe('the configuration: preset < config file < overrides', () => {
       positional: 'learned',
       norm: 'pre',
       activation: 'gelu',
+      normType: 'layernorm',
+      qkNorm: false,
+      attnScale: 0,
+      tieWeights: true,
+      logitSoftcap: 0,
     });
     assert.equal(trainer.cfg, config);
     assert.equal(trainer.step, 0);
@@ -356,6 +361,15 @@ describe('the architecture (--arch): its preset, its keys, and checkpoints of an
     throwsConfig(
       () => planRun({ data, overrides: { ...LSTM_TINY, precision: 'bf16' }, dataParallel: 2 }),
       /^--precision bf16 and --data-parallel work for GPT only \(arch lstm\)$/,
+    );
+    // Muon's hidden matrices are a GPT's; the speedrun's model keys are GPT keys
+    throwsConfig(
+      () => planRun({ data, overrides: { ...LSTM_TINY, optimizer: 'muon' } }),
+      /^--optimizer muon works for GPT only \(arch lstm\)$/,
+    );
+    throwsConfig(
+      () => planRun({ data, overrides: { ...LSTM_TINY, qkNorm: true } }),
+      /qkNorm does not apply to arch lstm/,
     );
     // the same keys on a GPT plan fine
     const gpt = planRun({

@@ -251,3 +251,78 @@ test('run() trains to maxIters without an onStep hook (and stops when asked)', a
   await s.run({ shouldStop: () => s.step >= 2 });
   assert.equal(s.step, 2);
 });
+
+test('lr schedules: linear decay and warmup-stable-decay (trapezoidal)', () => {
+  const base = { learningRate: 1e-3, minLr: 0, warmupIters: 10, lrDecayIters: 110 };
+  const linear = { ...base, lrSchedule: 'linear' as const };
+  assert.ok(Math.abs(lrAt(60, linear) - 5e-4) < 1e-12);
+  assert.ok(Math.abs(lrAt(100, linear) - 1e-4) < 1e-12);
+  const wsd = { ...base, lrSchedule: 'wsd' as const, cooldownFrac: 0.2 }; // decays over steps 88..110
+  assert.ok(Math.abs(lrAt(5, wsd) - 6e-4 / 1.1) < 1e-12, 'the same warm-up');
+  assert.equal(lrAt(60, wsd), 1e-3);
+  assert.equal(lrAt(88, wsd), 1e-3);
+  assert.ok(Math.abs(lrAt(99, wsd) - 5e-4) < 1e-12);
+  assert.equal(lrAt(110, wsd), 0);
+  assert.equal(lrAt(111, wsd), 0);
+});
+
+// the speedrun options (GPTConfig) with Muon, on the ref backend
+const SPEED: Partial<FullConfig> = {
+  positional: 'rope',
+  normType: 'rmsnorm',
+  qkNorm: true,
+  activation: 'relu2',
+  tieWeights: false,
+  logitSoftcap: 30,
+  bias: false,
+  optimizer: 'muon',
+  lrSchedule: 'wsd',
+  cooldownFrac: 0.5,
+};
+
+test('the speedrun options and Muon: compiled step = eager step; resume continues exactly (momentum kept)', async () => {
+  const run = async (compile: boolean) => {
+    const cfg = tiny(SPEED);
+    const model = new GPT(modelConfig(cfg), be, { seed: cfg.seed });
+    const t = new Trainer({
+      model,
+      config: cfg,
+      train: ids.subarray(0, split),
+      val: ids,
+      tokenizer: tok.toJSON(),
+      compile,
+    });
+    const losses: number[] = [];
+    await t.run({ onStep: (s) => losses.push(s.loss) });
+    return losses;
+  };
+  const eager = await run(false);
+  assert.deepEqual(await run(true), eager);
+  assert.ok(
+    eager[eager.length - 1]! < eager[0]! - 0.3,
+    `it learns: ${eager[0]} -> ${eager[eager.length - 1]}`,
+  );
+
+  const cfg = tiny(SPEED);
+  let saved: Uint8Array | null = null;
+  const t1 = trainer(cfg);
+  await t1.run({
+    onEval: (e, ckpt) => void (e.step === 8 && (saved = ckpt())),
+    shouldStop: () => t1.step >= 8,
+  });
+  assert.ok(saved);
+  const ck = decodeCheckpoint(saved, 'mem');
+  const model = new GPT(gptConfigOf(ck, 'test', 'mem'), be, { init: false });
+  model.loadStateDict(ck.weights);
+  const t2 = new Trainer({
+    model,
+    config: cfg,
+    train: ids.subarray(0, split),
+    val: ids,
+    tokenizer: tok.toJSON(),
+    resume: ck,
+  });
+  const rest: number[] = [];
+  await t2.run({ onStep: (s) => rest.push(s.loss) });
+  assert.deepEqual(rest, eager.slice(8));
+});

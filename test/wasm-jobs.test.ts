@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { JOB_COUNT, Jobs } from '../src/backend/wasm/jobs.gen.js';
-import { ARG_SLOTS, B_DIV, CTRL_BYTES, U_SIGMOID } from '../src/backend/wasm/kernels/abi.js';
+import { ARG_SLOTS, B_DIV, CTRL_BYTES, U_RELU2 } from '../src/backend/wasm/kernels/abi.js';
 import type { KernelExports } from '../src/backend/wasm/kernels.js';
 import { nodePlatform } from '../src/backend/wasm/node-platform.js';
 import type { WorkerHandle } from '../src/backend/wasm/platform.js';
@@ -199,9 +199,9 @@ describe('an op the kernels do not know', () => {
 
   test('a unary or binary op code outside abi.ts traps in the kernel', () => {
     const p = ctrl + CTRL_BYTES;
-    // U_SIGMOID: the last unary op code
-    kernels.unary_fwd(U_SIGMOID, p, p, 0, 4);
-    assert.throws(() => kernels.unary_fwd(U_SIGMOID + 1, p, p, 0, 4), WebAssembly.RuntimeError);
+    // U_RELU2: the last unary op code
+    kernels.unary_fwd(U_RELU2, p, p, 0, 4);
+    assert.throws(() => kernels.unary_fwd(U_RELU2 + 1, p, p, 0, 4), WebAssembly.RuntimeError);
     assert.throws(() => kernels.unary_bwd(-1, p, p, p, p, 0, 4), WebAssembly.RuntimeError);
     assert.throws(() => kernels.binary_same(B_DIV + 1, p, p, p, 0, 4), WebAssembly.RuntimeError);
     assert.throws(() => kernels.binary_row(-1, p, p, p, 4, true, 0, 1), WebAssembly.RuntimeError);

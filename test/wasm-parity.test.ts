@@ -214,7 +214,18 @@ for (const { threads, kernels } of configs) {
     });
 
     test('unary forward and backward, every op', () => {
-      const ops: UnaryOp[] = ['gelu', 'gelu_tanh', 'relu', 'exp', 'log', 'neg', 'tanh', 'sqrt', 'sigmoid'];
+      const ops: UnaryOp[] = [
+        'gelu',
+        'gelu_tanh',
+        'relu',
+        'exp',
+        'log',
+        'neg',
+        'tanh',
+        'sqrt',
+        'sigmoid',
+        'relu2',
+      ];
       for (const op of ops) {
         const positive = op === 'log' || op === 'sqrt';
         for (const n of [1, 3, 4, 5, 17, 33, 40000]) {
@@ -732,3 +743,114 @@ test('madd_peak (the benchmark ceiling) computes its 12 chains c = c*a + b, in b
     }
   }
 });
+
+// The architecture variants' kernels (kernels/variants.ts) against ref: head sizes below, at and
+// above the 4-lane vector (and odd half-heads for rope), row counts that split over threads.
+for (const { threads, kernels } of configs) {
+  describe(`wasm variants (${kernels} kernels) vs ref, ${threads} thread(s)`, () => {
+    let be: WasmBackend;
+    const rng = new Rng(4321 + threads);
+    before(async () => {
+      be = await createWasmBackend({ threads, kernels });
+    });
+    after(async () => {
+      await be.dispose();
+    });
+    function pair(size: number, gen: () => number = () => rng.normal()): [Float32Array, Float32Array] {
+      const w = be.alloc('float32', size);
+      const r = ref.alloc('float32', size);
+      for (let i = 0; i < size; i++) r[i] = w[i] = gen();
+      return [w, r];
+    }
+    const free = (...arrs: FloatArray[]) => {
+      for (const a of arrs) be.free(a);
+    };
+
+    test('rmsNorm forward and backward', () => {
+      for (const c of [1, 3, 4, 5, 17, 64, 65]) {
+        for (const n of [1, 6, 600]) {
+          const [xw, xr] = pair(n * c, () => 2 * rng.normal() + 0.5);
+          const [ww, wr] = pair(c);
+          const [ow, or] = pair(n * c);
+          const [rw, rr] = pair(n);
+          ref.rmsNormForward(or, rr, xr, wr, n, c, 1e-5);
+          be.rmsNormForward(ow, rw, xw, ww, n, c, 1e-5);
+          const what = `rmsNorm n${n} c${c}`;
+          assertClose(ow, or, what);
+          assertClose(rw, rr, `${what} rstd`);
+          const [dw, dr] = pair(n * c);
+          const [dxw, dxr] = pair(n * c);
+          const [dww, dwr] = pair(c);
+          ref.rmsNormBackward(dxr, dwr, dr, xr, wr, rr, n, c);
+          be.rmsNormBackward(dxw, dww, dw, xw, ww, rw, n, c);
+          assertClose(dxw, dxr, `${what} dx`);
+          assertClose(dww, dwr, `${what} dweight`);
+          free(xw, ww, ow, rw, dw, dxw, dww);
+        }
+      }
+    });
+
+    test('qkNorm and rope on packed q|k|v: forward and backward', () => {
+      // [C, NH]: head sizes 2, 6 (odd half), 8, 10, 32; rows from 1 to 2 * 300
+      const shapes: [number, number][] = [
+        [4, 2],
+        [12, 2],
+        [16, 2],
+        [20, 2],
+        [128, 4],
+      ];
+      for (const [c, nh] of shapes) {
+        const half = c / nh / 2;
+        for (const [b, t] of [
+          [1, 1],
+          [2, 3],
+          [2, 300],
+        ] as const) {
+          const n = b * t;
+          const what = `C${c} NH${nh} B${b} T${t}`;
+          const [xw, xr] = pair(n * 3 * c);
+          const [ow, or] = pair(n * 3 * c);
+          const [rw, rr] = pair(n * 2 * nh);
+          ref.qkNormForward(or, rr, xr, n, c, nh, 1e-5);
+          be.qkNormForward(ow, rw, xw, n, c, nh, 1e-5);
+          assertClose(ow, or, `qkNorm ${what}`);
+          assertClose(rw, rr, `qkNorm ${what} rstd`);
+          const [dw, dr] = pair(n * 3 * c);
+          const [gw, gr] = pair(n * 3 * c);
+          ref.qkNormBackward(gr, dr, or, rr, n, c, nh);
+          be.qkNormBackward(gw, dw, ow, rw, n, c, nh);
+          assertClose(gw, gr, `qkNorm ${what} backward`);
+          const pos0 = 5;
+          const maxT = pos0 + t;
+          const [cw, cr] = pair(maxT * half, () => Math.cos(7 * rng.uniform()));
+          const [sw, sr] = pair(maxT * half, () => Math.sin(7 * rng.uniform()));
+          ref.ropeForward(or, xr, cr, sr, b, t, c, nh, pos0);
+          be.ropeForward(ow, xw, cw, sw, b, t, c, nh, pos0);
+          assertClose(ow, or, `rope ${what}`);
+          ref.ropeBackward(gr, dr, cr, sr, b, t, c, nh, pos0);
+          be.ropeBackward(gw, dw, cw, sw, b, t, c, nh, pos0);
+          assertClose(gw, gr, `rope ${what} backward`);
+          free(xw, ow, rw, dw, gw, cw, sw);
+        }
+      }
+    });
+
+    test('swiglu forward and backward', () => {
+      for (const hidden of [1, 3, 4, 5, 17, 344]) {
+        for (const n of [1, 7, 300]) {
+          const [hw, hr] = pair(n * 2 * hidden, () => 3 * rng.normal());
+          const [ow, or] = pair(n * hidden);
+          ref.swigluForward(or, hr, n, hidden);
+          be.swigluForward(ow, hw, n, hidden);
+          assertClose(ow, or, `swiglu n${n} H${hidden}`);
+          const [dw, dr] = pair(n * hidden);
+          const [gw, gr] = pair(n * 2 * hidden);
+          ref.swigluBackward(gr, dr, hr, n, hidden);
+          be.swigluBackward(gw, dw, hw, n, hidden);
+          assertClose(gw, gr, `swiglu n${n} H${hidden} backward`);
+          free(hw, ow, dw, gw);
+        }
+      }
+    });
+  });
+}

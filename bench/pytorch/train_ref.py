@@ -8,6 +8,8 @@ Not a trainer for real use: no checkpoints, no gradient accumulation, no DDP, CP
   /usr/bin/python3 bench/pytorch/train_ref.py --preset baby --text assets/tinyshakespeare.txt --speed 30 --json
   OPENBLAS_CORETYPE=SkylakeX /usr/bin/python3 bench/pytorch/train_ref.py --preset baby --text ... --iters 2000
   /usr/bin/python3 bench/pytorch/train_ref.py --generate 128 --json     # random GPT-2 124M
+  /usr/bin/python3 bench/pytorch/train_ref.py --preset baby --text ... --openblas-coretype default --full-val --json
+      # + the val loss over the whole split (every token predicted once) after training
 
 Results go to stdout (--json: one JSON object); progress goes to stderr.
 """
@@ -77,6 +79,9 @@ def parse_args(argv):
     p.add_argument("--generate", type=int, metavar="N", help="generation benchmark: N new tokens with a KV cache")
     p.add_argument("--prompt-len", type=int, default=1, help="prompt tokens for --generate (default 1)")
     p.add_argument("--weights", help="safetensors of tsgpt/nanoGPT-named weights for --generate (default random)")
+    p.add_argument("--full-val", action="store_true",
+                   help="after training, the loss over the whole val split: consecutive block_size windows, "
+                   "the last one shorter, every token but the first predicted once (tsgpt's splitLoss)")
     p.add_argument("--json", action="store_true", help="print one JSON object to stdout")
     return p.parse_args(argv)
 
@@ -234,13 +239,16 @@ def train(torch, args, preset, cfg):
 
     iters, eval_iters, eval_interval = cfg["max_iters"], cfg["eval_iters"], cfg["eval_interval"]
     step_ms, evals, loss = [], [], None
+    eval_s = 0.0  # time spent in the periodic evaluations (train_s leaves it out)
     log(f"train_ref: {preset} {json.dumps({k: cfg[k] for k in sorted(cfg)})} params {model.num_params():,}")
     t_start = time.perf_counter()
     X, Y = get_batch("train")
     # nanoGPT's loop: evaluate at multiples of eval_interval (and after the last step)
     for it in range(iters + 1):
         if eval_iters > 0 and (it % eval_interval == 0 or it == iters):
+            t_eval = time.perf_counter()
             losses = estimate_loss()
+            eval_s += time.perf_counter() - t_eval
             evals.append({"iter": it, "train": losses["train"], "val": losses["val"]})
             log(f"step {it}: train loss {losses['train']:.4f}, val loss {losses['val']:.4f}")
         if it == iters:
@@ -262,6 +270,12 @@ def train(torch, args, preset, cfg):
     wall = time.perf_counter() - t_start
     timed = step_ms[args.bench_warmup :] if len(step_ms) > args.bench_warmup else step_ms
     ms = statistics.median(timed)
+    full_val = None
+    if args.full_val:
+        t_val = time.perf_counter()
+        full_val = split_loss(torch, model, val_data, T)
+        log(f"val loss over the whole split ({len(val_data) - 1} tokens): {full_val:.4f} "
+            f"({time.perf_counter() - t_val:.1f} s)")
     return {
         "mode": "train",
         "preset": preset,
@@ -278,7 +292,32 @@ def train(torch, args, preset, cfg):
         "last_batch_loss": loss.item() if loss is not None else None,
         "evals": evals,
         "wall_s": round(wall, 3),
+        "train_s": round(wall - eval_s, 3),
+        "full_val_loss": full_val,
     }
+
+
+def split_loss(torch, model, tokens, T, batch=64):
+    """Mean loss over the whole split, every token but the first predicted once: consecutive
+    windows of T (the last one shorter), each starting without context (tsgpt's splitLoss)."""
+    model.eval()
+    predicted = len(tokens) - 1
+    full = predicted // T
+    nats = 0.0
+    with torch.no_grad():
+        for w0 in range(0, full, batch):
+            b = min(batch, full - w0)
+            x = tokens[w0 * T : (w0 + b) * T].view(b, T)
+            y = tokens[w0 * T + 1 : (w0 + b) * T + 1].view(b, T)
+            _, loss = model(x, y)
+            nats += loss.item() * b * T
+        if predicted > full * T:
+            x = tokens[full * T : predicted].view(1, -1)
+            y = tokens[full * T + 1 : predicted + 1].view(1, -1)
+            _, loss = model(x, y)
+            nats += loss.item() * (predicted - full * T)
+    model.train()
+    return nats / predicted
 
 
 # ----------------------------------------------------------------------------------------

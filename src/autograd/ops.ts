@@ -294,6 +294,8 @@ export const gelu = (x: Tensor): Tensor => unaryOp('gelu', x);
 /** GPT-2's tanh approximation of GELU ("gelu_new" in Hugging Face). */
 export const geluTanh = (x: Tensor): Tensor => unaryOp('gelu_tanh', x);
 export const relu = (x: Tensor): Tensor => unaryOp('relu', x);
+/** ReLU squared, max(x, 0)^2 (Primer; the modded-nanogpt speedrun's MLP activation). */
+export const relu2 = (x: Tensor): Tensor => unaryOp('relu2', x);
 export const exp = (x: Tensor): Tensor => unaryOp('exp', x);
 export const log = (x: Tensor): Tensor => unaryOp('log', x);
 export const tanh = (x: Tensor): Tensor => unaryOp('tanh', x);
@@ -529,7 +531,8 @@ export function softmax(x: Tensor): Tensor {
 /**
  * Fused causal self-attention over packed q|k|v: qkv (B, T, 3C) -> (B, T, C) with nHead heads.
  * Each position attends to itself and earlier positions only; scores are scaled by
- * 1/sqrt(hs) so their variance stays ~1 whatever the head size (softmax would saturate).
+ * 1/sqrt(hs) so their variance stays ~1 whatever the head size (softmax would saturate);
+ * `opts.scale` (> 0) replaces that factor.
  * `onProbs`, when given, is shown the attention probabilities (B, nh, T, T) once the forward has
  * computed them (and not again when a captured step replays).
  * `dropout` (training): nanoGPT's attention dropout on the probabilities with probability p,
@@ -553,7 +556,7 @@ export function causalSelfAttention(
   const [b, t, c3] = qkv.shape as [number, number, number];
   const c = c3 / 3;
   if (c % nHead !== 0) throw new ShapeError(`causalSelfAttention: C ${c} not divisible by nHead ${nHead}`);
-  const scale = 1 / Math.sqrt(c / nHead);
+  const scale = scoreScaleOf(opts, c / nHead);
   const out = new Tensor(be, [b, t, c], qkv.dtype);
   const att = be.alloc(qkv.dtype, b * nHead * t * t) as FloatArray; // (B, nh, T, T)
   // the mask's seed, drawn by the forward and read again by the backward (an Int32Array: a
@@ -603,6 +606,14 @@ export interface AttentionOptions {
    * the bytes, on a backend with attentionForwardBf16
    */
   bf16?: boolean;
+  /** the scores' scale; > 0 replaces 1/sqrt(hs) (default 0: 1/sqrt(hs)) */
+  scale?: number;
+}
+
+/** The scores' scale of causalSelfAttention: opts.scale when > 0, else 1/sqrt(hs). */
+function scoreScaleOf(opts: AttentionOptions | undefined, hs: number): number {
+  const s = opts?.scale ?? 0;
+  return s > 0 ? s : 1 / Math.sqrt(hs);
 }
 
 /**
@@ -622,7 +633,7 @@ function attentionBf16(qkv: Tensor, nHead: number, opts: AttentionOptions): Tens
   const [b, t, c3] = qkv.shape as [number, number, number];
   const c = c3 / 3;
   if (c % nHead !== 0) throw new ShapeError(`causalSelfAttention: C ${c} not divisible by nHead ${nHead}`);
-  const scale = 1 / Math.sqrt(c / nHead);
+  const scale = scoreScaleOf(opts, c / nHead);
   const out = new Tensor(be, [b, t, c], qkv.dtype);
   const att16 = be.alloc('int32', Math.ceil((b * nHead * t * t) / 2)); // (B, nh, T, T) bf16
   const drawn = new Int32Array(1);
@@ -1009,4 +1020,120 @@ export function contextWindows(idx: Tensor, n: number, pad: number): Tensor {
         }
   });
   return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// architecture variants: RMSNorm, QK-norm, rotary positions, SwiGLU
+
+/**
+ * RMSNorm over the last dim: x / sqrt(mean(x^2) + eps) * weight. LayerNorm without the mean
+ * and the bias (LLaMA's choice): one reduction instead of two, and about as good.
+ * @example F.rmsNorm(x, ln.weight) // (B, T, C) -> (B, T, C)
+ */
+export function rmsNorm(x: Tensor, weight: Tensor, eps = 1e-5): Tensor {
+  const be = sameBackend('rmsNorm', x, weight);
+  const c = x.dim(-1);
+  if (weight.size !== c)
+    throw new ShapeError(
+      `rmsNorm: x ${shapeStr(x.shape)} with weight ${shapeStr(weight.shape)}: need (${c})`,
+    );
+  const n = x.size / c;
+  const out = new Tensor(be, x.shape, x.dtype);
+  const rstd = be.alloc(x.dtype, n) as FloatArray;
+  compute(() => be.rmsNormForward(out.f, rstd, x.f, weight.f, n, c, eps));
+  if (!needsGrad(x, weight)) {
+    be.free(rstd);
+    return out;
+  }
+  // dx += rstd (w dout - norm mean(w dout norm)); dweight += sum over rows of norm dout
+  return record(
+    out,
+    'rmsNorm',
+    [x, weight],
+    () => be.rmsNormBackward(gradOf(x).f, gradOf(weight).f, out.grad!.f, x.f, weight.f, rstd, n, c),
+    [rstd],
+  );
+}
+
+/** (B, T, 3C) packed q|k|v with C divisible by nHead: its dims, or a ShapeError naming `op`. */
+function qkvDims(op: string, qkv: Tensor, nHead: number, evenHead = false): [number, number, number] {
+  if (qkv.ndim !== 3 || qkv.dim(2) % 3 !== 0)
+    throw new ShapeError(`${op}: qkv ${shapeStr(qkv.shape)} must be (B, T, 3C)`);
+  const c = qkv.dim(2) / 3;
+  if (!Number.isInteger(nHead) || nHead < 1 || c % nHead !== 0)
+    throw new ShapeError(`${op}: C ${c} not divisible by nHead ${nHead}`);
+  if (evenHead && (c / nHead) % 2 !== 0)
+    throw new ShapeError(`${op}: head size ${c / nHead} must be even (pairs are rotated)`);
+  return [qkv.dim(0), qkv.dim(1), c];
+}
+
+/**
+ * QK-norm: each query and key head of packed qkv (B, T, 3C) divided by its RMS (no gain), v
+ * unchanged. Scores q.k are then bounded by the head size, so attention logits cannot blow
+ * up however the weights grow, which lets training run at higher learning rates.
+ * @example F.qkNorm(qkv, 4) // (B, T, 3C) -> (B, T, 3C)
+ */
+export function qkNorm(qkv: Tensor, nHead: number, eps = 1e-5): Tensor {
+  const be = sameBackend('qkNorm', qkv);
+  const [b, t, c] = qkvDims('qkNorm', qkv, nHead);
+  const n = b * t;
+  const out = new Tensor(be, qkv.shape, qkv.dtype);
+  const rstd = be.alloc(qkv.dtype, n * 2 * nHead) as FloatArray; // (N, 2 NH)
+  compute(() => be.qkNormForward(out.f, rstd, qkv.f, n, c, nHead, eps));
+  if (!needsGrad(qkv)) {
+    be.free(rstd);
+    return out;
+  }
+  // per head: dx += rstd (dout - y mean(dout y)); v: dx += dout
+  return record(
+    out,
+    'qkNorm',
+    [qkv],
+    () => be.qkNormBackward(gradOf(qkv).f, out.grad!.f, out.f, rstd, n, c, nHead),
+    [rstd],
+  );
+}
+
+/**
+ * Rotary position embedding (RoFormer): rotates each query and key head of packed qkv
+ * (B, T, 3C) pairwise, (x[i], x[i + hs/2]) by the angle (pos0 + t) * theta_i, with the tables
+ * cos, sin (maxT, hs/2). A query at position m and a key at n then score q.k as a function of
+ * m - n only: attention sees relative positions, and no position embedding is added to x.
+ * @example F.rope(qkv, cos, sin, nHead, 0) // (B, T, 3C) -> (B, T, 3C)
+ */
+export function rope(qkv: Tensor, cos: Tensor, sin: Tensor, nHead: number, pos0: number): Tensor {
+  const be = sameBackend('rope', qkv, cos, sin);
+  const [b, t, c] = qkvDims('rope', qkv, nHead, true);
+  const half = c / nHead / 2;
+  if (cos.ndim !== 2 || cos.dim(1) !== half || shapeStr(sin.shape) !== shapeStr(cos.shape))
+    throw new ShapeError(
+      `rope: tables cos ${shapeStr(cos.shape)}, sin ${shapeStr(sin.shape)}: need (maxT, ${half})`,
+    );
+  if (!Number.isInteger(pos0) || pos0 < 0 || pos0 + t > cos.dim(0))
+    throw new ShapeError(`rope: positions [${pos0}, ${pos0 + t}) outside the table's [0, ${cos.dim(0)})`);
+  const out = new Tensor(be, qkv.shape, qkv.dtype);
+  compute(() => be.ropeForward(out.f, qkv.f, cos.f, sin.f, b, t, c, nHead, pos0));
+  if (!needsGrad(qkv)) return out;
+  // out = R x, R orthogonal: dx += R^T dout
+  return record(out, 'rope', [qkv], () =>
+    be.ropeBackward(gradOf(qkv).f, out.grad!.f, cos.f, sin.f, b, t, c, nHead, pos0),
+  );
+}
+
+/**
+ * SwiGLU (Shazeer 2020): h (..., 2H) holds a | g; out (..., H) = silu(a) * g. A gated MLP:
+ * the gate g decides, per unit, how much of silu(a) passes.
+ * @example F.swiglu(F.linear(x, cFc, null)) // (B, T, 2H) -> (B, T, H)
+ */
+export function swiglu(h: Tensor): Tensor {
+  const be = sameBackend('swiglu', h);
+  const two = h.dim(-1);
+  if (two % 2 !== 0) throw new ShapeError(`swiglu: last dim of ${shapeStr(h.shape)} must be even (a | g)`);
+  const hidden = two / 2;
+  const n = h.size / two;
+  const out = new Tensor(be, [...h.shape.slice(0, -1), hidden], h.dtype);
+  compute(() => be.swigluForward(out.f, h.f, n, hidden));
+  if (!needsGrad(h)) return out;
+  // da += dout g silu'(a); dg += dout silu(a)
+  return record(out, 'swiglu', [h], () => be.swigluBackward(gradOf(h).f, out.grad!.f, h.f, n, hidden));
 }

@@ -17,7 +17,17 @@ export type FloatArray = Float32Array | Float64Array;
 export type AnyArray = Float32Array | Float64Array | Int32Array;
 export type BackendName = 'ref' | 'wasm';
 
-export type UnaryOp = 'gelu' | 'gelu_tanh' | 'relu' | 'exp' | 'log' | 'neg' | 'tanh' | 'sqrt' | 'sigmoid';
+export type UnaryOp =
+  | 'gelu'
+  | 'gelu_tanh'
+  | 'relu'
+  | 'exp'
+  | 'log'
+  | 'neg'
+  | 'tanh'
+  | 'sqrt'
+  | 'sigmoid'
+  | 'relu2';
 export type BinaryOp = 'add' | 'sub' | 'mul' | 'div';
 
 /** Batched matrix multiply: out[b] (M, N) = op(a[b]) (M, K) @ op(b[b]) (K, N). */
@@ -358,6 +368,84 @@ export interface Backend {
     n: number,
     hs: number,
   ): void;
+
+  // ---- architecture variants (the speedrun options: RMSNorm, QK-norm, rotary positions, SwiGLU) ----
+  /** out (N, C) = x * rstd * weight, rstd = 1 / sqrt(mean(x^2) + eps) per row, saved in rstd (N) */
+  rmsNormForward(
+    out: FloatArray,
+    rstd: FloatArray,
+    x: FloatArray,
+    weight: FloatArray,
+    n: number,
+    c: number,
+    eps: number,
+  ): void;
+  /** accumulates dx (N, C) and dweight (C) */
+  rmsNormBackward(
+    dx: FloatArray,
+    dweight: FloatArray,
+    dout: FloatArray,
+    x: FloatArray,
+    weight: FloatArray,
+    rstd: FloatArray,
+    n: number,
+    c: number,
+  ): void;
+  /**
+   * QK-norm on packed q|k|v rows, qkv (N, 3C) with NH heads of HS = C / NH: out (N, 3C) holds
+   * each query and key head divided by its RMS (no gain), rstd (N, 2 NH) saved, v copied.
+   */
+  qkNormForward(
+    out: FloatArray,
+    rstd: FloatArray,
+    qkv: FloatArray,
+    n: number,
+    c: number,
+    nh: number,
+    eps: number,
+  ): void;
+  /** accumulates dqkv (N, 3C) given out (the normalised rows) and rstd of the forward */
+  qkNormBackward(
+    dqkv: FloatArray,
+    dout: FloatArray,
+    out: FloatArray,
+    rstd: FloatArray,
+    n: number,
+    c: number,
+    nh: number,
+  ): void;
+  /**
+   * Rotary position embedding on packed q|k|v, qkv (B, T, 3C): each query and key head (HS) is
+   * rotated pairwise, (x[i], x[i + HS/2]) by angle pos * theta_i (pos = pos0 + t), with the
+   * tables cos, sin (maxT, HS/2); v is copied. out (B, T, 3C).
+   */
+  ropeForward(
+    out: FloatArray,
+    qkv: FloatArray,
+    cos: FloatArray,
+    sin: FloatArray,
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    pos0: number,
+  ): void;
+  /** accumulates dqkv (B, T, 3C): the inverse rotation of dout (rotations are orthogonal) */
+  ropeBackward(
+    dqkv: FloatArray,
+    dout: FloatArray,
+    cos: FloatArray,
+    sin: FloatArray,
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    pos0: number,
+  ): void;
+  /** SwiGLU: h (N, 2H) = a | g per row, out (N, H) = silu(a) * g, silu(a) = a / (1 + exp(-a)) */
+  swigluForward(out: FloatArray, h: FloatArray, n: number, hidden: number): void;
+  /** accumulates dh (N, 2H) */
+  swigluBackward(dh: FloatArray, dout: FloatArray, h: FloatArray, n: number, hidden: number): void;
 
   // ---- optimizer ----
   /**

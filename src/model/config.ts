@@ -5,9 +5,9 @@
 // the presets and run setup (src/train/config.ts, src/train/setup.ts).
 
 import { ConfigError } from '../errors.js';
-import type { Activation, NormPlacement } from '../nn/block.js';
+import type { Activation, NormPlacement, NormType } from '../nn/block.js';
 
-export type Positional = 'learned' | 'sinusoidal';
+export type Positional = 'learned' | 'sinusoidal' | 'rope';
 
 export interface GPTConfig {
   vocabSize: number;
@@ -22,6 +22,16 @@ export interface GPTConfig {
   positional: Positional;
   norm: NormPlacement;
   activation: Activation;
+  /** LayerNorm (GPT-2) or RMSNorm (no mean subtraction, no bias: cheaper, as in LLaMA) */
+  normType: NormType;
+  /** RMS-normalise each head's query and key before attention (no gains): bounded scores */
+  qkNorm: boolean;
+  /** attention score scale; 0: 1/sqrt(head size) */
+  attnScale: number;
+  /** the output head shares wte's weights (GPT-2: true); false: its own lm_head.weight, zero-initialised */
+  tieWeights: boolean;
+  /** logits = cap * tanh(logits / cap) (Gemma 2's soft cap); 0: off */
+  logitSoftcap: number;
 }
 
 /** nanoGPT's CPU-sized model with GPT-2's choices (pre-norm, learned positions, GELU, biases). */
@@ -36,6 +46,11 @@ export const DEFAULT_GPT_CONFIG: GPTConfig = {
   positional: 'learned',
   norm: 'pre',
   activation: 'gelu',
+  normType: 'layernorm',
+  qkNorm: false,
+  attnScale: 0,
+  tieWeights: true,
+  logitSoftcap: 0,
 };
 
 /** What values a config key accepts: a number rule, a boolean, or one of some strings. */
@@ -56,10 +71,30 @@ export const GPT_CONFIG_KEYS: Record<keyof GPTConfig, KeySpec> = {
   nEmbd: { kind: 'posint', help: 'embedding width' },
   dropout: { kind: 'prob', help: 'dropout probability in [0, 1) (rnn, lstm, gru: between layers)' },
   bias: { kind: 'bool', help: 'biases in Linear and LayerNorm' },
-  positional: { kind: ['learned', 'sinusoidal'], help: 'position encoding' },
+  positional: {
+    kind: ['learned', 'sinusoidal', 'rope'],
+    help: 'position encoding (rope: rotary, in attention)',
+  },
   norm: { kind: ['pre', 'post'], help: 'LayerNorm placement' },
-  activation: { kind: ['gelu', 'gelu_tanh', 'relu'], help: 'MLP activation' },
+  activation: { kind: ['gelu', 'gelu_tanh', 'relu', 'relu2', 'swiglu'], help: 'MLP activation' },
+  normType: { kind: ['layernorm', 'rmsnorm'], help: 'normalisation layer' },
+  qkNorm: { kind: 'bool', help: 'RMS-normalise queries and keys per head' },
+  attnScale: { kind: 'nonneg', help: 'attention score scale (0 = 1/sqrt(head size))' },
+  tieWeights: { kind: 'bool', help: 'output head tied to the token embedding' },
+  logitSoftcap: { kind: 'nonneg', help: 'soft cap of the logits, cap*tanh(z/cap) (0 = off)' },
 };
+
+/**
+ * Model keys added after checkpoint format 1 was fixed: a config without them (an older
+ * checkpoint) takes DEFAULT_GPT_CONFIG's value, which is the architecture it was trained with.
+ */
+export const LATER_MODEL_KEYS: readonly (keyof GPTConfig)[] = [
+  'normType',
+  'qkNorm',
+  'attnScale',
+  'tieWeights',
+  'logitSoftcap',
+];
 
 /** The model's keys: what a checkpoint's config holds, and what --resume must not change. */
 export const MODEL_KEYS = Object.keys(GPT_CONFIG_KEYS) as readonly (keyof GPTConfig)[];
@@ -96,6 +131,22 @@ export function checkModelRelations(c: GPTConfig, where: string): void {
     throw new ConfigError(`${where}: nHead = ${c.nHead} does not divide nEmbd = ${c.nEmbd}`);
   if (c.positional === 'sinusoidal' && c.nEmbd % 2 !== 0)
     throw new ConfigError(`${where}: sinusoidal positions need an even nEmbd, got ${c.nEmbd}`);
+  if (c.positional === 'rope' && (c.nEmbd / c.nHead) % 2 !== 0)
+    throw new ConfigError(
+      `${where}: rotary positions need an even head size, got nEmbd / nHead = ${c.nEmbd / c.nHead}`,
+    );
+}
+
+/**
+ * The options of `c` that GPT-2's architecture (Hugging Face's GPT2LMHeadModel) cannot express,
+ * as `key value` strings; empty when it can.
+ */
+export function beyondGPT2(c: GPTConfig): string[] {
+  const out: string[] = [];
+  if (c.positional === 'rope') out.push(`positional ${c.positional}`);
+  if (c.activation === 'relu2' || c.activation === 'swiglu') out.push(`activation ${c.activation}`);
+  for (const k of LATER_MODEL_KEYS) if (c[k] !== DEFAULT_GPT_CONFIG[k]) out.push(`${k} ${String(c[k])}`);
+  return out;
 }
 
 /** Model part of a full config. */
@@ -109,7 +160,8 @@ export function modelConfig(c: GPTConfig): GPTConfig {
 export function validateModelConfig(raw: unknown, where: string): GPTConfig {
   if (typeof raw !== 'object' || raw === null)
     throw new ConfigError(`${where}: model config must be an object`);
-  const obj = raw as Record<string, unknown>;
+  const obj = { ...(raw as Record<string, unknown>) };
+  for (const k of LATER_MODEL_KEYS) if (!(k in obj)) obj[k] = DEFAULT_GPT_CONFIG[k];
   for (const k of MODEL_KEYS) if (!(k in obj)) throw new ConfigError(`${where}: model config lacks "${k}"`);
   for (const k of Object.keys(obj))
     if (!MODEL_KEYS.includes(k as keyof GPTConfig))

@@ -1,15 +1,18 @@
 // GPT: a decoder-only transformer, read top to bottom like nanoGPT's model.py.
 //   tokens -> token embedding + position encoding -> N Blocks -> final LayerNorm -> logits
+// (rotary positions are applied inside attention instead; the options of GPTConfig say which
+// norm, activation, head and logit cap).
 // Parameter names are GPT-2's (transformer.wte.weight, transformer.h.0.attn.c_attn.weight, ...)
 // so checkpoints map key by key to nanoGPT and Hugging Face. Not here: training, sampling.
 
 import * as F from '../autograd/ops.js';
 import type { Backend, DType, FloatArray } from '../backend/backend.js';
 import { CheckpointError, ConfigError, ShapeError, shapeStr } from '../errors.js';
-import { Block } from '../nn/block.js';
+import { type RopeTables, ropeTables } from '../nn/attention.js';
+import { Block, makeNorm } from '../nn/block.js';
 import { checkpoint } from '../nn/checkpoint.js';
 import { KVCache } from '../nn/kv-cache.js';
-import { Embedding, LayerNorm } from '../nn/layers.js';
+import { Embedding, type LayerNorm, Linear, type RMSNorm } from '../nn/layers.js';
 import { evalContext, type ForwardContext, Module, ModuleList, ParamStore } from '../nn/module.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../util/rng.js';
@@ -21,17 +24,18 @@ class Transformer extends Module {
   readonly wte: Embedding;
   readonly wpe: Embedding | null;
   readonly h: ModuleList<Block>;
-  readonly ln_f: LayerNorm;
-  constructor(backend: Backend, dtype: DType, cfg: GPTConfig) {
+  readonly ln_f: LayerNorm | RMSNorm;
+  /** rope: the rotary tables the blocks share (positional 'rope') */
+  constructor(backend: Backend, dtype: DType, cfg: GPTConfig, rope: RopeTables | null) {
     super(backend, dtype);
     this.wte = this.child('wte', new Embedding(backend, dtype, cfg.vocabSize, cfg.nEmbd));
     this.wpe =
       cfg.positional === 'learned'
         ? this.child('wpe', new Embedding(backend, dtype, cfg.blockSize, cfg.nEmbd))
         : null;
-    const blocks = Array.from({ length: cfg.nLayer }, () => new Block(backend, dtype, cfg));
+    const blocks = Array.from({ length: cfg.nLayer }, () => new Block(backend, dtype, cfg, rope));
     this.h = this.child('h', new ModuleList(backend, dtype, blocks));
-    this.ln_f = this.child('ln_f', new LayerNorm(backend, dtype, cfg.nEmbd, cfg.bias));
+    this.ln_f = this.child('ln_f', makeNorm(backend, dtype, cfg.nEmbd, cfg));
   }
 }
 
@@ -51,17 +55,28 @@ export class GPT extends Module implements LanguageModel {
   private cfg: GPTConfig;
   private body: Transformer;
   private paramStore: ParamStore;
+  /** the output head's own weights (V, C) when config.tieWeights is false, else null (wte) */
+  private head: Linear | null;
   /** fixed sin/cos table (blockSize, C) when config.positional is 'sinusoidal' */
   private readonly sinusoid: Tensor | null;
+  /** rotary cos/sin tables (blockSize, hs/2) when config.positional is 'rope' */
+  private readonly rope: RopeTables | null;
   private readonly positions = new Map<number, Tensor>();
 
   constructor(config: GPTConfig, backend: Backend, opts: GPTOptions = {}) {
     const dtype = opts.dtype ?? 'float32';
     super(backend, dtype);
     this.cfg = config;
-    this.body = this.child('transformer', new Transformer(backend, dtype, config));
+    this.rope =
+      config.positional === 'rope'
+        ? ropeTables(backend, dtype, config.blockSize, config.nEmbd / config.nHead)
+        : null;
+    this.body = this.child('transformer', new Transformer(backend, dtype, config, this.rope));
     // lm_head shares its weight with wte ("weight tying"): the same vectors that turn a token
-    // into an embedding score embeddings against tokens. Fewer parameters, and it trains better.
+    // into an embedding score embeddings against tokens. Fewer parameters, and it trains better
+    // at GPT-2's sizes. Untied (tieWeights false), the head starts at zero (modded-nanogpt): the
+    // first logits are uniform, and the head learns its own output vectors.
+    this.head = this.makeHead();
     this.paramStore = new ParamStore(backend, dtype, this.namedParameters(), opts.grads ?? true);
     if (opts.init !== false) this.initWeights(new Rng(opts.seed ?? 1337));
     this.sinusoid =
@@ -81,6 +96,19 @@ export class GPT extends Module implements LanguageModel {
 
   get transformer(): Transformer {
     return this.body;
+  }
+
+  /** the output head's weight (V, C): wte's when tied */
+  get lmHead(): Tensor {
+    return this.head ? this.head.weight : this.body.wte.weight;
+  }
+
+  private makeHead(): Linear | null {
+    const c = this.cfg;
+    if (c.tieWeights) return null;
+    const head = this.child('lm_head', new Linear(this.backend, this.dtype, c.nEmbd, c.vocabSize, false));
+    head.initAs('weight', 'zeros');
+    return head;
   }
 
   /** all parameters and gradients, in two flat buffers */
@@ -114,7 +142,8 @@ export class GPT extends Module implements LanguageModel {
       data: wpe.data.subarray(0, blockSize * old.nEmbd), // (blockSize, C): the first rows
     });
     const oldStore = this.paramStore;
-    this.body = this.child('transformer', new Transformer(this.backend, this.dtype, this.cfg));
+    this.body = this.child('transformer', new Transformer(this.backend, this.dtype, this.cfg, this.rope));
+    this.head = this.makeHead(); // re-declared after transformer: the parameter order stays the same
     this.paramStore = new ParamStore(this.backend, this.dtype, this.namedParameters(), oldStore.hasGrads);
     this.loadStateDict(weights);
     this.backend.free(oldStore.data);
@@ -168,9 +197,12 @@ export class GPT extends Module implements LanguageModel {
     if (t > cfg.blockSize)
       throw new ShapeError(`GPT.forward: sequence of length ${t} exceeds blockSize ${cfg.blockSize}`);
     const tr = this.transformer;
-    const tokEmb = tr.wte.forward(idx); // (B, T, C)
-    const posEmb = tr.wpe ? tr.wpe.forward(this.positionIds(t)) : F.narrow(this.sinusoid!, 0, 0, t); // (T, C)
-    let x = F.dropout(F.add(tokEmb, posEmb), cfg.dropout, ctx.dropoutSeed, ctx.training); // (B, T, C)
+    let x = tr.wte.forward(idx); // (B, T, C)
+    // rotary positions act inside attention: nothing is added here
+    if (tr.wpe)
+      x = F.add(x, tr.wpe.forward(this.positionIds(t))); // + (T, C)
+    else if (this.sinusoid) x = F.add(x, F.narrow(this.sinusoid, 0, 0, t)); // + (T, C)
+    x = F.dropout(x, cfg.dropout, ctx.dropoutSeed, ctx.training); // (B, T, C)
     const probe = ctx.probe;
     if (probe) {
       probe.layer = -1;
@@ -186,11 +218,19 @@ export class GPT extends Module implements LanguageModel {
     }
     x = tr.ln_f.forward(x);
     if (targets) {
-      const logits = F.linear(x, tr.wte.weight, null); // (B, T, V)
+      const logits = this.logits(x); // (B, T, V)
       return { logits, loss: F.crossEntropy(logits, targets) };
     }
     const last = F.narrow(x, 1, t - 1, 1); // (B, 1, C): only the next token's logits are needed
-    return { logits: F.linear(last, tr.wte.weight, null), loss: null }; // (B, 1, V)
+    return { logits: this.logits(last), loss: null }; // (B, 1, V)
+  }
+
+  /** Scores of every token at each position: x (..., C) @ head^T (C, V), soft-capped if asked. */
+  private logits(x: Tensor): Tensor {
+    const logits = F.linear(x, this.lmHead, null); // (..., V)
+    const cap = this.cfg.logitSoftcap;
+    // cap * tanh(z / cap): ~z for small z, never beyond +-cap (no overconfident logit)
+    return cap > 0 ? F.scale(F.tanh(F.scale(logits, 1 / cap)), cap) : logits;
   }
 
   /** An empty KV cache sized for this model (batch b, capacity blockSize). */
@@ -212,23 +252,22 @@ export class GPT extends Module implements LanguageModel {
       throw new ShapeError(
         `GPT.forwardCached: ${pos0} cached + ${tn} new positions exceed blockSize ${this.config.blockSize}`,
       );
-    let posEmb: Tensor;
+    let x = tr.wte.forward(idx); // (B, Tn, C)
     if (tr.wpe) {
       const pos = new Tensor(this.backend, [tn], 'int32');
       for (let i = 0; i < tn; i++) pos.data[i] = pos0 + i;
-      posEmb = tr.wpe.forward(pos); // (Tn, C)
-    } else posEmb = F.narrow(this.sinusoid!, 0, pos0, tn);
-    let x = F.add(tr.wte.forward(idx), posEmb); // (B, Tn, C)
+      x = F.add(x, tr.wpe.forward(pos)); // + (Tn, C)
+    } else if (this.sinusoid) x = F.add(x, F.narrow(this.sinusoid, 0, pos0, tn)); // + (Tn, C)
     const ctx = evalContext();
     tr.h.items.forEach((block, layer) => {
       x = block.forward(x, ctx, { cache, layer });
     });
     cache.length = pos0 + tn;
     const last = tn > 1 ? F.narrow(x, 1, tn - 1, 1) : x; // (B, 1, C)
-    return F.linear(tr.ln_f.forward(last), tr.wte.weight, null); // (B, 1, V)
+    return this.logits(tr.ln_f.forward(last)); // (B, 1, V)
   }
 
-  /** Number of parameters (wte counted once: it is also the output layer). */
+  /** Number of parameters (a tied wte counted once: it is also the output layer). */
   numParams(): number {
     return this.store.size;
   }

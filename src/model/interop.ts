@@ -102,8 +102,8 @@ export function toNanoGPT(params: ReadonlyMap<string, NamedTensor>): TensorMap {
   const wte = params.get('transformer.wte.weight');
   if (wte === undefined) throw new CheckpointError('nanoGPT export: missing transformer.wte.weight');
   const out: TensorMap = new Map(params);
-  out.delete('lm_head.weight');
-  out.set('lm_head.weight', wte);
+  // an untied head (tieWeights false) is a parameter of its own and stays as it is
+  if (!params.has('lm_head.weight')) out.set('lm_head.weight', wte);
   return out;
 }
 

@@ -1,4 +1,4 @@
-// The basic layers: Linear, Embedding, LayerNorm. Each is its parameters plus a one-line
+// The basic layers: Linear, Embedding, LayerNorm, RMSNorm. Each is its parameters plus a one-line
 // forward over the autograd ops. Weights use PyTorch's layout (Linear weight is (out, in)).
 
 import * as F from '../autograd/ops.js';
@@ -43,5 +43,17 @@ export class LayerNorm extends Module {
   }
   forward(x: Tensor): Tensor {
     return F.layerNorm(x, this.weight, this.bias, 1e-5);
+  }
+}
+
+export class RMSNorm extends Module {
+  readonly weight: Tensor;
+  /** scales each row to root-mean-square 1, then by a learned gain (no mean, no bias) */
+  constructor(backend: Backend, dtype: DType, dim: number) {
+    super(backend, dtype);
+    this.weight = this.param('weight', [dim], 'ones');
+  }
+  forward(x: Tensor): Tensor {
+    return F.rmsNorm(x, this.weight, 1e-5);
   }
 }

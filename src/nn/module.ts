@@ -78,6 +78,12 @@ export abstract class Module {
     return t;
   }
 
+  /** Changes how a parameter of this module starts (before the model initialises its weights). */
+  initAs(name: string, init: Init): void {
+    if (!this.initMap.has(name)) throw new TsgptError(`initAs: no parameter named ${name}`);
+    this.initMap.set(name, init);
+  }
+
   /** Declares a child module (its parameters are named `name.<param>`). */
   protected child<M extends Module>(name: string, m: M): M {
     this.childMap.set(name, m);

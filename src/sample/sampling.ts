@@ -1,6 +1,6 @@
 // Turning logits into the next token: greedy, temperature, top-k and top-p (nucleus) sampling,
 // composable in that order, plus a repetition penalty; and the autoregressive loop that feeds
-// each new token back in, for any LanguageModel: sliding GPT's context window once it exceeds
+// each new token back in, for any LanguageModel: moving GPT's context window on once it exceeds
 // blockSize; a recurrent model carries its state token by token, with no window.
 
 import { noGrad } from '../autograd/engine.js';
@@ -116,19 +116,36 @@ export function pickToken(
 }
 
 /**
- * Where the model's context window starts. Once the sequence outgrows blockSize the window
- * jumps forward to keep the newest half (rather than sliding one token at a time), so that a KV
- * cache can be refilled once per blockSize/2 tokens instead of recomputed at every step. Both
- * the cached and the uncached paths use this same window, so they produce the same tokens.
+ * How the context window moves once the sequence outgrows blockSize:
+ *  - 'half' (default): it jumps forward to keep the newest half, so that a KV cache is refilled
+ *    once per blockSize/2 tokens instead of at every step (the context is then blockSize/2 to
+ *    blockSize tokens long);
+ *  - 'crop': nanoGPT's `idx[:, -block_size:]`, always the newest blockSize tokens. A KV cache
+ *    cannot slide along with it, not even with rotary positions: past the first layer a cached
+ *    key was computed from the context its token had then, which reached further back than the
+ *    cropped window (RoPE makes the first layer's keys reusable, no more). So past blockSize the
+ *    cached path refills the whole window at every token, as the uncached one computes it.
+ * Both the cached and the uncached paths use the same window, so they produce the same tokens.
  */
-export function windowStart(length: number, start: number, blockSize: number): number {
+export type WindowPolicy = 'half' | 'crop';
+
+/** Where the model's context window starts (see WindowPolicy). */
+export function windowStart(
+  length: number,
+  start: number,
+  blockSize: number,
+  policy: WindowPolicy = 'half',
+): number {
   if (length - start <= blockSize) return start;
+  if (policy === 'crop') return length - blockSize;
   return length - Math.max(1, Math.floor(blockSize / 2));
 }
 
 export interface GenerateOptions {
   /** reuse keys and values of earlier positions (default true); false recomputes the window */
   cache?: boolean;
+  /** how the window moves past blockSize (default 'half'; see WindowPolicy) */
+  window?: WindowPolicy;
   /**
    * Shown each step's logits (V) and the context they continue, before the token is picked
    * (e.g. to display the candidates); the array is only valid during the call.
@@ -162,7 +179,7 @@ export function generate(
   try {
     noGrad(() => {
       for (let i = 0; i < maxNewTokens; i++) {
-        const s = windowStart(tokens.length, start, T);
+        const s = windowStart(tokens.length, start, T, g.window);
         if (s !== start) {
           start = s;
           fed = s;

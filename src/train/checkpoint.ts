@@ -23,7 +23,7 @@ import {
   type TensorToEncode,
 } from '../util/safetensors.js';
 import { type TrainConfig, validateConfig } from './config.js';
-import type { AdamW } from './optimizer.js';
+import type { Optimizer } from './optimizer.js';
 
 export const CHECKPOINT_FORMAT = 'tsgpt-checkpoint';
 export const CHECKPOINT_VERSION = 1;
@@ -53,7 +53,7 @@ export interface CheckpointMeta {
 export interface Checkpoint {
   meta: CheckpointMeta;
   weights: Map<string, DecodedTensor>;
-  /** AdamW moments (flat, in ParamStore order) when saved with an optimizer */
+  /** AdamW moments (flat, in ParamStore order; Muon's momentum in m) when saved with an optimizer */
   optimizer: { m: Float32Array; v: Float32Array } | null;
   /** an int8 checkpoint's int8 weights and their `.scale` rows (weights holds the float32 rest) */
   int8?: { values: Map<string, Int8Tensor>; scales: Map<string, DecodedTensor> };
@@ -82,7 +82,7 @@ export function gptConfigOf(ck: Checkpoint, what: string, source: string): GPTCo
 /** Serialises a model (and optionally its optimizer) to safetensors bytes. */
 export function encodeCheckpoint(
   model: LanguageModel,
-  optimizer: AdamW | null,
+  optimizer: Optimizer | null,
   meta: Omit<CheckpointMeta, 'format' | 'version' | 'config' | 'arch'>,
 ): Uint8Array {
   const tensors = checkpointTensors(model.stateDict(), optimizer);
@@ -216,7 +216,7 @@ export function splitCheckpointTensors(
 /** The tensors a checkpoint stores: the weights by name, then the AdamW moments (if any). */
 export function checkpointTensors(
   weights: ReadonlyMap<string, { shape: readonly number[]; data: FloatArray }>,
-  optimizer: AdamW | null,
+  optimizer: Optimizer | null,
 ): Map<string, TensorToEncode> {
   const tensors = new Map<string, TensorToEncode>();
   for (const [name, p] of weights) tensors.set(name, { shape: p.shape, data: toF32(p.data) });

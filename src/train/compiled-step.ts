@@ -39,7 +39,7 @@ import { Tensor } from '../tensor/tensor.js';
 import type { Rng } from '../util/rng.js';
 import type { TrainConfig } from './config.js';
 import type { DataParallelRank } from './data-parallel.js';
-import type { AdamW } from './optimizer.js';
+import type { Optimizer } from './optimizer.js';
 import { lrAt } from './schedule.js';
 
 /** What a training step reports. */
@@ -99,7 +99,7 @@ export class CompiledStep {
    */
   constructor(
     private readonly model: LanguageModel,
-    private readonly optimizer: AdamW,
+    private readonly optimizer: Optimizer,
     private readonly cfg: TrainConfig,
     private readonly tokens: TokenArray,
     private readonly rng: Rng,

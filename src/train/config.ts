@@ -39,6 +39,18 @@ export interface TrainConfig {
   evalInterval: number;
   evalIters: number;
   seed: number;
+  /** 'adamw' for every parameter, or 'muon' for the hidden matrices and AdamW for the rest */
+  optimizer: OptimizerName;
+  /** Muon's peak learning rate (it follows the schedule's shape: muonLr * lr(t) / learningRate) */
+  muonLr: number;
+  muonMomentum: number;
+  /** Newton-Schulz steps per Muon update */
+  muonNsSteps: number;
+  muonWeightDecay: number;
+  /** the learning rate's shape after warm-up (schedule.ts) */
+  lrSchedule: LrSchedule;
+  /** 'wsd': the fraction of lrDecayIters spent decaying (linearly) at the end */
+  cooldownFrac: number;
   /** gradient checkpointing: keep each block's input only, recompute the block in the backward */
   gradCheckpoint: boolean;
   /**
@@ -47,6 +59,9 @@ export interface TrainConfig {
    */
   precision: 'fp32' | 'bf16';
 }
+
+export type OptimizerName = 'adamw' | 'muon';
+export type LrSchedule = 'cosine' | 'linear' | 'wsd';
 
 /**
  * Everything a training run is configured by: the architecture, the model keys (of every
@@ -69,6 +84,13 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   evalInterval: 250,
   evalIters: 20,
   seed: 1337,
+  optimizer: 'adamw',
+  muonLr: 0.02,
+  muonMomentum: 0.95,
+  muonNsSteps: 5,
+  muonWeightDecay: 0,
+  lrSchedule: 'cosine',
+  cooldownFrac: 0.2,
   gradCheckpoint: false,
   precision: 'fp32',
 };
@@ -80,7 +102,19 @@ export const DEFAULT_CONFIG: FullConfig = {
   ...DEFAULT_TRAIN_CONFIG,
 };
 
-export type PresetName = 'baby' | 'plan' | 'mini' | 'shakespeare' | 'bigram' | 'mlp' | 'rnn' | 'lstm' | 'gru';
+export type PresetName =
+  | 'baby'
+  | 'plan'
+  | 'mini'
+  | 'shakespeare'
+  | 'quick'
+  | 'quick15'
+  | 'quick60'
+  | 'bigram'
+  | 'mlp'
+  | 'rnn'
+  | 'lstm'
+  | 'gru';
 
 /** Named configurations; every key not named here takes DEFAULT_CONFIG's value. */
 export const PRESETS: Record<PresetName, { summary: string; config: Partial<FullConfig> }> = {
@@ -151,6 +185,96 @@ export const PRESETS: Record<PresetName, { summary: string; config: Partial<Full
       minLr: 1e-4,
       dropout: 0.2,
       evalIters: 200,
+      evalInterval: 250,
+    },
+  },
+  quick: {
+    summary:
+      "baby's size with rotary positions, RMSNorm, QK-norm, ReLU^2, an untied head and Muon: nanoGPT's 2000-step quality in a fraction of the steps",
+    config: {
+      nLayer: 4,
+      nHead: 4,
+      nEmbd: 128,
+      blockSize: 64,
+      batchSize: 12,
+      dropout: 0,
+      bias: false,
+      positional: 'rope',
+      normType: 'rmsnorm',
+      qkNorm: true,
+      activation: 'relu2',
+      tieWeights: false,
+      optimizer: 'muon',
+      learningRate: 3e-3,
+      muonLr: 0.03,
+      minLr: 0,
+      warmupIters: 20,
+      lrSchedule: 'wsd',
+      cooldownFrac: 0.5,
+      maxIters: 600,
+      lrDecayIters: 600,
+      evalIters: 20,
+      evalInterval: 100,
+    },
+  },
+  // quick's recipe, deeper and with twice the context, for a fixed wall-time budget: the step
+  // counts were sized on the 2-core development machine while other programs shared it
+  // (~2 s a step); on an idle machine they take less time, and more steps would pay
+  quick15: {
+    summary:
+      "quick's recipe, 6 layers and context 128, batch 16, 600 steps: the best model in ~15 minutes on 2 shared cores",
+    config: {
+      nLayer: 6,
+      nHead: 4,
+      nEmbd: 128,
+      blockSize: 128,
+      batchSize: 16,
+      dropout: 0,
+      bias: false,
+      positional: 'rope',
+      normType: 'rmsnorm',
+      qkNorm: true,
+      activation: 'relu2',
+      tieWeights: false,
+      optimizer: 'muon',
+      learningRate: 3e-3,
+      muonLr: 0.03,
+      minLr: 0,
+      warmupIters: 20,
+      lrSchedule: 'wsd',
+      cooldownFrac: 0.5,
+      maxIters: 600,
+      lrDecayIters: 600,
+      evalIters: 20,
+      evalInterval: 100,
+    },
+  },
+  quick60: {
+    summary:
+      "quick's recipe, 6 layers and context 128, batch 16, 1700 steps: the best model in ~60 minutes on 2 shared cores",
+    config: {
+      nLayer: 6,
+      nHead: 4,
+      nEmbd: 128,
+      blockSize: 128,
+      batchSize: 16,
+      dropout: 0,
+      bias: false,
+      positional: 'rope',
+      normType: 'rmsnorm',
+      qkNorm: true,
+      activation: 'relu2',
+      tieWeights: false,
+      optimizer: 'muon',
+      learningRate: 3e-3,
+      muonLr: 0.03,
+      minLr: 0,
+      warmupIters: 20,
+      lrSchedule: 'wsd',
+      cooldownFrac: 0.5,
+      maxIters: 1700,
+      lrDecayIters: 1700,
+      evalIters: 20,
       evalInterval: 250,
     },
   },
@@ -287,6 +411,16 @@ export const TRAIN_CONFIG_KEYS: Record<keyof TrainConfig, KeySpec> = {
   evalInterval: { kind: 'posint', help: 'steps between evaluations' },
   evalIters: { kind: 'posint', help: 'batches per evaluation' },
   seed: { kind: 'int', help: 'random seed' },
+  optimizer: { kind: ['adamw', 'muon'], help: 'adamw, or muon for the hidden matrices + adamw for the rest' },
+  muonLr: { kind: 'nonneg', help: "Muon's peak learning rate" },
+  muonMomentum: { kind: 'prob', help: "Muon's (Nesterov) momentum" },
+  muonNsSteps: { kind: 'posint', help: 'Newton-Schulz steps per Muon update' },
+  muonWeightDecay: { kind: 'nonneg', help: "Muon's weight decay" },
+  lrSchedule: {
+    kind: ['cosine', 'linear', 'wsd'],
+    help: 'after warm-up: cosine to minLr, linear to minLr, or warmup-stable-decay',
+  },
+  cooldownFrac: { kind: 'nonneg', help: 'wsd: fraction of lrDecayIters spent decaying (at most 1)' },
   gradCheckpoint: {
     kind: 'bool',
     help: 'recompute each block in the backward instead of keeping its activations (less memory, more compute)',
@@ -326,6 +460,8 @@ export function checkRelations(c: FullConfig, where: string): void {
   checkArchRelations(isArch(c.arch) ? c.arch : 'gpt', c, where);
   if (c.minLr > c.learningRate)
     throw new ConfigError(`${where}: minLr = ${c.minLr} is above learningRate = ${c.learningRate}`);
+  if (c.cooldownFrac > 1)
+    throw new ConfigError(`${where}: cooldownFrac = ${c.cooldownFrac} is above 1 (the whole decay)`);
 }
 
 /** Validates every key given and the relations between keys; missing keys take DEFAULT_CONFIG's. */

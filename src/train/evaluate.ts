@@ -4,7 +4,7 @@
 // spell, so models with different tokenizers compare on the same text.
 
 import { noGrad } from '../autograd/engine.js';
-import { minTokens } from '../data/batch.js';
+import { checkTokenCount, minTokens } from '../data/batch.js';
 import type { TokenArray } from '../data/dataset.js';
 import { DataError } from '../errors.js';
 import type { LanguageModel } from '../model/language-model.js';
@@ -83,4 +83,37 @@ export function evaluateTokens(
     bitsPerChar: nats / Math.LN2 / chars,
     bitsPerByte: nats / Math.LN2 / bytes,
   };
+}
+
+/**
+ * The mean loss (nats per token) over a whole split with every token but the first predicted
+ * exactly once: consecutive windows of blockSize, the last one shorter if the split does not
+ * divide evenly (evaluateTokens leaves that tail out). Each window starts without context, as
+ * in training. What the bench and the ablation compare (bench/pytorch/train_ref.py --full-val
+ * computes the same windows in PyTorch).
+ * @example splitLoss(model, data.val) // 1.92 after nanoGPT's baby run on Tiny Shakespeare
+ */
+export function splitLoss(model: LanguageModel, tokens: TokenArray, batchSize = 32): number {
+  const T = model.config.blockSize;
+  checkTokenCount(tokens.length, 1, 'the tokens');
+  const predicted = tokens.length - 1;
+  const full = Math.floor(predicted / T);
+  let nats = 0;
+  const run = (start: number, b: number, t: number) => {
+    const x = new Tensor(model.backend, [b, t], 'int32');
+    const y = new Tensor(model.backend, [b, t], 'int32');
+    for (let i = 0; i < b; i++)
+      for (let j = 0; j < t; j++) {
+        x.data[i * t + j] = tokens[start + i * t + j]!;
+        y.data[i * t + j] = tokens[start + i * t + j + 1]!;
+      }
+    nats += tidy(() => model.forward(x, y).loss!.item()) * b * t;
+    x.dispose();
+    y.dispose();
+  };
+  noGrad(() => {
+    for (let w0 = 0; w0 < full; w0 += batchSize) run(w0 * T, Math.min(batchSize, full - w0), T);
+    if (predicted > full * T) run(full * T, 1, predicted - full * T);
+  });
+  return nats / predicted;
 }

@@ -1,7 +1,8 @@
 // AdamW over a model's flat parameter buffer. Matrices (embeddings, Linear weights) get weight
 // decay; biases and LayerNorm gains do not (decaying them only hurts). ParamStore puts the
 // matrices first, so the update is two kernel calls. Gradient clipping by global norm is folded
-// into the update as a scale on the gradient.
+// into the update as a scale on the gradient. Parameters another optimizer updates (Muon's,
+// muon.ts) can be left out; `Optimizer` is what the training step needs of either.
 // The per-step numbers travel in fields (lr in, gradNorm out, the kernel's AdamWParams), not as
 // arguments and return values: V8 boxes a double on the JS heap each time it crosses a call.
 
@@ -18,7 +19,21 @@ export interface AdamWConfig {
   gradClip: number;
 }
 
-export class AdamW {
+/** What the training step and checkpoints need of an optimizer (AdamW, Muon). */
+export interface Optimizer {
+  /** state laid out like the parameters (AdamW's moments; saved in checkpoints) */
+  readonly m: FloatArray;
+  readonly v: FloatArray;
+  /** optimizer steps taken */
+  step: number;
+  /** learning rate of the next update(): set it before each one */
+  lr: number;
+  /** global L2 norm of the gradients at the last update(), before clipping */
+  readonly gradNorm: number;
+  update(): void;
+}
+
+export class AdamW implements Optimizer {
   /** first and second moment estimates, laid out like the parameters */
   readonly m: FloatArray;
   readonly v: FloatArray;
@@ -28,6 +43,8 @@ export class AdamW {
   lr = 0;
   /** global L2 norm of the gradients at the last update(), before clipping */
   gradNorm = 0;
+  /** the factor clipping put on the gradients at the last update() (1: not clipped) */
+  gradScale = 1;
   /** [params, grads, m, v] views of the decayed and the not-decayed segments, made once */
   private readonly segments: ReadonlyArray<{
     views: [FloatArray, FloatArray, FloatArray, FloatArray];
@@ -38,10 +55,12 @@ export class AdamW {
   /** the squared gradient norm, written by the backend */
   private readonly sumSq = new Float64Array(1);
 
+  /** exclude: names of parameters left to another optimizer (their m and v slots are its) */
   constructor(
     private readonly backend: Backend,
     private readonly store: ParamStore,
     readonly cfg: AdamWConfig,
+    exclude: ReadonlySet<string> = new Set(),
   ) {
     if (!store.hasGrads) throw new TsgptError(NO_GRADS);
     this.m = backend.alloc(
@@ -59,10 +78,27 @@ export class AdamW {
       this.v.subarray(lo, hi),
     ];
     const d = store.decaySize;
-    this.segments = [
-      { views: cut(0, d), decay: true },
-      ...(d < store.size ? [{ views: cut(d, store.size), decay: false }] : []),
-    ];
+    if (exclude.size === 0)
+      this.segments = [
+        { views: cut(0, d), decay: true },
+        ...(d < store.size ? [{ views: cut(d, store.size), decay: false }] : []),
+      ];
+    else {
+      // runs of neighbouring parameters that are not excluded, split where decay changes
+      const segs: { lo: number; hi: number; decay: boolean }[] = [];
+      let off = 0;
+      for (const name of store.names) {
+        const size = store.get(name).size;
+        const decay = off < d;
+        const last = segs[segs.length - 1];
+        if (!exclude.has(name)) {
+          if (last && last.hi === off && last.decay === decay) last.hi += size;
+          else segs.push({ lo: off, hi: off + size, decay });
+        }
+        off += size;
+      }
+      this.segments = segs.map((g) => ({ views: cut(g.lo, g.hi), decay: g.decay }));
+    }
     const { beta1, beta2, eps } = cfg;
     this.params = { lr: 0, beta1, beta2, eps, weightDecay: 0, step: 0, gradScale: 1 };
   }
@@ -81,6 +117,7 @@ export class AdamW {
     p.lr = this.lr;
     p.step = this.step;
     p.gradScale = clip > 0 && norm > clip ? clip / (norm + 1e-6) : 1;
+    this.gradScale = p.gradScale;
     for (let i = 0; i < this.segments.length; i++) {
       const { views, decay } = this.segments[i]!;
       p.weightDecay = decay ? this.cfg.weightDecay : 0;

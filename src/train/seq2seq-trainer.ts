@@ -42,6 +42,14 @@ export const DEFAULT_SEQ2SEQ_TRAIN_CONFIG: TrainConfig = {
   // the GPT's memory savers (gradient checkpointing, bf16 attention) do not apply here
   gradCheckpoint: false,
   precision: 'fp32',
+  // AdamW on the cosine schedule: the speedrun's Muon and schedules are the GPT trainer's
+  optimizer: 'adamw',
+  muonLr: 0.02,
+  muonMomentum: 0.95,
+  muonNsSteps: 5,
+  muonWeightDecay: 0,
+  lrSchedule: 'cosine',
+  cooldownFrac: 0.2,
 };
 
 export interface Seq2SeqEvalInfo {

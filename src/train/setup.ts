@@ -222,10 +222,12 @@ export function planRun(o: RunOptions): RunPlan {
     throw new ConfigError(
       `data parallel: batchSize ${config.batchSize} is not a multiple of the ${ranks} ranks (each takes batchSize / ranks rows)`,
     );
-  // gradient checkpointing, bf16 attention and data parallelism are built for (and tested on) a GPT
+  // gradient checkpointing, bf16 attention, data parallelism and Muon (whose hidden matrices are
+  // a GPT's: isMuonParam) are built for (and tested on) a GPT
   if (config.arch !== 'gpt') {
     const gptOnly = [
       ...(config.gradCheckpoint ? ['--grad-checkpoint'] : []),
+      ...(config.optimizer === 'muon' ? ['--optimizer muon'] : []),
       ...(config.precision !== 'fp32' ? [`--precision ${config.precision}`] : []),
       ...(ranks > 1 ? ['--data-parallel'] : []),
     ];

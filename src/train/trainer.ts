@@ -1,5 +1,5 @@
 // The training loop, nanoGPT's train.py without the I/O: sample random windows, forward,
-// backward (with gradient accumulation), clip, AdamW with the warm-up/cosine schedule, and a
+// backward (with gradient accumulation), clip, AdamW (or Muon) with the learning-rate schedule, and a
 // periodic evaluation on fixed batches. The caller gets events (steps, evals, checkpoints as
 // bytes) and decides what to print and where to write. Node-free: runs in a browser too.
 // The step itself (batches, forward, backward, AdamW), captured and replayed so that it
@@ -17,7 +17,8 @@ import { type Checkpoint, encodeCheckpoint } from './checkpoint.js';
 import { CompiledStep, type StepInfo, type TimedStepInfo } from './compiled-step.js';
 import type { TrainConfig } from './config.js';
 import type { DataParallelRank } from './data-parallel.js';
-import { AdamW } from './optimizer.js';
+import { Muon } from './muon.js';
+import { AdamW, type Optimizer } from './optimizer.js';
 import { ThreadGovernor } from './thread-governor.js';
 
 export type { StepInfo, TimedStepInfo } from './compiled-step.js';
@@ -58,7 +59,8 @@ export interface TrainerOptions {
 export class Trainer {
   readonly model: LanguageModel;
   readonly cfg: TrainConfig;
-  readonly optimizer: AdamW;
+  /** AdamW, or Muon (+ AdamW) with config.optimizer 'muon' */
+  readonly optimizer: Optimizer;
   /** optimizer steps done */
   step = 0;
   bestValLoss = Number.POSITIVE_INFINITY;
@@ -82,13 +84,24 @@ export class Trainer {
     this.trainTokens = o.train;
     this.valTokens = o.val;
     this.tokenizer = o.tokenizer;
-    this.optimizer = new AdamW(this.be, o.model.store, {
-      beta1: o.config.beta1,
-      beta2: o.config.beta2,
+    const c = o.config;
+    const adamw = {
+      beta1: c.beta1,
+      beta2: c.beta2,
       eps: 1e-8,
-      weightDecay: o.config.weightDecay,
-      gradClip: o.config.gradClip,
-    });
+      weightDecay: c.weightDecay,
+      gradClip: c.gradClip,
+    };
+    this.optimizer =
+      (c.optimizer ?? 'adamw') === 'muon'
+        ? new Muon(this.be, o.model.store, adamw, {
+            momentum: c.muonMomentum,
+            nsSteps: c.muonNsSteps,
+            weightDecay: c.muonWeightDecay,
+            // Muon's rate follows the same schedule, scaled to muonLr at the peak
+            lrRatio: c.learningRate > 0 ? c.muonLr / c.learningRate : 0,
+          })
+        : new AdamW(this.be, o.model.store, adamw);
     // one generator for the batches and the dropout masks, saved in checkpoints
     this.rng = new Rng(o.config.seed);
     const be = this.be;

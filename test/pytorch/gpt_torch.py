@@ -4,8 +4,9 @@ the benchmark (bench/pytorch/train_ref.py) both build their model from this one 
 
 Not a copy of nanoGPT's repo: the same architecture, parameter names and init
 (LayerNorm -> CausalSelfAttention -> MLP -> Block -> GPT), extended with the config fields
-tsgpt has: positional 'learned'|'sinusoidal', norm 'pre'|'post',
-activation 'gelu'|'gelu_tanh'|'relu'. Attention is the explicit softmax(QK^T/sqrt(hs))V
+tsgpt has: positional 'learned'|'sinusoidal'|'rope', norm 'pre'|'post',
+activation 'gelu'|'gelu_tanh'|'relu'|'relu2'|'swiglu', norm_type 'layernorm'|'rmsnorm',
+qk_norm, attn_scale, tie_weights, logit_softcap. Attention is the explicit softmax(QK^T/sqrt(hs))V
 (PyTorch 1.13 has no fused scaled_dot_product_attention), computed in float32.
 """
 
@@ -33,7 +34,12 @@ class GPTConfig:
     bias: bool = True
     positional: str = "learned"  # 'learned' | 'sinusoidal'
     norm: str = "pre"  # 'pre' | 'post'
-    activation: str = "gelu"  # 'gelu' | 'gelu_tanh' | 'relu'
+    activation: str = "gelu"  # 'gelu' | 'gelu_tanh' | 'relu' | 'relu2' | 'swiglu'
+    norm_type: str = "layernorm"  # 'layernorm' | 'rmsnorm'
+    qk_norm: bool = False  # RMS-normalise each query and key head (no gain)
+    attn_scale: float = 0.0  # score scale; 0: 1/sqrt(head size)
+    tie_weights: bool = True  # lm_head shares wte's weight
+    logit_softcap: float = 0.0  # logits = cap * tanh(logits / cap); 0: off
 
     @staticmethod
     def from_tsgpt(d):
@@ -51,9 +57,10 @@ class GPTConfig:
 
     def validate(self):
         assert self.n_embd % self.n_head == 0, f"n_embd {self.n_embd} not divisible by n_head {self.n_head}"
-        assert self.positional in ("learned", "sinusoidal"), f"positional {self.positional!r}"
+        assert self.positional in ("learned", "sinusoidal", "rope"), f"positional {self.positional!r}"
         assert self.norm in ("pre", "post"), f"norm {self.norm!r}"
-        assert self.activation in ("gelu", "gelu_tanh", "relu"), f"activation {self.activation!r}"
+        assert self.activation in ("gelu", "gelu_tanh", "relu", "relu2", "swiglu"), f"activation {self.activation!r}"
+        assert self.norm_type in ("layernorm", "rmsnorm"), f"norm_type {self.norm_type!r}"
 
 
 class LayerNorm(nn.Module):
@@ -68,6 +75,41 @@ class LayerNorm(nn.Module):
         return F.layer_norm(x, self.weight.shape, self.weight, self.bias, 1e-5)
 
 
+class RMSNorm(nn.Module):
+    """x / sqrt(mean(x^2) + eps) * weight (PyTorch 1.13 has no rms_norm). eps 1e-5."""
+
+    def __init__(self, ndim):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(ndim))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5) * self.weight
+
+
+def make_norm(config):
+    return RMSNorm(config.n_embd) if config.norm_type == "rmsnorm" else LayerNorm(config.n_embd, bias=config.bias)
+
+
+def rope_tables(block_size, hs, base=10000.0):
+    """cos, sin (block_size, hs/2) of angle pos / base^(2i/hs), in float64 -> float32 (tsgpt's tables)."""
+    pos = torch.arange(block_size, dtype=torch.float64)[:, None]
+    i = torch.arange(hs // 2, dtype=torch.float64)
+    angle = pos / torch.pow(base, 2 * i / hs)
+    return torch.cos(angle).float(), torch.sin(angle).float()
+
+
+def apply_rope(x, cos, sin):
+    """x (B, nh, T, hs): pairs (x[i], x[i + hs/2]) rotated by the angles of their position."""
+    half = x.size(-1) // 2
+    x1, x2 = x[..., :half], x[..., half:]
+    return torch.cat([x1 * cos - x2 * sin, x2 * cos + x1 * sin], dim=-1)
+
+
+def rms_heads(x):
+    """QK-norm: each head vector divided by its RMS (no gain), eps 1e-5."""
+    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5)
+
+
 class CausalSelfAttention(nn.Module):
     def __init__(self, config):
         super().__init__()
@@ -77,6 +119,14 @@ class CausalSelfAttention(nn.Module):
         self.resid_dropout = nn.Dropout(config.dropout)
         self.n_head = config.n_head
         self.n_embd = config.n_embd
+        self.qk_norm = config.qk_norm
+        hs = config.n_embd // config.n_head
+        self.scale = config.attn_scale if config.attn_scale > 0 else 1.0 / math.sqrt(hs)
+        self.rope = config.positional == "rope"
+        if self.rope:
+            cos, sin = rope_tables(config.block_size, hs)
+            self.register_buffer("rope_cos", cos, persistent=False)
+            self.register_buffer("rope_sin", sin, persistent=False)
         mask = torch.tril(torch.ones(config.block_size, config.block_size, dtype=torch.bool))
         self.register_buffer("mask", mask.view(1, 1, config.block_size, config.block_size), persistent=False)
 
@@ -87,13 +137,19 @@ class CausalSelfAttention(nn.Module):
         q = q.view(B, T, nh, hs).transpose(1, 2)  # (B, nh, T, hs)
         k = k.view(B, T, nh, hs).transpose(1, 2)
         v = v.view(B, T, nh, hs).transpose(1, 2)
+        if self.qk_norm:
+            q, k = rms_heads(q), rms_heads(k)
+        if self.rope:  # rotated by absolute position; cached keys stay rotated
+            past0 = 0 if cache is None else cache.cache.length
+            cos, sin = self.rope_cos[past0 : past0 + T], self.rope_sin[past0 : past0 + T]
+            q, k = apply_rope(q, cos, sin), apply_rope(k, cos, sin)
         if cache is None:
-            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))  # (B, nh, T, T)
+            att = (q @ k.transpose(-2, -1)) * self.scale  # (B, nh, T, T)
             att = att.masked_fill(~self.mask[:, :, :T, :T], float("-inf"))
         else:
             # KV cache: append this step's keys/values, attend over everything so far
             k, v, past = cache.append(k, v)  # (B, nh, past+T, hs)
-            att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hs))  # (B, nh, T, past+T)
+            att = (q @ k.transpose(-2, -1)) * self.scale  # (B, nh, T, past+T)
             if T > 1:  # one new token sees every cached position: nothing to mask
                 att = att.masked_fill(~self.mask[:, :, past : past + T, : past + T], float("-inf"))
         att = F.softmax(att, dim=-1)
@@ -107,27 +163,41 @@ ACTIVATIONS = {
     "gelu": lambda x: F.gelu(x),
     "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
     "relu": F.relu,
+    "relu2": lambda x: F.relu(x).square(),
 }
+
+
+def swiglu_hidden(n_embd):
+    """2/3 of 4C rounded up to a multiple of 8 (tsgpt's swigluHidden)."""
+    return math.ceil(8 * n_embd / 3 / 8) * 8
 
 
 class MLP(nn.Module):
     def __init__(self, config):
         super().__init__()
-        self.c_fc = nn.Linear(config.n_embd, 4 * config.n_embd, bias=config.bias)
-        self.act = ACTIVATIONS[config.activation]
-        self.c_proj = nn.Linear(4 * config.n_embd, config.n_embd, bias=config.bias)
+        self.swiglu = config.activation == "swiglu"
+        hidden = swiglu_hidden(config.n_embd) if self.swiglu else 4 * config.n_embd
+        self.c_fc = nn.Linear(config.n_embd, 2 * hidden if self.swiglu else hidden, bias=config.bias)
+        self.act = None if self.swiglu else ACTIVATIONS[config.activation]
+        self.c_proj = nn.Linear(hidden, config.n_embd, bias=config.bias)
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x):
-        return self.dropout(self.c_proj(self.act(self.c_fc(x))))
+        h = self.c_fc(x)
+        if self.swiglu:  # h = a | g: silu(a) * g
+            a, g = h.chunk(2, dim=-1)
+            h = F.silu(a) * g
+        else:
+            h = self.act(h)
+        return self.dropout(self.c_proj(h))
 
 
 class Block(nn.Module):
     def __init__(self, config):
         super().__init__()
-        self.ln_1 = LayerNorm(config.n_embd, bias=config.bias)
+        self.ln_1 = make_norm(config)
         self.attn = CausalSelfAttention(config)
-        self.ln_2 = LayerNorm(config.n_embd, bias=config.bias)
+        self.ln_2 = make_norm(config)
         self.mlp = MLP(config)
         self.pre = config.norm == "pre"
 
@@ -160,15 +230,18 @@ class GPT(nn.Module):
         t = {"wte": nn.Embedding(config.vocab_size, config.n_embd)}  # nanoGPT's order: wte wpe drop h ln_f
         if config.positional == "learned":
             t["wpe"] = nn.Embedding(config.block_size, config.n_embd)
-        else:
+        elif config.positional == "sinusoidal":
             self.register_buffer("pe", sinusoidal_table(config.block_size, config.n_embd), persistent=False)
         t["drop"] = nn.Dropout(config.dropout)
         t["h"] = nn.ModuleList([Block(config) for _ in range(config.n_layer)])
-        t["ln_f"] = LayerNorm(config.n_embd, bias=config.bias)
+        t["ln_f"] = make_norm(config)
         self.transformer = nn.ModuleDict(t)
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
-        self.transformer.wte.weight = self.lm_head.weight  # weight tying
+        if config.tie_weights:
+            self.transformer.wte.weight = self.lm_head.weight  # weight tying
         self.apply(self._init_weights)
+        if not config.tie_weights:
+            torch.nn.init.zeros_(self.lm_head.weight)  # tsgpt's untied head starts at zero
         for pn, p in self.named_parameters():
             if pn.endswith("c_proj.weight"):  # GPT-2's scaled init of residual projections
                 torch.nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
@@ -190,22 +263,29 @@ class GPT(nn.Module):
         assert past + T <= self.config.block_size, f"sequence {past + T} > block_size {self.config.block_size}"
         tok_emb = self.transformer.wte(idx)  # (B, T, C)
         if self.config.positional == "learned":
-            pos_emb = self.transformer.wpe(torch.arange(past, past + T, dtype=torch.long))  # (T, C)
-        else:
-            pos_emb = self.pe[past : past + T]
-        x = self.transformer.drop(tok_emb + pos_emb)
+            x = tok_emb + self.transformer.wpe(torch.arange(past, past + T, dtype=torch.long))  # + (T, C)
+        elif self.config.positional == "sinusoidal":
+            x = tok_emb + self.pe[past : past + T]
+        else:  # rope: positions act inside attention
+            x = tok_emb
+        x = self.transformer.drop(x)
         for i, block in enumerate(self.transformer.h):
             x = block(x, None if cache is None else cache.layer(i))
         if cache is not None:
             cache.length += T
         x = self.transformer.ln_f(x)
         if targets is not None:
-            logits = self.lm_head(x)  # (B, T, V)
+            logits = self.head(x)  # (B, T, V)
             loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1), ignore_index=-1)
             return logits, loss
         if last_only:
-            return self.lm_head(x[:, [-1], :]), None  # (B, 1, V): all that sampling needs
-        return self.lm_head(x), None
+            return self.head(x[:, [-1], :]), None  # (B, 1, V): all that sampling needs
+        return self.head(x), None
+
+    def head(self, x):
+        logits = self.lm_head(x)
+        cap = self.config.logit_softcap
+        return cap * torch.tanh(logits / cap) if cap > 0 else logits
 
     def configure_optimizers(self, weight_decay, learning_rate, betas, eps=1e-8):
         """nanoGPT's AdamW: weight decay on >= 2-D tensors (matmul weights, embeddings) only."""
@@ -216,14 +296,15 @@ class GPT(nn.Module):
         ]
         return torch.optim.AdamW(groups, lr=learning_rate, betas=betas, eps=eps)
 
-    # names: tsgpt's parameters are nanoGPT's, minus the tied lm_head.weight
+    # names: tsgpt's parameters are nanoGPT's, minus a tied lm_head.weight
     def tsgpt_state(self):
-        return {k: v for k, v in self.state_dict().items() if k != "lm_head.weight"}
+        tied = self.config.tie_weights
+        return {k: v for k, v in self.state_dict().items() if not (tied and k == "lm_head.weight")}
 
     def load_tsgpt_state(self, tensors):
-        """Load tsgpt- or nanoGPT-named float tensors; lm_head.weight, if given, must equal wte."""
+        """Load tsgpt- or nanoGPT-named float tensors; a tied lm_head.weight, if given, must equal wte."""
         tensors = dict(tensors)
-        head = tensors.pop("lm_head.weight", None)
+        head = tensors.pop("lm_head.weight", None) if self.config.tie_weights else None
         if head is not None and not torch.equal(head, tensors.get("transformer.wte.weight", head)):
             raise ValueError("lm_head.weight differs from transformer.wte.weight (tsgpt ties them)")
         want = self.tsgpt_state()

@@ -12,6 +12,8 @@ SPEC: {
   "adamw": {"lr": 1e-3, "beta1": 0.9, "beta2": 0.99, "eps": 1e-8, "weightDecay": 0.1,
             "gradClip": 1.0 (optional; clip_grad_norm_ before the step), "steps": 1 (optional)}
 }
+  with "muon": {"lr": 0.02, "momentum": 0.95, "nsSteps": 5, "weightDecay": 0} in "adamw": Keller Jordan's
+  Muon (muon_torch.py) for the 2-D hidden weights, AdamW for the rest (tsgpt's optimizer 'muon').
 OUT (float32): "logits" (B, T, V), "loss" (), "grad_norm" () (before clipping),
   "grad/<name>" for every parameter (wte's includes the tied output head's share),
   "param/<name>" after `steps` AdamW steps on the same batch (weight decay on >= 2-D only).
@@ -26,8 +28,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import torch  # noqa: E402
 
 from gpt_torch import GPT, GPTConfig, read_safetensors, write_safetensors  # noqa: E402
+from muon_torch import Muon, is_muon_param  # noqa: E402
 
-ADAMW_KEYS = {"lr", "beta1", "beta2", "eps", "weightDecay", "gradClip", "steps"}
+ADAMW_KEYS = {"lr", "beta1", "beta2", "eps", "weightDecay", "gradClip", "steps", "muon"}
 
 
 def main(argv):
@@ -56,16 +59,30 @@ def main(argv):
     targets = torch.tensor(spec["targets"], dtype=torch.long)
     assert idx.dim() == 2 and idx.shape == targets.shape, f"idx {tuple(idx.shape)} vs targets {tuple(targets.shape)}"
 
-    opt = model.configure_optimizers(
-        weight_decay=hp.get("weightDecay", 0.1),
-        learning_rate=hp.get("lr", 1e-3),
+    muon = hp.get("muon")
+    named = list(model.named_parameters())  # a tied head appears once, as wte
+    hidden = [p for n, p in named if muon is not None and is_muon_param(n, p)]
+    rest = [p for n, p in named if not any(p is h for h in hidden)]
+    decay = hp.get("weightDecay", 0.1)
+    opt = torch.optim.AdamW(
+        [
+            {"params": [p for p in rest if p.dim() >= 2], "weight_decay": decay},
+            {"params": [p for p in rest if p.dim() < 2], "weight_decay": 0.0},
+        ],
+        lr=hp.get("lr", 1e-3),
         betas=(hp.get("beta1", 0.9), hp.get("beta2", 0.99)),
         eps=hp.get("eps", 1e-8),
     )
-    names = {id(p): n for n, p in model.named_parameters()}  # tied head appears once, as wte
+    opts = [opt]
+    if hidden:
+        opts.append(
+            Muon(hidden, lr=muon["lr"], momentum=muon["momentum"], ns_steps=muon["nsSteps"], weight_decay=muon["weightDecay"])
+        )
+    names = {id(p): n for n, p in named}
     out = {}
     for step in range(int(hp.get("steps", 1))):
-        opt.zero_grad(set_to_none=True)
+        for o in opts:
+            o.zero_grad(set_to_none=True)
         logits, loss = model(idx, targets)
         loss.backward()
         total = torch.sqrt(sum((p.grad.double() ** 2).sum() for p in model.parameters())).float()
@@ -77,7 +94,8 @@ def main(argv):
                 out[f"grad/{names[id(p)]}"] = p.grad.detach().clone()
         if hp.get("gradClip") is not None:
             torch.nn.utils.clip_grad_norm_(model.parameters(), hp["gradClip"])
-        opt.step()
+        for o in opts:
+            o.step()
     for p in model.parameters():
         out[f"param/{names[id(p)]}"] = p.detach().clone()
     write_safetensors(out_path, out, {"torch": torch.__version__, "config": json.dumps(spec["config"])})

@@ -96,6 +96,12 @@ export class RefBackend implements Backend {
       case 'sigmoid':
         for (let i = 0; i < n; i++) out[i] = sigmoid(x[i]!);
         return;
+      case 'relu2':
+        for (let i = 0; i < n; i++) {
+          const r = Math.max(x[i]!, 0);
+          out[i] = r * r;
+        }
+        return;
     }
   }
 
@@ -128,6 +134,9 @@ export class RefBackend implements Backend {
         return;
       case 'sigmoid': // y = 1 / (1 + exp(-x)) -> dy/dx = y (1 - y)
         for (let i = 0; i < n; i++) dx[i] += y[i]! * (1 - y[i]!) * dout[i]!;
+        return;
+      case 'relu2': // y = max(x, 0)^2 -> dy/dx = 2 max(x, 0)
+        for (let i = 0; i < n; i++) if (x[i]! > 0) dx[i] += 2 * x[i]! * dout[i]!;
         return;
     }
   }
@@ -967,6 +976,192 @@ export class RefBackend implements Backend {
           dhg[g3 + 2 * hs + j] += dan * rg; // hg_n enters a_n scaled by r
         }
         if (dhPrev !== null) dhPrev[o1 + j] += d * zg;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- architecture variants
+
+  rmsNormForward(
+    out: FloatArray, // (N, C)
+    rstd: FloatArray, // (N)
+    x: FloatArray, // (N, C)
+    weight: FloatArray, // (C)
+    n: number,
+    c: number,
+    eps: number,
+  ): void {
+    for (let i = 0; i < n; i++) {
+      const o = i * c;
+      let ss = 0;
+      for (let j = 0; j < c; j++) ss += x[o + j]! * x[o + j]!;
+      const s = 1 / Math.sqrt(ss / c + eps);
+      for (let j = 0; j < c; j++) out[o + j] = x[o + j]! * s * weight[j]!;
+      rstd[i] = s;
+    }
+  }
+
+  rmsNormBackward(
+    dx: FloatArray, // (N, C)
+    dweight: FloatArray, // (C)
+    dout: FloatArray, // (N, C)
+    x: FloatArray, // (N, C)
+    weight: FloatArray, // (C)
+    rstd: FloatArray, // (N)
+    n: number,
+    c: number,
+  ): void {
+    // forward: norm = x * rstd, rstd = (mean(x^2) + eps)^-1/2; out = norm * weight
+    // d rstd / d x[j] = -rstd^3 x[j] / C, so with dnorm = weight * dout:
+    //   dx = rstd * (dnorm - norm * mean(dnorm * norm))
+    for (let i = 0; i < n; i++) {
+      const o = i * c;
+      const s = rstd[i]!;
+      let dnormNormMean = 0;
+      for (let j = 0; j < c; j++) dnormNormMean += weight[j]! * dout[o + j]! * x[o + j]! * s;
+      dnormNormMean /= c;
+      for (let j = 0; j < c; j++) {
+        const norm = x[o + j]! * s;
+        dweight[j] += norm * dout[o + j]!;
+        dx[o + j] += (weight[j]! * dout[o + j]! - norm * dnormNormMean) * s;
+      }
+    }
+  }
+
+  qkNormForward(
+    out: FloatArray, // (N, 3C)
+    rstd: FloatArray, // (N, 2 NH)
+    qkv: FloatArray, // (N, 3C)
+    n: number,
+    c: number,
+    nh: number,
+    eps: number,
+  ): void {
+    const hs = c / nh;
+    for (let i = 0; i < n; i++) {
+      const row = i * 3 * c;
+      // the 2 NH query and key heads are the first 2C values of the row, HS each
+      for (let h = 0; h < 2 * nh; h++) {
+        const o = row + h * hs;
+        let ss = 0;
+        for (let j = 0; j < hs; j++) ss += qkv[o + j]! * qkv[o + j]!;
+        const s = 1 / Math.sqrt(ss / hs + eps);
+        for (let j = 0; j < hs; j++) out[o + j] = qkv[o + j]! * s;
+        rstd[i * 2 * nh + h] = s;
+      }
+      for (let j = 2 * c; j < 3 * c; j++) out[row + j] = qkv[row + j]!;
+    }
+  }
+
+  qkNormBackward(
+    dqkv: FloatArray, // (N, 3C)
+    dout: FloatArray, // (N, 3C)
+    out: FloatArray, // (N, 3C)
+    rstd: FloatArray, // (N, 2 NH)
+    n: number,
+    c: number,
+    nh: number,
+  ): void {
+    // rmsNormBackward with weight 1, per head: dx = rstd * (dout - y * mean(dout * y)); v: dx = dout
+    const hs = c / nh;
+    for (let i = 0; i < n; i++) {
+      const row = i * 3 * c;
+      for (let h = 0; h < 2 * nh; h++) {
+        const o = row + h * hs;
+        const s = rstd[i * 2 * nh + h]!;
+        let m = 0;
+        for (let j = 0; j < hs; j++) m += dout[o + j]! * out[o + j]!;
+        m /= hs;
+        for (let j = 0; j < hs; j++) dqkv[o + j] += (dout[o + j]! - out[o + j]! * m) * s;
+      }
+      for (let j = 2 * c; j < 3 * c; j++) dqkv[row + j] += dout[row + j]!;
+    }
+  }
+
+  ropeForward(
+    out: FloatArray, // (B, T, 3C)
+    qkv: FloatArray, // (B, T, 3C)
+    cos: FloatArray, // (maxT, HS/2)
+    sin: FloatArray, // (maxT, HS/2)
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    pos0: number,
+  ): void {
+    const half = c / nh / 2;
+    for (let r = 0; r < b * t; r++) {
+      const row = r * 3 * c;
+      const tab = (pos0 + (r % t)) * half; // this position's angles
+      for (let h = 0; h < 2 * nh; h++) {
+        const o = row + h * 2 * half;
+        for (let i = 0; i < half; i++) {
+          // rotate the pair (x1, x2) by the angle: [cos -sin; sin cos]
+          const x1 = qkv[o + i]!;
+          const x2 = qkv[o + half + i]!;
+          const co = cos[tab + i]!;
+          const si = sin[tab + i]!;
+          out[o + i] = x1 * co - x2 * si;
+          out[o + half + i] = x2 * co + x1 * si;
+        }
+      }
+      for (let j = 2 * c; j < 3 * c; j++) out[row + j] = qkv[row + j]!;
+    }
+  }
+
+  ropeBackward(
+    dqkv: FloatArray, // (B, T, 3C)
+    dout: FloatArray, // (B, T, 3C)
+    cos: FloatArray, // (maxT, HS/2)
+    sin: FloatArray, // (maxT, HS/2)
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    pos0: number,
+  ): void {
+    // forward: out = R x with R = [cos -sin; sin cos]  ->  dx += R^T dout (rotate back)
+    const half = c / nh / 2;
+    for (let r = 0; r < b * t; r++) {
+      const row = r * 3 * c;
+      const tab = (pos0 + (r % t)) * half;
+      for (let h = 0; h < 2 * nh; h++) {
+        const o = row + h * 2 * half;
+        for (let i = 0; i < half; i++) {
+          const d1 = dout[o + i]!;
+          const d2 = dout[o + half + i]!;
+          const co = cos[tab + i]!;
+          const si = sin[tab + i]!;
+          dqkv[o + i] += d1 * co + d2 * si;
+          dqkv[o + half + i] += d2 * co - d1 * si;
+        }
+      }
+      for (let j = 2 * c; j < 3 * c; j++) dqkv[row + j] += dout[row + j]!;
+    }
+  }
+
+  swigluForward(out: FloatArray, h: FloatArray, n: number, hidden: number): void {
+    // out (N, H), h (N, 2H): a = h[:, :H] (through silu), g = h[:, H:] (the gate's partner)
+    for (let i = 0; i < n; i++) {
+      const hi = i * 2 * hidden;
+      for (let j = 0; j < hidden; j++) {
+        const a = h[hi + j]!;
+        out[i * hidden + j] = (a / (1 + Math.exp(-a))) * h[hi + hidden + j]!;
+      }
+    }
+  }
+
+  swigluBackward(dh: FloatArray, dout: FloatArray, h: FloatArray, n: number, hidden: number): void {
+    // out = silu(a) g: dg += dout silu(a); da += dout g silu'(a), silu'(a) = s (1 + a (1 - s)), s = sigmoid(a)
+    for (let i = 0; i < n; i++) {
+      const hi = i * 2 * hidden;
+      for (let j = 0; j < hidden; j++) {
+        const a = h[hi + j]!;
+        const g = h[hi + hidden + j]!;
+        const d = dout[i * hidden + j]!;
+        const s = 1 / (1 + Math.exp(-a));
+        dh[hi + j] += d * g * s * (1 + a * (1 - s));
+        dh[hi + hidden + j] += d * a * s;
       }
     }
   }

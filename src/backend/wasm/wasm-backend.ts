@@ -36,6 +36,7 @@ import {
   U_LOG,
   U_NEG,
   U_RELU,
+  U_RELU2,
   U_SIGMOID,
   U_SQRT,
   U_TANH,
@@ -69,6 +70,7 @@ const UNARY_CODE: Record<UnaryOp, number> = {
   tanh: U_TANH,
   sqrt: U_SQRT,
   sigmoid: U_SIGMOID,
+  relu2: U_RELU2,
 };
 const BINARY_CODE: Record<BinaryOp, number> = { add: B_ADD, sub: B_SUB, mul: B_MUL, div: B_DIV };
 
@@ -1199,6 +1201,181 @@ export class WasmBackend implements Backend {
     );
   }
 
+  // ---- architecture variants (kernels/variants.ts) ----
+
+  rmsNormForward(
+    out: FloatArray,
+    rstd: FloatArray,
+    x: FloatArray,
+    weight: FloatArray,
+    n: number,
+    c: number,
+    eps: number,
+  ): void {
+    const op = 'rmsNormForward';
+    this.jobs.rmsnormFwd(
+      this.need(op, 'out', out, n * c),
+      this.need(op, 'rstd', rstd, n),
+      this.need(op, 'x', x, n * c),
+      this.need(op, 'weight', weight, c),
+      c,
+      eps,
+      n,
+      this.rowsPer(n, c),
+    );
+  }
+
+  rmsNormBackward(
+    dx: FloatArray,
+    dweight: FloatArray,
+    dout: FloatArray,
+    x: FloatArray,
+    weight: FloatArray,
+    rstd: FloatArray,
+    n: number,
+    c: number,
+  ): void {
+    const op = 'rmsNormBackward';
+    const pdx = this.need(op, 'dx', dx, n * c);
+    const pdw = this.need(op, 'dweight', dweight, c);
+    const pdout = this.need(op, 'dout', dout, n * c);
+    const px = this.need(op, 'x', x, n * c);
+    const pw = this.need(op, 'weight', weight, c);
+    const prstd = this.need(op, 'rstd', rstd, n);
+    if (n === 0 || c === 0) return;
+    // one job, as layerNormBackward: row blocks of dx, then column blocks of dweight
+    const rpc = this.rowsPer(n, c);
+    const rowChunks = Math.ceil(n / rpc);
+    const cpc = this.colsPer(c, n * c);
+    const chunks = rowChunks + Math.ceil(c / cpc);
+    this.jobs.rmsnormBwd(chunks, rpc < n, pdx, pdw, pdout, px, pw, prstd, c, n, rpc, rowChunks, cpc);
+  }
+
+  qkNormForward(
+    out: FloatArray,
+    rstd: FloatArray,
+    qkv: FloatArray,
+    n: number,
+    c: number,
+    nh: number,
+    eps: number,
+  ): void {
+    const op = 'qkNormForward';
+    if (c % nh !== 0) throw new TsgptError(`wasm backend: ${op}: C ${c} is not a multiple of NH ${nh}`);
+    this.jobs.qknormFwd(
+      this.need(op, 'out', out, n * 3 * c),
+      this.need(op, 'rstd', rstd, n * 2 * nh),
+      this.need(op, 'qkv', qkv, n * 3 * c),
+      c,
+      nh,
+      eps,
+      n,
+      this.rowsPer(n, 3 * c),
+    );
+  }
+
+  qkNormBackward(
+    dqkv: FloatArray,
+    dout: FloatArray,
+    out: FloatArray,
+    rstd: FloatArray,
+    n: number,
+    c: number,
+    nh: number,
+  ): void {
+    const op = 'qkNormBackward';
+    if (c % nh !== 0) throw new TsgptError(`wasm backend: ${op}: C ${c} is not a multiple of NH ${nh}`);
+    this.jobs.qknormBwd(
+      this.need(op, 'dqkv', dqkv, n * 3 * c),
+      this.need(op, 'dout', dout, n * 3 * c),
+      this.need(op, 'out', out, n * 3 * c),
+      this.need(op, 'rstd', rstd, n * 2 * nh),
+      c,
+      nh,
+      n,
+      this.rowsPer(n, 3 * c),
+    );
+  }
+
+  ropeForward(
+    out: FloatArray,
+    qkv: FloatArray,
+    cos: FloatArray,
+    sin: FloatArray,
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    pos0: number,
+  ): void {
+    const op = 'ropeForward';
+    const half = checkRope(op, c, nh);
+    const n = b * t;
+    this.jobs.ropeFwd(
+      this.need(op, 'out', out, n * 3 * c),
+      this.need(op, 'qkv', qkv, n * 3 * c),
+      this.need(op, 'cos', cos, (pos0 + t) * half),
+      this.need(op, 'sin', sin, (pos0 + t) * half),
+      t,
+      c,
+      nh,
+      pos0,
+      n,
+      this.rowsPer(n, 3 * c),
+    );
+  }
+
+  ropeBackward(
+    dqkv: FloatArray,
+    dout: FloatArray,
+    cos: FloatArray,
+    sin: FloatArray,
+    b: number,
+    t: number,
+    c: number,
+    nh: number,
+    pos0: number,
+  ): void {
+    const op = 'ropeBackward';
+    const half = checkRope(op, c, nh);
+    const n = b * t;
+    this.jobs.ropeBwd(
+      this.need(op, 'dqkv', dqkv, n * 3 * c),
+      this.need(op, 'dout', dout, n * 3 * c),
+      this.need(op, 'cos', cos, (pos0 + t) * half),
+      this.need(op, 'sin', sin, (pos0 + t) * half),
+      t,
+      c,
+      nh,
+      pos0,
+      n,
+      this.rowsPer(n, 3 * c),
+    );
+  }
+
+  swigluForward(out: FloatArray, h: FloatArray, n: number, hidden: number): void {
+    const op = 'swigluForward';
+    this.jobs.swigluFwd(
+      this.need(op, 'out', out, n * hidden),
+      this.need(op, 'h', h, n * 2 * hidden),
+      hidden,
+      n,
+      this.rowsPer(n, 3 * hidden),
+    );
+  }
+
+  swigluBackward(dh: FloatArray, dout: FloatArray, h: FloatArray, n: number, hidden: number): void {
+    const op = 'swigluBackward';
+    this.jobs.swigluBwd(
+      this.need(op, 'dh', dh, n * 2 * hidden),
+      this.need(op, 'dout', dout, n * hidden),
+      this.need(op, 'h', h, n * 2 * hidden),
+      hidden,
+      n,
+      this.rowsPer(n, 3 * hidden),
+    );
+  }
+
   // ---- optimizer ----
 
   adamw(param: FloatArray, grad: FloatArray, m: FloatArray, v: FloatArray, p: AdamWParams): void {
@@ -1329,6 +1506,13 @@ function binaryFn(op: BinaryOp): (x: number, y: number) => number {
     case 'div':
       return (x, y) => x / y;
   }
+}
+
+/** Rotary embeddings need whole heads of an even size: returns half the head size. */
+function checkRope(op: string, c: number, nh: number): number {
+  if (c % nh !== 0 || (c / nh) % 2 !== 0)
+    throw new TsgptError(`wasm backend: ${op}: C ${c} / NH ${nh} must be an even head size`);
+  return c / nh / 2;
 }
 
 /** Ids index a table of `limit` rows; out-of-range ids would read or write outside it. */

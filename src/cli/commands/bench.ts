@@ -20,11 +20,12 @@ export const description =
   'of OPENBLAS_CORETYPE in the environment, OPENBLAS_CORETYPE=SkylakeX (AVX-512) and, on baby, Prescott (SSE); baby while another process spins on a core (busy: 1 thread, all threads ' +
   'under the thread governor, all threads forced on); matmul GFLOP/s at the presets\u2019 shapes; greedy generation with and ' +
   'without the KV cache, and a GPT-2-124M-sized model beside PyTorch on the same weights; the tokenizers ' +
-  'beside js-tiktoken. Each training configuration runs in its own process (peak RSS per configuration). ' +
+  'beside js-tiktoken; time to a good model (quality): PyTorch trains baby for 2000 steps, tsgpt its quick preset to the ' +
+  'same val loss (whole split), and the ratio of the two wall times. Each training configuration runs in its own process (peak RSS per configuration). ' +
   'A full run takes about half an hour and wants an otherwise idle machine; --quick is a smoke test.';
 
 /** The sections of a run, in the order they run (`--only`). */
-export const SECTIONS = ['train', 'busy', 'matmul', 'generate', 'tokenizer'] as const;
+export const SECTIONS = ['train', 'busy', 'matmul', 'generate', 'tokenizer', 'quality'] as const;
 /** The presets the training section can time (`--presets`). */
 export const PRESETS = ['baby', 'plan', 'mini'] as const;
 
@@ -77,6 +78,7 @@ export const examples = [
   'npm run bench',
   'tsgpt bench --quick --only matmul',
   'tsgpt bench --only train --presets baby --iters 40 --json > baby.json',
+  'tsgpt bench --only quality',
 ];
 
 /** The flags as given (defaults left out: the program fills them in from the same spec). */

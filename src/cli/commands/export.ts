@@ -4,8 +4,14 @@
 
 import { basename, join } from 'node:path';
 import { UsageError } from '../../errors.js';
-import { ARCH_NOUN } from '../../model/config.js';
-import { HF_SAFETENSORS_METADATA, hfConfigJson, toHF, toNanoGPT } from '../../model/interop.js';
+import { ARCH_NOUN, beyondGPT2 } from '../../model/config.js';
+import {
+  HF_SAFETENSORS_METADATA,
+  hfConfigJson,
+  type InteropConfig,
+  toHF,
+  toNanoGPT,
+} from '../../model/interop.js';
 import { checkpointArch, gptConfigOf } from '../../train/checkpoint.js';
 import { checkWritableDir, ensureDir, writeFilesAtomic } from '../../util/atomic-write.js';
 import { encodeSafetensors } from '../../util/safetensors.js';
@@ -58,8 +64,14 @@ export async function run(args: Args): Promise<void> {
   let weights: Uint8Array;
   let config: Record<string, unknown>;
   if (args.string('format') === 'hf') {
-    weights = encodeSafetensors(toHF(params, cfg), HF_SAFETENSORS_METADATA);
-    config = hfConfigJson(cfg);
+    const beyond = beyondGPT2(cfg);
+    if (beyond.length > 0)
+      throw new UsageError(
+        `export: ${beyond.join(', ')}: GPT2LMHeadModel cannot express this model; --format nanogpt can (test/pytorch/gpt_torch.py runs it)`,
+      );
+    const gpt2 = cfg as InteropConfig; // beyondGPT2 is empty: only GPT-2's options
+    weights = encodeSafetensors(toHF(params, gpt2), HF_SAFETENSORS_METADATA);
+    config = hfConfigJson(gpt2);
   } else {
     weights = encodeSafetensors(toNanoGPT(params), { format: 'pt' });
     // nanoGPT's model_args, plus tsgpt's variant fields (nanoGPT itself is learned/pre/gelu)
@@ -74,6 +86,11 @@ export async function run(args: Args): Promise<void> {
       positional: cfg.positional,
       norm: cfg.norm,
       activation: cfg.activation,
+      norm_type: cfg.normType,
+      qk_norm: cfg.qkNorm,
+      attn_scale: cfg.attnScale,
+      tie_weights: cfg.tieWeights,
+      logit_softcap: cfg.logitSoftcap,
     };
   }
   await ensureDir(out);

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { refBackend } from '../../backend/index.js';
 import { readInputFile } from '../../data/node-io.js';
 import { CheckpointError, UsageError } from '../../errors.js';
+import { DEFAULT_GPT_CONFIG } from '../../model/config.js';
 import { GPT } from '../../model/gpt.js';
 import { fromHF } from '../../model/interop.js';
 import { Gpt2Tokenizer, tokenizerFromJSON } from '../../tokenizer/index.js';
@@ -107,7 +108,7 @@ export async function run(args: Args): Promise<void> {
     const merges = (await readIn(join(dir, 'merges.txt'), 'merges.txt (GPT-2 tokenizer)')).toString('utf8');
     tokenizer = named(dir, () => Gpt2Tokenizer.fromFiles(vocab, merges).toJSON());
   }
-  const model = new GPT(config, refBackend, { init: false, grads: false });
+  const model = new GPT({ ...DEFAULT_GPT_CONFIG, ...config }, refBackend, { init: false, grads: false });
   model.loadStateDict(params);
   await ensureDir(dirname(out));
   await writeFileAtomic(

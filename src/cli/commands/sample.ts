@@ -1,7 +1,13 @@
 // `tsgpt sample`: load a checkpoint and stream generated text to stdout.
 
 import { TokenizerError } from '../../errors.js';
-import { DEFAULT_SAMPLING, generate, type SampleOptions, validateSampling } from '../../sample/sampling.js';
+import {
+  DEFAULT_SAMPLING,
+  generate,
+  type SampleOptions,
+  validateSampling,
+  type WindowPolicy,
+} from '../../sample/sampling.js';
 import { modelFromCheckpoint } from '../../train/checkpoint.js';
 import { Rng } from '../../util/rng.js';
 import type { Args, FlagSpec } from '../args.js';
@@ -22,7 +28,7 @@ export const summary = 'Generate text from a trained checkpoint, streaming it as
 export const description =
   'Feeds --prompt to the model and samples --max-new-tokens tokens, one at a time, printing each as it ' +
   'comes. Strategies compose: --temperature rescales the logits, --top-k and --top-p cut the candidates, ' +
-  '--greedy always takes the most likely token. A GPT sees at most its block size: once the text outgrows it, the window moves on to the newest half (the KV cache is refilled then, so cached and --no-cache runs give the same tokens). A recurrent model (rnn, lstm, gru) carries its state from token to token, with no limit; the bigram and MLP models read their last one or few tokens.';
+  '--greedy always takes the most likely token. A GPT sees at most its block size: once the text outgrows it, the window moves on to the newest half (--window crop: the newest block, as nanoGPT; the KV cache is refilled then, so cached and --no-cache runs give the same tokens). A recurrent model (rnn, lstm, gru) carries its state from token to token, with no limit; the bigram and MLP models read their last one or few tokens.';
 export const flags: readonly FlagSpec[] = [
   ckptFlag('checkpoint to sample from'),
   { name: 'prompt', type: 'string', default: '\n', help: 'text to start from' },
@@ -70,6 +76,13 @@ export const flags: readonly FlagSpec[] = [
     type: 'bool',
     default: true,
     help: "reuse a GPT's keys/values or an RNN's state (--no-cache recomputes them, for comparison)",
+  },
+  {
+    name: 'window',
+    type: 'string',
+    choices: ['half', 'crop'],
+    default: 'half',
+    help: "past the block size: keep the newest half (the cache refills once per half window), or crop to the newest block (nanoGPT's; refills at every token)",
   },
   ARCH_FLAG,
   ...BACKEND_FLAGS,
@@ -130,6 +143,7 @@ export async function run(args: Args): Promise<void> {
       };
       generate(model, promptIds, args.int('max-new-tokens')!, opts, rng, onToken, {
         cache: args.bool('cache'),
+        window: args.string('window') as WindowPolicy,
       });
       let text = tok.decode(ids);
       if (stop && text.includes(stop)) text = text.slice(0, text.indexOf(stop) + stop.length);

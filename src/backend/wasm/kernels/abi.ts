@@ -42,6 +42,7 @@ export const U_NEG = 5;
 export const U_TANH = 6;
 export const U_SQRT = 7;
 export const U_SIGMOID = 8;
+export const U_RELU2 = 9;
 
 // ---- binary op codes, in the order of BinaryOp (elementwise.ts binary_same / binary_row) ----
 

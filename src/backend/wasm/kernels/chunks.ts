@@ -1,11 +1,12 @@
 // One chunk of each job that is more than "a kernel over a range of items": the matmul and its
-// packing steps, layernorm's backward, attention, sum of squares. dispatch.gen.ts calls them with
+// packing steps, layernorm's and rmsnorm's backward, attention, sum of squares. dispatch.gen.ts calls them with
 // their arguments by name (job-table.mjs); `ch` is the chunk's index, `me` the running thread.
 // Not here: the math (matmul.ts, layers.ts, elementwise.ts) or how chunks reach threads (jobs.ts).
 
 import { sum_squares } from './elementwise';
 import { attention_bwd, attention_fwd, layernorm_bwd_dw, layernorm_bwd_dx, masked_attention_bwd, masked_attention_fwd } from './layers';
 import { matmul_rows, pack_a_tile, pack_b_panel } from './matmul';
+import { rmsnorm_bwd_dw, rmsnorm_bwd_dx } from './variants';
 
 /** Panel ch % panels of product ch / panels. */
 export function pack_b_chunk(ch: i32, dst: usize, b: usize, k: i32, n: i32, sk: i32, sn: i32, bStrideBytes: usize, packedStrideBytes: usize, panels: i32): void {
@@ -59,6 +60,22 @@ export function layernorm_bwd_chunk(
     const j0 = (ch - rowChunks) * colsPerChunk;
     const j1 = j0 + colsPerChunk < c ? j0 + colsPerChunk : c;
     layernorm_bwd_dw(dw, db, dout, x, meanp, rstdp, c, n, j0, j1);
+  }
+}
+
+/** RMSNorm's backward, as layernorm_bwd_chunk: row blocks of dx, then column blocks of dw. */
+export function rmsnorm_bwd_chunk(
+  ch: i32, dx: usize, dw: usize, dout: usize, x: usize, w: usize, rstdp: usize,
+  c: i32, n: i32, rowsPerChunk: i32, rowChunks: i32, colsPerChunk: i32,
+): void {
+  if (ch < rowChunks) {
+    const r0 = ch * rowsPerChunk;
+    const r1 = r0 + rowsPerChunk < n ? r0 + rowsPerChunk : n;
+    rmsnorm_bwd_dx(dx, dout, x, w, rstdp, c, r0, r1);
+  } else {
+    const j0 = (ch - rowChunks) * colsPerChunk;
+    const j1 = j0 + colsPerChunk < c ? j0 + colsPerChunk : c;
+    rmsnorm_bwd_dw(dw, dout, x, rstdp, c, n, j0, j1);
   }
 }
 

@@ -3,7 +3,7 @@
 // sum of squares. Each body is a 4-lane SIMD loop with a padded-vector tail.
 // Not here: general broadcasting (the JS side handles strided shapes) or row-wise layers.
 
-import { B_ADD, B_DIV, B_MUL, B_SUB, U_EXP, U_GELU, U_GELU_TANH, U_LOG, U_NEG, U_RELU, U_SIGMOID, U_SQRT, U_TANH } from './abi';
+import { B_ADD, B_DIV, B_MUL, B_SUB, U_EXP, U_GELU, U_GELU_TANH, U_LOG, U_NEG, U_RELU, U_RELU2, U_SIGMOID, U_SQRT, U_TANH } from './abi';
 import { exp4, madd } from './simd';
 
 /** Loads cnt < 4 floats into lanes 0..cnt-1 (rest zero). */
@@ -110,6 +110,10 @@ const GELU_C: f32 = 0.044715;
     }
     case U_RELU:
       return f32x4.pmax(x, f32x4.splat(0));
+    case U_RELU2: {
+      const r = f32x4.pmax(x, f32x4.splat(0));
+      return f32x4.mul(r, r);
+    }
     case U_EXP:
       return exp4(x);
     case U_NEG:
@@ -181,6 +185,8 @@ const GELU_C: f32 = 0.044715;
     }
     case U_RELU:
       return v128.and(f32x4.gt(x, f32x4.splat(0)), f32x4.splat(1));
+    case U_RELU2: // 2 max(x, 0)
+      return f32x4.mul(f32x4.pmax(x, f32x4.splat(0)), f32x4.splat(2));
     case U_EXP:
       return y;
     case U_LOG:
@@ -224,6 +230,7 @@ export function unary_fwd(op: i32, out: usize, x: usize, i0: i32, i1: i32): void
     case U_TANH: fwdLoop(U_TANH, out, x, i0, i1); break;
     case U_SQRT: fwdLoop(U_SQRT, out, x, i0, i1); break;
     case U_SIGMOID: fwdLoop(U_SIGMOID, out, x, i0, i1); break;
+    case U_RELU2: fwdLoop(U_RELU2, out, x, i0, i1); break;
     default: unreachable(); // not a unary op code
   }
 }
@@ -257,6 +264,7 @@ export function unary_bwd(op: i32, dx: usize, x: usize, y: usize, dout: usize, i
     case U_TANH: bwdLoop(U_TANH, dx, x, y, dout, i0, i1); break;
     case U_SQRT: bwdLoop(U_SQRT, dx, x, y, dout, i0, i1); break;
     case U_SIGMOID: bwdLoop(U_SIGMOID, dx, x, y, dout, i0, i1); break;
+    case U_RELU2: bwdLoop(U_RELU2, dx, x, y, dout, i0, i1); break;
     default: unreachable(); // not a unary op code
   }
 }

@@ -40,6 +40,17 @@ export {
   panel_count,
 } from './matmul';
 export { madd_peak } from './peak';
+export {
+  qknorm_bwd,
+  qknorm_fwd,
+  rmsnorm_bwd_dw,
+  rmsnorm_bwd_dx,
+  rmsnorm_fwd,
+  rope_bwd,
+  rope_fwd,
+  swiglu_bwd,
+  swiglu_fwd,
+} from './variants';
 
 /** First free byte after the module's static data: the JavaScript allocator starts above it. */
 export function heap_base(): usize {
