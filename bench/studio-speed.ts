@@ -15,20 +15,12 @@ import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { createBackend } from '../src/backend/index.js';
 import { startStudioServer } from '../src/cli/studio-server.js';
-import { prepareDataset } from '../src/data/dataset.js';
-import { CharTokenizer } from '../src/tokenizer/char.js';
-import { setupRun } from '../src/train/setup.js';
+import { type StepTiming, timeTrainingSteps } from '../src/train/speed-probe.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const CHROMIUM = process.env['TSGPT_CHROMIUM'] ?? '/usr/bin/chromium';
 
-interface Run {
-  tokensPerSec: number;
-  msPerStep: number;
-  stepMs: number[];
-  threads: number;
-  flavor: string;
-}
+type Run = StepTiming;
 
 function flag(name: string, dflt: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,30 +35,9 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 /** The same steps as the page's 'bench' request (studio/src/engine/worker.ts), in Node. */
 async function nodeRun(text: string, steps: number, warmup: number, threads: number): Promise<Run> {
-  const tok = CharTokenizer.fromText(text);
-  const ds = prepareDataset(text, tok);
   const be = await createBackend('wasm', threads > 0 ? { threads } : {});
   try {
-    const data = {
-      train: ds.train,
-      val: ds.val,
-      vocabSize: tok.vocabSize,
-      tokenizer: tok.toJSON(),
-      name: 'tinyshakespeare',
-    };
-    const { trainer: t } = setupRun({ backend: be, data, preset: 'baby' });
-    for (let i = 0; i < warmup; i++) t.timedStep();
-    const stepMs: number[] = [];
-    const t0 = performance.now();
-    for (let i = 0; i < steps; i++) stepMs.push(t.timedStep().ms);
-    const ms = performance.now() - t0;
-    return {
-      tokensPerSec: (steps * t.tokensPerStep * 1000) / ms,
-      msPerStep: ms / steps,
-      stepMs,
-      threads: be.threads ?? 1,
-      flavor: (be as { flavor?: string }).flavor ?? '?',
-    };
+    return timeTrainingSteps(be, text, steps, warmup);
   } finally {
     await be.dispose?.();
   }

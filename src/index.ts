@@ -144,6 +144,7 @@ export {
   resolveConfig,
   setupRun,
 } from './train/setup.js';
+export { type StepTiming, timeTrainingSteps } from './train/speed-probe.js';
 export { ThreadGovernor } from './train/thread-governor.js';
 export { type StepInfo, Trainer, type TrainerOptions } from './train/trainer.js';
 export { Rng } from './util/rng.js';

@@ -48,6 +48,7 @@ import {
   TokenizerError,
   type Trainer,
   TsgptError,
+  timeTrainingSteps,
   tokenizerFromJSON,
   updateToWeight,
   validateSampling,
@@ -809,30 +810,9 @@ function runLogits(prompt: string): Float32Array {
 async function bench(steps: number, warmup: number, threads?: number) {
   if (running) throw new TsgptError('pause training before measuring speed');
   const text = decodeText(await fetchText(shakespeareUrl, 'tinyshakespeare'), 'tinyshakespeare');
-  const tok = CharTokenizer.fromText(text);
-  const ds = prepareDataset(text, tok);
   const be = await createBackend('wasm', { platform, ...(threads ? { threads } : {}) });
   try {
-    const data = {
-      train: ds.train,
-      val: ds.val,
-      vocabSize: tok.vocabSize,
-      tokenizer: tok.toJSON(),
-      name: 'tinyshakespeare',
-    };
-    const { trainer: t } = setupRun({ backend: be, data, preset: 'baby' });
-    for (let i = 0; i < warmup; i++) t.timedStep();
-    const stepMs: number[] = [];
-    const t0 = performance.now();
-    for (let i = 0; i < steps; i++) stepMs.push(t.timedStep().ms);
-    const ms = performance.now() - t0;
-    return {
-      tokensPerSec: (steps * t.tokensPerStep * 1000) / ms,
-      msPerStep: ms / steps,
-      stepMs,
-      threads: be.threads ?? 1,
-      flavor: (be as { flavor?: string }).flavor ?? '?',
-    };
+    return timeTrainingSteps(be, text, steps, warmup);
   } finally {
     await be.dispose?.();
   }
