@@ -326,3 +326,54 @@ test('the speedrun options and Muon: compiled step = eager step; resume continue
   await t2.run({ onStep: (s) => rest.push(s.loss) });
   assert.deepEqual(rest, eager.slice(8));
 });
+
+test('a time budget lays the schedule over wall time: the lr decays as the time runs out, the run stops, resume keeps the clock', async () => {
+  // 0.005 minutes = 300 ms; steps of this model take ~1-10 ms, so many steps run
+  const cfg = tiny({
+    timeBudget: 0.005,
+    maxIters: 1_000_000,
+    evalInterval: 1_000_000,
+    lrSchedule: 'wsd',
+    cooldownFrac: 1,
+    minLr: 0,
+  });
+  const t = trainer(cfg);
+  const lrs: number[] = [];
+  let saved: Uint8Array | null = null;
+  await t.run({
+    onStep: (s) => lrs.push(s.lr),
+    onEval: (_e, ckpt) => void (saved = ckpt()),
+  });
+  assert.ok(t.elapsedMs >= 300, `the run used its budget: ${t.elapsedMs} ms`);
+  assert.ok(
+    t.step > cfg.warmupIters + 5 && t.step < cfg.maxIters,
+    `it stopped on time, after ${t.step} steps`,
+  );
+  for (let i = cfg.warmupIters + 1; i < lrs.length; i++)
+    assert.ok(lrs[i]! <= lrs[i - 1]!, `lr falls at step ${i}`);
+  assert.ok(
+    lrs[lrs.length - 1]! < 0.5 * cfg.learningRate,
+    `the decay ran to the end: last lr ${lrs[lrs.length - 1]}`,
+  );
+  // the checkpoint keeps the time used: a resumed run has nothing left
+  assert.ok(saved);
+  const ck = decodeCheckpoint(saved, 'mem');
+  assert.ok((ck.meta.elapsedMs ?? 0) >= 300);
+  const model = new GPT(gptConfigOf(ck, 'test', 'mem'), be, { init: false });
+  model.loadStateDict(ck.weights);
+  const again = new Trainer({
+    model,
+    config: cfg,
+    train: ids.subarray(0, split),
+    val: ids,
+    tokenizer: tok.toJSON(),
+    resume: ck,
+  });
+  let steps = 0;
+  await again.run({ onStep: () => steps++ });
+  assert.equal(steps, 0);
+  // without a budget the checkpoint has no clock (files stay as they were)
+  const plain = trainer(tiny({ maxIters: 2 }));
+  await plain.run({});
+  assert.equal(decodeCheckpoint(plain.checkpoint(), 'mem').meta.elapsedMs, undefined);
+});

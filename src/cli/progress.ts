@@ -15,8 +15,8 @@ export interface ProgressOptions {
   total?: number;
   /** Words before the bar, e.g. `download` or `train`. */
   label?: string;
-  /** `count`: 120/2000; `bytes`: 1.2 MB/4.4 MB. */
-  unit?: 'count' | 'bytes';
+  /** `count`: 120/2000; `bytes`: 1.2 MB/4.4 MB; `seconds`: 3m12s/15m0s (a time budget). */
+  unit?: 'count' | 'bytes' | 'seconds';
   /** Where to draw (default process.stderr). */
   stream?: ProgressStream;
   /** Override TTY detection (default: stream.isTTY). */
@@ -54,7 +54,7 @@ export type ProgressStats = Readonly<Record<string, number | string>>;
 export class ProgressBar {
   private readonly total: number;
   private readonly label: string;
-  private readonly unit: 'count' | 'bytes';
+  private readonly unit: 'count' | 'bytes' | 'seconds';
   private readonly stream: ProgressStream;
   private readonly tty: boolean;
   private readonly width: number;
@@ -143,7 +143,12 @@ export class ProgressBar {
       const filled = Math.round(frac * this.width);
       parts.push(`[${'#'.repeat(filled)}${'.'.repeat(this.width - filled)}]`);
     }
-    const fmt = this.unit === 'bytes' ? formatBytes : (n: number) => String(n);
+    const fmt =
+      this.unit === 'bytes'
+        ? formatBytes
+        : this.unit === 'seconds'
+          ? (n: number) => formatDuration(Math.round(n))
+          : (n: number) => String(n);
     parts.push(this.total > 0 ? `${fmt(this.current)}/${fmt(this.total)}` : fmt(this.current));
     if (!withBar && this.total > 0) parts.push(`(${Math.floor(frac * 100)}%)`);
     for (const [k, v] of Object.entries(this.stats)) {

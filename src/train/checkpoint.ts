@@ -43,6 +43,8 @@ export interface CheckpointMeta {
   step: number;
   bestValLoss: number | null;
   rng: RngState | null;
+  /** wall time trained so far, ms: kept only by runs with a time budget (absent: 0) */
+  elapsedMs?: number;
   /**
    * 'int8-rowwise' for an int8 model (src/model/quantize.ts: `tsgpt quantize`), which samples and
    * evaluates but cannot be trained; absent for float32 checkpoints (every earlier one).
@@ -168,6 +170,8 @@ export function decodeCheckpoint(bytes: Uint8Array, source: string): Checkpoint 
     throw new CheckpointError(`${source}: checkpoint has no tokenizer`);
   if (!Number.isInteger(meta.step) || meta.step < 0)
     throw new CheckpointError(`${source}: bad step ${meta.step}`);
+  if (meta.elapsedMs !== undefined && !(typeof meta.elapsedMs === 'number' && meta.elapsedMs >= 0))
+    throw new CheckpointError(`${source}: bad elapsedMs ${String(meta.elapsedMs)}`);
   if (meta.quantization !== undefined && arch !== 'gpt')
     throw new CheckpointError(`${source}: an int8 checkpoint of arch ${arch}: only a GPT is quantized`);
   return { meta, ...splitCheckpointTensors(file, source, meta.quantization) };

@@ -136,10 +136,11 @@ export class CompiledStep {
 
   /**
    * The optimizer step after `step` steps: zero the gradients, gradAccum micro-steps (their
-   * gradients add up), then AdamW at lrAt(step). Throws TrainingError on a NaN/Inf loss.
+   * gradients add up), then AdamW at lrAt(schedulePos): the step itself, or where a time budget
+   * has got to (trainer.ts). Throws TrainingError on a NaN/Inf loss.
    * Returns `info`, refilled (copy what you keep).
    */
-  step(step: number): StepInfo {
+  step(step: number, schedulePos = step): StepInfo {
     const { gradAccum } = this.cfg;
     this.current = step;
     if (this.dp?.rank === 0) this.dp.beginStep(step);
@@ -151,11 +152,13 @@ export class CompiledStep {
     const table = this.lrTable;
     const last = table.length - 1; // lrDecayIters, or LR_TABLE_MAX when the schedule is longer
     const lr =
-      step <= last
-        ? table[step]!
-        : last === this.cfg.lrDecayIters
-          ? table[last]! // past the decay: minLr
-          : lrAt(step, this.cfg);
+      schedulePos !== step
+        ? lrAt(schedulePos, this.cfg) // a time budget's position (trainer.ts)
+        : step <= last
+          ? table[step]!
+          : last === this.cfg.lrDecayIters
+            ? table[last]! // past the decay: minLr
+            : lrAt(step, this.cfg);
     this.optimizer.lr = lr;
     this.optimizer.update();
     // storing a double into a number field reuses the field's box; a new object would allocate

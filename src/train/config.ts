@@ -58,6 +58,12 @@ export interface TrainConfig {
    * (float32 weights and arithmetic); 'fp32' (default): everything float32
    */
   precision: 'fp32' | 'bf16';
+  /**
+   * Minutes of wall time to lay the schedule over (0 = none: the schedule runs over steps). With
+   * a budget the learning rate after warm-up follows the fraction of the budget used, and the
+   * run stops when it is used up (or at maxIters), so the decay ends when the time does.
+   */
+  timeBudget: number;
 }
 
 export type OptimizerName = 'adamw' | 'muon';
@@ -93,6 +99,7 @@ export const DEFAULT_TRAIN_CONFIG: TrainConfig = {
   cooldownFrac: 0.2,
   gradCheckpoint: false,
   precision: 'fp32',
+  timeBudget: 0,
 };
 
 export const DEFAULT_CONFIG: FullConfig = {
@@ -428,6 +435,10 @@ export const TRAIN_CONFIG_KEYS: Record<keyof TrainConfig, KeySpec> = {
   precision: {
     kind: ['fp32', 'bf16'],
     help: 'bf16: mixed precision, the attention probabilities saved for the backward in 16 bits (less memory)',
+  },
+  timeBudget: {
+    kind: 'nonneg',
+    help: 'minutes of wall time the schedule is laid over: the lr follows the time used, the run stops when it is up (0 = off)',
   },
 };
 

@@ -50,6 +50,8 @@ export const DEFAULT_SEQ2SEQ_TRAIN_CONFIG: TrainConfig = {
   muonWeightDecay: 0,
   lrSchedule: 'cosine',
   cooldownFrac: 0.2,
+  // the schedule runs over steps (`tsgpt seq2seq train --max-time` stops early)
+  timeBudget: 0,
 };
 
 export interface Seq2SeqEvalInfo {

@@ -64,6 +64,10 @@ export class Trainer {
   /** optimizer steps done */
   step = 0;
   bestValLoss = Number.POSITIVE_INFINITY;
+  /** wall time spent in run() so far, ms, earlier runs of a resumed one included (the time budget's clock) */
+  elapsedMs = 0;
+  /** performance.now() at which elapsedMs was 0, while run() runs; null outside it */
+  private clockZero: number | null = null;
   private readonly be: Backend;
   private readonly rng: Rng;
   private readonly trainTokens: TokenArray;
@@ -123,6 +127,7 @@ export class Trainer {
       this.step = r.meta.step;
       this.optimizer.step = r.meta.step;
       this.bestValLoss = r.meta.bestValLoss ?? Number.POSITIVE_INFINITY;
+      this.elapsedMs = r.meta.elapsedMs ?? 0;
       if (r.meta.rng) this.rng.setState(r.meta.rng);
       if (r.optimizer) {
         this.optimizer.m.set(r.optimizer.m);
@@ -144,9 +149,26 @@ export class Trainer {
    * reads no clock (timedStep, what run() calls, does): see compiled-step.ts.
    */
   trainStep(): StepInfo {
-    const info = this.compiled.step(this.step);
+    const info = this.compiled.step(this.step, this.schedulePos());
     this.step++;
     return info;
+  }
+
+  /**
+   * Where the learning-rate schedule is: the step, or with a time budget (inside run()) the
+   * fraction of the budget used times lrDecayIters, after the warm-up steps.
+   */
+  private schedulePos(): number {
+    const c = this.cfg;
+    if (!(c.timeBudget > 0) || this.clockZero === null || this.step < c.warmupIters) return this.step;
+    return Math.max(c.warmupIters, this.budgetUsed() * c.lrDecayIters);
+  }
+
+  /** The fraction of cfg.timeBudget used (0 without a budget or outside run()). */
+  budgetUsed(): number {
+    if (!(this.cfg.timeBudget > 0) || this.clockZero === null) return 0;
+    this.elapsedMs = performance.now() - this.clockZero;
+    return this.elapsedMs / (this.cfg.timeBudget * 60_000);
   }
 
   /** Mean loss over cfg.evalIters fixed batches of a split (the same batches every time). */
@@ -181,6 +203,7 @@ export class Trainer {
       step: this.step,
       bestValLoss: Number.isFinite(this.bestValLoss) ? this.bestValLoss : null,
       rng: this.rng.getState(),
+      ...(this.cfg.timeBudget > 0 ? { elapsedMs: this.elapsedMs } : {}),
     });
   }
 
@@ -200,17 +223,28 @@ export class Trainer {
   }
 
   /**
-   * Trains until cfg.maxIters, evaluating every evalInterval steps (and at the end). Hooks
-   * receive every step and eval; onEval also gets the checkpoint to save. `shouldStop` lets the
-   * caller interrupt between steps (the state stays consistent: resume from the last save).
+   * Trains until cfg.maxIters (or, with a time budget, until the budget is used up), evaluating
+   * every evalInterval steps (and at the end). Hooks receive every step and eval; onEval also
+   * gets the checkpoint to save. `shouldStop` lets the caller interrupt between steps (the state
+   * stays consistent: resume from the last save).
    */
   async run(hooks: {
     onStep?: (s: TimedStepInfo) => void;
     onEval?: (e: EvalInfo, checkpoint: () => Uint8Array) => void | Promise<void>;
     shouldStop?: () => boolean;
   }): Promise<void> {
+    this.clockZero = performance.now() - this.elapsedMs;
+    try {
+      await this.runSteps(hooks);
+    } finally {
+      this.budgetUsed(); // elapsedMs up to date
+      this.clockZero = null;
+    }
+  }
+
+  private async runSteps(hooks: Parameters<Trainer['run']>[0]): Promise<void> {
     const c = this.cfg;
-    while (this.step < c.maxIters) {
+    while (this.step < c.maxIters && this.budgetUsed() < 1) {
       if (this.step % c.evalInterval === 0) await hooks.onEval?.(this.evaluate(), () => this.checkpoint());
       if (hooks.shouldStop?.()) return;
       const info = this.timedStep(); // not inside `onStep?.(...)`: without onStep it would not run

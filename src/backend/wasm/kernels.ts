@@ -12,5 +12,8 @@ export type KernelFlavor = 'simd' | 'relaxed';
 
 /** Bytes of WebAssembly memory per page. */
 export const PAGE = 65536;
-/** The shared memory's maximum, in pages (2 GiB keeps every pointer a positive int32). */
-export const MAX_PAGES = 32768;
+/**
+ * The shared memory's maximum, in pages: 4 GiB, all that 32-bit WebAssembly addresses. Pointers
+ * above 2 GiB are negative as int32: kernels take them as usize and the host never shifts them.
+ */
+export const MAX_PAGES = 65536;

@@ -51,7 +51,7 @@ export interface WasmBackendOptions {
   threads?: number;
   /** 'auto' (default) picks relaxed SIMD when the engine has it, else plain SIMD */
   kernels?: KernelFlavor | 'auto';
-  /** initial memory in MiB (default 16); memory grows on demand up to 2 GiB */
+  /** initial memory in MiB (default 16); memory grows on demand up to 4 GiB */
   initialMemoryMiB?: number;
   /** milliseconds a waiting thread spins before it sleeps in Atomics.wait (default 0.2) */
   spinMs?: number;
@@ -131,7 +131,10 @@ export async function createWasmBackend(opts: WasmBackendOptions = {}): Promise<
     const want = Math.max(minEnd, Math.floor(have * 1.5));
     const pages = Math.min(MAX_PAGES, Math.ceil(want / PAGE)) - have / PAGE;
     if (pages <= 0 || have + pages * PAGE < minEnd) {
-      throw new TsgptError(`wasm backend: out of memory (need ${minEnd} bytes, maximum ${MAX_PAGES * PAGE})`);
+      throw new TsgptError(
+        `wasm backend: out of memory (need ${(minEnd / 2 ** 30).toFixed(2)} GiB, WebAssembly's maximum is ${(MAX_PAGES * PAGE) / 2 ** 30} GiB): ` +
+          'a smaller batch, --grad-checkpoint or --precision bf16 needs less',
+      );
     }
     memory.grow(pages);
     return memory.buffer.byteLength;

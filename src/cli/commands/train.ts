@@ -105,7 +105,12 @@ export const flags: readonly FlagSpec[] = [
     type: 'bool',
     help: 'start over, replacing the checkpoint, log and chart in --out (without --force or --resume, a run that is there is never replaced)',
   },
-  { name: 'max-time', type: 'float', min: 0, help: 'stop (with a checkpoint) after this many minutes' },
+  {
+    name: 'max-time',
+    type: 'float',
+    min: 0,
+    help: 'stop (with a checkpoint) after this many minutes; the schedule stays in steps (--time-budget lays it over the minutes)',
+  },
   ...BACKEND_FLAGS,
   {
     name: 'data-parallel',
@@ -304,7 +309,12 @@ export async function run(args: Args, ctx: CommandContext): Promise<number | und
         backend: backend.name,
         config: cfg,
       });
-      const bar = new ProgressBar({ total: cfg.maxIters, label: 'train' });
+      // a time budget's bar counts its minutes; otherwise steps
+      const budgetS = cfg.timeBudget * 60;
+      const bar =
+        budgetS > 0
+          ? new ProgressBar({ total: budgetS, unit: 'seconds', label: 'train' })
+          : new ProgressBar({ total: cfg.maxIters, label: 'train' });
       const started = performance.now();
       const maxMs = (args.float('max-time') ?? 0) * 60_000;
       let tokens = 0;
@@ -314,7 +324,9 @@ export async function run(args: Args, ctx: CommandContext): Promise<number | und
           tokens += trainer.tokensPerStep;
           lastStep = s;
           const elapsed = (performance.now() - started) / 1000;
-          bar.update(s.step, { loss: s.loss, lr: s.lr, 'tok/s': tokens / elapsed });
+          const stats = { loss: s.loss, lr: s.lr, 'tok/s': tokens / elapsed };
+          if (budgetS > 0) bar.update(trainer.elapsedMs / 1000, { step: s.step, ...stats });
+          else bar.update(s.step, stats);
           // synchronous, one whole line: records stay in step order and a crash tears at most one
           runLog.append({ type: 'step', ...s });
         },
