@@ -224,12 +224,12 @@ export const PRESETS: Record<PresetName, { summary: string; config: Partial<Full
       evalInterval: 100,
     },
   },
-  // quick's recipe, deeper and with twice the context, for a fixed wall-time budget: the step
-  // counts were sized on the 2-core development machine while other programs shared it
-  // (~2 s a step); on an idle machine they take less time, and more steps would pay
+  // quick's recipe, deeper and with twice the context, for a wall-time budget: the schedule is
+  // laid over the minutes (timeBudget), so the decay ends when the time does on any machine;
+  // maxIters only caps a very fast one
   quick15: {
     summary:
-      "quick's recipe, 6 layers and context 128, batch 16, 600 steps: the best model in ~15 minutes on 2 shared cores",
+      "quick's recipe, 6 layers and context 128, batch 16, its schedule laid over 15 minutes of wall time: the best model in 15 minutes",
     config: {
       nLayer: 6,
       nHead: 4,
@@ -250,15 +250,16 @@ export const PRESETS: Record<PresetName, { summary: string; config: Partial<Full
       warmupIters: 20,
       lrSchedule: 'wsd',
       cooldownFrac: 0.5,
-      maxIters: 600,
-      lrDecayIters: 600,
+      timeBudget: 15,
+      maxIters: 100_000,
+      lrDecayIters: 1000,
       evalIters: 20,
       evalInterval: 100,
     },
   },
   quick60: {
     summary:
-      "quick's recipe, 6 layers and context 128, batch 16, 1700 steps: the best model in ~60 minutes on 2 shared cores",
+      "quick's recipe, 6 layers and context 128, batch 16, its schedule laid over 60 minutes of wall time: the best model in an hour",
     config: {
       nLayer: 6,
       nHead: 4,
@@ -279,8 +280,9 @@ export const PRESETS: Record<PresetName, { summary: string; config: Partial<Full
       warmupIters: 20,
       lrSchedule: 'wsd',
       cooldownFrac: 0.5,
-      maxIters: 1700,
-      lrDecayIters: 1700,
+      timeBudget: 60,
+      maxIters: 100_000,
+      lrDecayIters: 1000,
       evalIters: 20,
       evalInterval: 250,
     },

@@ -48,23 +48,29 @@ export function lstm_cell_fwd(h: usize, c: usize, act: usize, xg: usize, hg: usi
   for (let r = r0; r < r1; r++) {
     const g4 = <usize>r * (gate << 2);
     const o1 = <usize>r * gate;
-    for (let j = 0; j < hs; j += 4) {
-      const cnt = hs - j;
-      const gi = g4 + (<usize>j << 2); // unit j of gate i
-      const u = o1 + (<usize>j << 2); // unit j of the state
-      const i = sigmoid4(f32x4.add(ld(xg + gi, cnt), ld(hg + gi, cnt)));
-      const f = sigmoid4(f32x4.add(ld(xg + gi + gate, cnt), ld(hg + gi + gate, cnt)));
-      const g = tanh4(f32x4.add(ld(xg + gi + 2 * gate, cnt), ld(hg + gi + 2 * gate, cnt)));
-      const o = sigmoid4(f32x4.add(ld(xg + gi + 3 * gate, cnt), ld(hg + gi + 3 * gate, cnt)));
-      const cn = madd(f, ld(cPrev + u, cnt), f32x4.mul(i, g));
-      st(c + u, cn, cnt);
-      st(h + u, f32x4.mul(o, tanh4(cn)), cnt);
-      st(act + gi, i, cnt);
-      st(act + gi + gate, f, cnt);
-      st(act + gi + 2 * gate, g, cnt);
-      st(act + gi + 3 * gate, o, cnt);
-    }
+    // whole vectors with cnt = 4 (the tail tests fold away when inlined), then the tail
+    let j = 0;
+    for (; j + 4 <= hs; j += 4) lstmFwd4(h, c, act, xg, hg, cPrev, gate, g4 + (<usize>j << 2), o1 + (<usize>j << 2), 4);
+    if (j < hs) lstmFwd4(h, c, act, xg, hg, cPrev, gate, g4 + (<usize>j << 2), o1 + (<usize>j << 2), hs - j);
   }
+}
+
+/** lstm_cell_fwd at unit offset gi (gates) / u (state), lanes [0, cnt). */
+// @ts-expect-error: decorator
+@inline function lstmFwd4(
+  h: usize, c: usize, act: usize, xg: usize, hg: usize, cPrev: usize, gate: usize, gi: usize, u: usize, cnt: i32,
+): void {
+  const i = sigmoid4(f32x4.add(ld(xg + gi, cnt), ld(hg + gi, cnt)));
+  const f = sigmoid4(f32x4.add(ld(xg + gi + gate, cnt), ld(hg + gi + gate, cnt)));
+  const g = tanh4(f32x4.add(ld(xg + gi + 2 * gate, cnt), ld(hg + gi + 2 * gate, cnt)));
+  const o = sigmoid4(f32x4.add(ld(xg + gi + 3 * gate, cnt), ld(hg + gi + 3 * gate, cnt)));
+  const cn = madd(f, ld(cPrev + u, cnt), f32x4.mul(i, g));
+  st(c + u, cn, cnt);
+  st(h + u, f32x4.mul(o, tanh4(cn)), cnt);
+  st(act + gi, i, cnt);
+  st(act + gi + gate, f, cnt);
+  st(act + gi + 2 * gate, g, cnt);
+  st(act + gi + 3 * gate, o, cnt);
 }
 
 /**
@@ -79,36 +85,44 @@ export function lstm_cell_bwd(
   for (let r = r0; r < r1; r++) {
     const g4 = <usize>r * (gate << 2);
     const o1 = <usize>r * gate;
-    for (let j = 0; j < hs; j += 4) {
-      const cnt = hs - j;
-      const gi = g4 + (<usize>j << 2);
-      const u = o1 + (<usize>j << 2);
-      const i = ld(act + gi, cnt);
-      const f = ld(act + gi + gate, cnt);
-      const g = ld(act + gi + 2 * gate, cnt);
-      const o = ld(act + gi + 3 * gate, cnt);
-      const tc = tanh4(ld(c + u, cnt));
-      const dhv = ld(dh + u, cnt);
-      const dct = madd(f32x4.mul(dhv, o), dtanh(tc), ld(dc + u, cnt));
-      const dai = f32x4.mul(f32x4.mul(dct, g), dsig(i));
-      const daf = f32x4.mul(f32x4.mul(dct, ld(cPrev + u, cnt)), dsig(f));
-      const dag = f32x4.mul(f32x4.mul(dct, i), dtanh(g));
-      const dao = f32x4.mul(f32x4.mul(dhv, tc), dsig(o));
-      if (dxg != 0) {
-        acc(dxg + gi, dai, cnt);
-        acc(dxg + gi + gate, daf, cnt);
-        acc(dxg + gi + 2 * gate, dag, cnt);
-        acc(dxg + gi + 3 * gate, dao, cnt);
-      }
-      if (dhg != 0) {
-        acc(dhg + gi, dai, cnt);
-        acc(dhg + gi + gate, daf, cnt);
-        acc(dhg + gi + 2 * gate, dag, cnt);
-        acc(dhg + gi + 3 * gate, dao, cnt);
-      }
-      if (dcPrev != 0) acc(dcPrev + u, f32x4.mul(dct, f), cnt);
-    }
+    let j = 0;
+    for (; j + 4 <= hs; j += 4)
+      lstmBwd4(dxg, dhg, dcPrev, dh, dc, act, c, cPrev, gate, g4 + (<usize>j << 2), o1 + (<usize>j << 2), 4);
+    if (j < hs)
+      lstmBwd4(dxg, dhg, dcPrev, dh, dc, act, c, cPrev, gate, g4 + (<usize>j << 2), o1 + (<usize>j << 2), hs - j);
   }
+}
+
+/** lstm_cell_bwd at unit offset gi (gates) / u (state), lanes [0, cnt). */
+// @ts-expect-error: decorator
+@inline function lstmBwd4(
+  dxg: usize, dhg: usize, dcPrev: usize, dh: usize, dc: usize, act: usize, c: usize, cPrev: usize,
+  gate: usize, gi: usize, u: usize, cnt: i32,
+): void {
+  const i = ld(act + gi, cnt);
+  const f = ld(act + gi + gate, cnt);
+  const g = ld(act + gi + 2 * gate, cnt);
+  const o = ld(act + gi + 3 * gate, cnt);
+  const tc = tanh4(ld(c + u, cnt));
+  const dhv = ld(dh + u, cnt);
+  const dct = madd(f32x4.mul(dhv, o), dtanh(tc), ld(dc + u, cnt));
+  const dai = f32x4.mul(f32x4.mul(dct, g), dsig(i));
+  const daf = f32x4.mul(f32x4.mul(dct, ld(cPrev + u, cnt)), dsig(f));
+  const dag = f32x4.mul(f32x4.mul(dct, i), dtanh(g));
+  const dao = f32x4.mul(f32x4.mul(dhv, tc), dsig(o));
+  if (dxg != 0) {
+    acc(dxg + gi, dai, cnt);
+    acc(dxg + gi + gate, daf, cnt);
+    acc(dxg + gi + 2 * gate, dag, cnt);
+    acc(dxg + gi + 3 * gate, dao, cnt);
+  }
+  if (dhg != 0) {
+    acc(dhg + gi, dai, cnt);
+    acc(dhg + gi + gate, daf, cnt);
+    acc(dhg + gi + 2 * gate, dag, cnt);
+    acc(dhg + gi + 3 * gate, dao, cnt);
+  }
+  if (dcPrev != 0) acc(dcPrev + u, f32x4.mul(dct, f), cnt);
 }
 
 /**
@@ -120,20 +134,25 @@ export function gru_cell_fwd(h: usize, act: usize, xg: usize, hg: usize, hPrev: 
   for (let r = r0; r < r1; r++) {
     const g3 = <usize>r * gate * 3;
     const o1 = <usize>r * gate;
-    for (let j = 0; j < hs; j += 4) {
-      const cnt = hs - j;
-      const gi = g3 + (<usize>j << 2);
-      const u = o1 + (<usize>j << 2);
-      const rg = sigmoid4(f32x4.add(ld(xg + gi, cnt), ld(hg + gi, cnt)));
-      const zg = sigmoid4(f32x4.add(ld(xg + gi + gate, cnt), ld(hg + gi + gate, cnt)));
-      const nn = tanh4(madd(rg, ld(hg + gi + 2 * gate, cnt), ld(xg + gi + 2 * gate, cnt)));
-      // (1 - z) nn + z hPrev = nn + z (hPrev - nn)
-      st(h + u, madd(zg, f32x4.sub(ld(hPrev + u, cnt), nn), nn), cnt);
-      st(act + gi, rg, cnt);
-      st(act + gi + gate, zg, cnt);
-      st(act + gi + 2 * gate, nn, cnt);
-    }
+    let j = 0;
+    for (; j + 4 <= hs; j += 4) gruFwd4(h, act, xg, hg, hPrev, gate, g3 + (<usize>j << 2), o1 + (<usize>j << 2), 4);
+    if (j < hs) gruFwd4(h, act, xg, hg, hPrev, gate, g3 + (<usize>j << 2), o1 + (<usize>j << 2), hs - j);
   }
+}
+
+/** gru_cell_fwd at unit offset gi (gates) / u (state), lanes [0, cnt). */
+// @ts-expect-error: decorator
+@inline function gruFwd4(
+  h: usize, act: usize, xg: usize, hg: usize, hPrev: usize, gate: usize, gi: usize, u: usize, cnt: i32,
+): void {
+  const rg = sigmoid4(f32x4.add(ld(xg + gi, cnt), ld(hg + gi, cnt)));
+  const zg = sigmoid4(f32x4.add(ld(xg + gi + gate, cnt), ld(hg + gi + gate, cnt)));
+  const nn = tanh4(madd(rg, ld(hg + gi + 2 * gate, cnt), ld(xg + gi + 2 * gate, cnt)));
+  // (1 - z) nn + z hPrev = nn + z (hPrev - nn)
+  st(h + u, madd(zg, f32x4.sub(ld(hPrev + u, cnt), nn), nn), cnt);
+  st(act + gi, rg, cnt);
+  st(act + gi + gate, zg, cnt);
+  st(act + gi + 2 * gate, nn, cnt);
 }
 
 /**
@@ -148,28 +167,35 @@ export function gru_cell_bwd(
   for (let r = r0; r < r1; r++) {
     const g3 = <usize>r * gate * 3;
     const o1 = <usize>r * gate;
-    for (let j = 0; j < hs; j += 4) {
-      const cnt = hs - j;
-      const gi = g3 + (<usize>j << 2);
-      const u = o1 + (<usize>j << 2);
-      const rg = ld(act + gi, cnt);
-      const zg = ld(act + gi + gate, cnt);
-      const nn = ld(act + gi + 2 * gate, cnt);
-      const d = ld(dh + u, cnt);
-      const dan = f32x4.mul(f32x4.mul(d, f32x4.sub(f32x4.splat(1), zg)), dtanh(nn));
-      const daz = f32x4.mul(f32x4.mul(d, f32x4.sub(ld(hPrev + u, cnt), nn)), dsig(zg));
-      const dar = f32x4.mul(f32x4.mul(dan, ld(hg + gi + 2 * gate, cnt)), dsig(rg));
-      if (dxg != 0) {
-        acc(dxg + gi, dar, cnt);
-        acc(dxg + gi + gate, daz, cnt);
-        acc(dxg + gi + 2 * gate, dan, cnt);
-      }
-      if (dhg != 0) {
-        acc(dhg + gi, dar, cnt);
-        acc(dhg + gi + gate, daz, cnt);
-        acc(dhg + gi + 2 * gate, f32x4.mul(dan, rg), cnt);
-      }
-      if (dhPrev != 0) acc(dhPrev + u, f32x4.mul(d, zg), cnt);
-    }
+    let j = 0;
+    for (; j + 4 <= hs; j += 4)
+      gruBwd4(dxg, dhg, dhPrev, dh, act, hg, hPrev, gate, g3 + (<usize>j << 2), o1 + (<usize>j << 2), 4);
+    if (j < hs) gruBwd4(dxg, dhg, dhPrev, dh, act, hg, hPrev, gate, g3 + (<usize>j << 2), o1 + (<usize>j << 2), hs - j);
   }
+}
+
+/** gru_cell_bwd at unit offset gi (gates) / u (state), lanes [0, cnt). */
+// @ts-expect-error: decorator
+@inline function gruBwd4(
+  dxg: usize, dhg: usize, dhPrev: usize, dh: usize, act: usize, hg: usize, hPrev: usize,
+  gate: usize, gi: usize, u: usize, cnt: i32,
+): void {
+  const rg = ld(act + gi, cnt);
+  const zg = ld(act + gi + gate, cnt);
+  const nn = ld(act + gi + 2 * gate, cnt);
+  const d = ld(dh + u, cnt);
+  const dan = f32x4.mul(f32x4.mul(d, f32x4.sub(f32x4.splat(1), zg)), dtanh(nn));
+  const daz = f32x4.mul(f32x4.mul(d, f32x4.sub(ld(hPrev + u, cnt), nn)), dsig(zg));
+  const dar = f32x4.mul(f32x4.mul(dan, ld(hg + gi + 2 * gate, cnt)), dsig(rg));
+  if (dxg != 0) {
+    acc(dxg + gi, dar, cnt);
+    acc(dxg + gi + gate, daz, cnt);
+    acc(dxg + gi + 2 * gate, dan, cnt);
+  }
+  if (dhg != 0) {
+    acc(dhg + gi, dar, cnt);
+    acc(dhg + gi + gate, daz, cnt);
+    acc(dhg + gi + 2 * gate, f32x4.mul(dan, rg), cnt);
+  }
+  if (dhPrev != 0) acc(dhPrev + u, f32x4.mul(d, zg), cnt);
 }
