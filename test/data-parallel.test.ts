@@ -1,7 +1,7 @@
 // Data parallelism (src/train/data-parallel.ts, node-data-parallel.ts, --data-parallel N): N ranks
 // on their shares of each batch with averaged gradients train like one worker on the whole batch
 // (tolerance: losses 1e-6, weights 1e-5 after 4 steps: float32 sums in another order), with
-// gradient checkpointing too; a failed rank stops the group with its message; a batch that does
+// gradient checkpointing, Muon and bf16 too; a failed rank stops the group with its message; a batch that does
 // not split into the ranks is refused before anything starts.
 
 import assert from 'node:assert/strict';
@@ -71,6 +71,35 @@ test('with dropout and gradient checkpointing: checkpointed ranks compute what p
   const ck = await run(2, { dropout: 0.1, gradCheckpoint: true });
   assert.deepEqual(ck.losses, plain.losses);
   assert.equal(maxDiff(ck.params, plain.params), 0);
+});
+
+test('the quick recipe (Muon, rope, qk-norm) on 2 ranks, with checkpointing and bf16: as one worker', async () => {
+  const quick = {
+    positional: 'rope',
+    normType: 'rmsnorm',
+    qkNorm: true,
+    activation: 'relu2',
+    tieWeights: false,
+    bias: false,
+    optimizer: 'muon',
+    lrSchedule: 'wsd',
+    learningRate: 3e-3,
+    muonLr: 0.03,
+    warmupIters: 1,
+  };
+  const one = await run(1, quick);
+  const dp = await run(2, quick);
+  assert.ok(maxDiff(dp.losses, one.losses) <= 1e-6, `losses ${dp.losses} vs ${one.losses}`);
+  // Newton-Schulz amplifies float32 rounding of the summed gradients a little more than AdamW
+  assert.ok(maxDiff(dp.params, one.params) <= 1e-4, `weights differ by ${maxDiff(dp.params, one.params)}`);
+  const both = await run(2, { ...quick, gradCheckpoint: true, precision: 'bf16' });
+  const bf16 = await run(2, { ...quick, precision: 'bf16' });
+  assert.deepEqual(both.losses, bf16.losses, 'checkpointing changes nothing, with Muon and bf16 too');
+  assert.equal(maxDiff(both.params, bf16.params), 0);
+  assert.ok(
+    maxDiff(bf16.losses, dp.losses) <= 1e-2,
+    `bf16 stays near float32: ${bf16.losses} vs ${dp.losses}`,
+  );
 });
 
 test('a rank that fails stops the others with its message', () => {

@@ -44,7 +44,7 @@ const PROGRAM_HELP = (version: string, commands: readonly Command[]): string => 
     'Commands:',
     ...commands.map((c) => `  ${c.name.padEnd(w)}  ${c.summary}`),
     '',
-    'Start here (Tiny Shakespeare, the baby preset):',
+    'Start here (Tiny Shakespeare, the quick preset; --preset baby is nanoGPT’s own):',
     '  tsgpt prepare && tsgpt train && tsgpt sample',
     '',
     'Flags:',

@@ -26,7 +26,7 @@ import { loadTrainingData, parseTokenizerSpec } from '../tokenizer-spec.js';
 
 export const name = 'train';
 export const summary =
-  'Train a GPT (or a bigram, MLP, RNN, LSTM or GRU: --arch) on prepared data (default: the baby preset on Tiny Shakespeare)';
+  'Train a GPT (or a bigram, MLP, RNN, LSTM or GRU: --arch) on prepared data (default: the quick preset on Tiny Shakespeare)';
 export const description =
   'Trains from scratch (or continues with --resume) and writes into --out: ckpt.safetensors ' +
   '(weights, optimizer state, config, tokenizer, step, RNG state; rewritten atomically at every eval), ' +
@@ -79,7 +79,7 @@ export const flags: readonly FlagSpec[] = [
     name: 'preset',
     type: 'string',
     choices: Object.keys(PRESETS),
-    help: "starting configuration (default: baby; with --arch, the architecture's own)",
+    help: "starting configuration (default: quick; with --arch, the architecture's own)",
   },
   {
     name: 'config',
@@ -91,7 +91,7 @@ export const flags: readonly FlagSpec[] = [
     name: 'out',
     type: 'string',
     metavar: 'DIR',
-    help: 'output directory (default: out/<preset>, e.g. out/baby, out/lstm)',
+    help: 'output directory (default: out/<preset>, e.g. out/quick, out/lstm)',
   },
   { name: 'resume', type: 'bool', help: 'continue from the checkpoint in --out' },
   {
@@ -128,7 +128,7 @@ export const examples = [
   'tsgpt train --preset shakespeare --data data/tinyshakespeare --out out/big',
   'tsgpt train --config my.json --max-iters 500 --learning-rate 3e-4',
   'tsgpt train --data input.txt --tokenizer bpe:tok.json --out out/bpe',
-  'tsgpt train --out out/baby --resume --max-iters 4000',
+  'tsgpt train --preset baby --out out/baby --resume --max-iters 4000',
   'tsgpt train --init-from gpt2.safetensors --data data/mine-gpt2 --block-size 256 --learning-rate 3e-5 --out out/ft',
   'tsgpt train --arch lstm --max-iters 1000        # the lstm preset, into out/lstm',
   'tsgpt train --arch mlp --context 5 --n-hidden 200',
