@@ -10,14 +10,14 @@ import { ARCH_NOUN, ARCHS } from '../model/config.js';
 import { tokenizerFromJSON } from '../tokenizer/index.js';
 import type { Tokenizer } from '../tokenizer/tokenizer.js';
 import { type Checkpoint, checkpointArch, decodeCheckpoint } from '../train/checkpoint.js';
-import { DEFAULT_PRESET } from '../train/config.js';
+import { NEWCOMER_PRESET } from '../train/config.js';
 import { fileError } from '../util/file-error.js';
 import type { Args, FlagSpec } from './args.js';
 import { loadGpt2Tokenizer } from './tokenizer-spec.js';
 
 /** Where `tsgpt train` writes with its default preset, and so where the other commands look. */
 /** Where `tsgpt train` with no flags writes (the default preset's folder), so sample and eval find it. */
-export const DEFAULT_CKPT = join('out', DEFAULT_PRESET.gpt, 'ckpt.safetensors');
+export const DEFAULT_CKPT = join('out', NEWCOMER_PRESET, 'ckpt.safetensors');
 
 /** The --ckpt flag of the commands that read a checkpoint. */
 export function ckptFlag(help: string): FlagSpec {

@@ -385,10 +385,12 @@ export const PRESETS: Record<PresetName, { summary: string; config: Partial<Full
   },
 };
 
-/** The preset a run of each architecture starts from unless --preset names another. */
+/**
+ * The preset a run of each architecture starts from unless one is named (the library's, and for
+ * --init-from and the ladder; a new `tsgpt train` of a GPT starts from NEWCOMER_PRESET).
+ */
 export const DEFAULT_PRESET: Record<Arch, PresetName> = {
-  // the newcomer's first run: nanoGPT's quality (baby's 2000 steps) in a fraction of the time
-  gpt: 'quick',
+  gpt: 'baby',
   bigram: 'bigram',
   mlp: 'mlp',
   rnn: 'rnn',
@@ -397,6 +399,12 @@ export const DEFAULT_PRESET: Record<Arch, PresetName> = {
 };
 
 /** The architecture a preset is for. */
+/**
+ * What `tsgpt train` with no preset and no --init-from trains: the newcomer's first run, nanoGPT's
+ * 2000-step quality (baby) in a fraction of the time.
+ */
+export const NEWCOMER_PRESET: PresetName = 'quick';
+
 export function presetArch(name: PresetName): Arch {
   return PRESETS[name].config.arch ?? 'gpt';
 }

@@ -56,7 +56,7 @@ export interface NamedCheckpoint {
 
 /** Where a run's configuration comes from (see the file comment for the order). */
 export interface ConfigLayers {
-  /** a preset's name (default: the architecture's, DEFAULT_PRESET: quick for gpt); not used on resume */
+  /** a preset's name (default: the architecture's, DEFAULT_PRESET: baby for gpt); not used on resume */
   preset?: string;
   /** a config file's parsed contents (a JSON object of config keys) and its name */
   configFile?: { name: string; values: unknown };
@@ -141,7 +141,7 @@ export function resolveConfig(layers: ConfigLayers, vocabSize: number): FullConf
     take(layers.overrides, layers.overridesName ?? 'overrides');
 
   // the architecture: a checkpoint's (resume, init-from), else the one given, else the preset's;
-  // with no preset named, the architecture's own (DEFAULT_PRESET: quick for gpt)
+  // with no preset named, the architecture's own (DEFAULT_PRESET: baby for gpt)
   const from = resume ?? initFrom;
   const fromArch = from ? checkpointArch(from.checkpoint) : undefined;
   const givenArch = given['arch'] as Arch | undefined;

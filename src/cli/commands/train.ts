@@ -11,7 +11,14 @@ import { type LoadedDataset, readInputFile } from '../../data/node-io.js';
 import { ConfigError, FileError, UsageError } from '../../errors.js';
 import type { Arch } from '../../model/config.js';
 import { describeModel } from '../../model/models.js';
-import { CONFIG_KEYS, DEFAULT_CONFIG, DEFAULT_PRESET, type FullConfig, PRESETS } from '../../train/config.js';
+import {
+  CONFIG_KEYS,
+  DEFAULT_CONFIG,
+  DEFAULT_PRESET,
+  type FullConfig,
+  NEWCOMER_PRESET,
+  PRESETS,
+} from '../../train/config.js';
 import { startRanks } from '../../train/node-data-parallel.js';
 import { lossChartSvg } from '../../train/plot.js';
 import { buildRun, planRun } from '../../train/setup.js';
@@ -79,7 +86,7 @@ export const flags: readonly FlagSpec[] = [
     name: 'preset',
     type: 'string',
     choices: Object.keys(PRESETS),
-    help: "starting configuration (default: quick; with --arch, the architecture's own)",
+    help: "starting configuration (default: quick; baby with --init-from; with --arch, the architecture's own)",
   },
   {
     name: 'config',
@@ -174,7 +181,11 @@ function flagOverrides(args: Args): Record<string, unknown> {
 export async function run(args: Args, ctx: CommandContext): Promise<number | undefined> {
   const choice = backendChoice(args);
   const arch = args.string('arch') as Arch | undefined;
-  const preset = args.string('preset') ?? DEFAULT_PRESET[arch ?? 'gpt'];
+  // a new GPT run with no preset named is the newcomer's (quick); fine-tuning (--init-from) and
+  // the other architectures start from their DEFAULT_PRESET
+  const initFromGiven = args.has('init-from');
+  const newcomer = (arch ?? 'gpt') === 'gpt' && !initFromGiven;
+  const preset = args.string('preset') ?? (newcomer ? NEWCOMER_PRESET : DEFAULT_PRESET[arch ?? 'gpt']);
   const out = args.string('out') ?? join('out', preset);
   const ckptPath = join(out, 'ckpt.safetensors');
   const logPath = join(out, 'log.jsonl');
@@ -226,6 +237,12 @@ export async function run(args: Args, ctx: CommandContext): Promise<number | und
       args.string('data')!,
       spec === undefined ? undefined : parseTokenizerSpec(spec, 'train'),
     );
+    const configFile =
+      configPath === undefined ? undefined : { name: configPath, values: await readConfigFile(configPath) };
+    const fileArch =
+      typeof configFile?.values === 'object' && configFile.values !== null
+        ? (configFile.values as Record<string, unknown>)['arch']
+        : undefined;
     // everything is read and checked before the backend starts its threads
     const plan = planRun({
       data: {
@@ -235,10 +252,8 @@ export async function run(args: Args, ctx: CommandContext): Promise<number | und
         tokenizer: data.meta.tokenizer,
         name: data.dir,
       },
-      ...(args.has('preset') ? { preset } : {}),
-      ...(configPath === undefined
-        ? {}
-        : { configFile: { name: configPath, values: await readConfigFile(configPath) } }),
+      ...(args.has('preset') || (newcomer && !resume && fileArch === undefined) ? { preset } : {}),
+      ...(configFile === undefined ? {} : { configFile }),
       overrides: flagOverrides(args),
       overridesName: 'flags',
       dataParallel: args.int('data-parallel') ?? 1,
