@@ -131,7 +131,9 @@ export const flags: readonly FlagSpec[] = [
 ];
 
 export const examples = [
-  'tsgpt train',
+  'tsgpt train                                     # the quick preset, into out/quick',
+  'tsgpt train --preset quick15                    # the best model in 15 minutes (the schedule laid over them)',
+  'tsgpt train --preset baby --time-budget 5       # any run fitted to 5 minutes',
   'tsgpt train --preset shakespeare --data data/tinyshakespeare --out out/big',
   'tsgpt train --config my.json --max-iters 500 --learning-rate 3e-4',
   'tsgpt train --data input.txt --tokenizer bpe:tok.json --out out/bpe',
