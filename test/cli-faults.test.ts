@@ -133,7 +133,10 @@ const stepsOf = (run: string) =>
     .filter((r) => r.type === 'step')
     .map((r) => r.step);
 
+// baby's recipe (a GPT-2 model, so `export --format hf` can write it), made tiny
 const TINY = [
+  '--preset',
+  'baby',
   '--backend',
   'ref',
   '--n-layer',
@@ -696,9 +699,10 @@ describe('further cases of the same families', () => {
       env: ENV,
       stdio: 'ignore',
     });
+    const exited = once(prep, 'exit'); // listening first: on a quiet machine prepare can finish before the signal
     await new Promise((r) => setTimeout(r, 400));
     prep.kill('SIGINT');
-    await once(prep, 'exit');
+    await exited;
     const now = hashes('data-int');
     const files = Object.keys(now).filter((f) => !/\.tmp-/.test(f));
     assert.deepEqual(files.sort(), ['data-int/meta.json', 'data-int/train.bin', 'data-int/val.bin']);

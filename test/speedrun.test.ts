@@ -195,16 +195,24 @@ test('splitLoss predicts every token but the first once, the tail window include
   assert.ok(Math.abs(splitLoss(model, ids, 64) - expected) < 1e-12, 'whatever the batch');
 });
 
-test("quick15 and quick60 are quick's recipe, 6 layers deep with context 128, told apart by their steps", () => {
+test("quick15 and quick60 are quick's recipe, 6 layers deep with context 128, laid over 15 and 60 minutes", () => {
   const { quick, quick15, quick60 } = PRESETS;
-  const differ = ['nLayer', 'blockSize', 'batchSize', 'maxIters', 'lrDecayIters', 'evalInterval'];
-  for (const [name, p] of Object.entries({ quick15, quick60 })) {
+  // the size, the batch and the schedule's length may differ; the recipe may not
+  const differ = ['nLayer', 'nHead', 'nEmbd', 'dropout', 'blockSize', 'batchSize'];
+  const budget = ['timeBudget', 'maxIters', 'lrDecayIters', 'evalInterval'];
+  for (const [name, p, minutes] of [
+    ['quick15', quick15, 15],
+    ['quick60', quick60, 60],
+  ] as const) {
     const c = validateConfig({ ...p.config, vocabSize: 65 }, name);
     for (const [k, v] of Object.entries(quick.config))
-      if (!differ.includes(k)) assert.deepEqual(c[k as keyof typeof c], v, `${name}.${k}`);
+      if (!differ.includes(k) && !budget.includes(k))
+        assert.deepEqual(c[k as keyof typeof c], v, `${name}.${k}`);
     assert.equal(c.nLayer, 6, name);
     assert.equal(c.blockSize, 128, name);
-    assert.equal(c.lrDecayIters, c.maxIters, `${name}: the cool-down ends on the last step`);
+    assert.equal(c.timeBudget, minutes, `${name}: the schedule is laid over ${minutes} minutes`);
+    assert.ok(c.maxIters > 10 * c.lrDecayIters, `${name}: maxIters only caps a very fast machine`);
   }
-  assert.ok(quick15.config.maxIters! < quick60.config.maxIters!);
+  assert.ok(quick60.config.nEmbd! > quick15.config.nEmbd!, "the hour's model is the wider");
+  assert.ok(quick60.config.dropout! > 0, 'and has dropout, or it overfits in an hour');
 });
