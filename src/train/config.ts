@@ -257,7 +257,7 @@ export const PRESETS: Record<PresetName, { summary: string; config: Partial<Full
       evalInterval: 100,
     },
   },
-  // An hour is ~13k steps of quick15's model, ~27M tokens, 27 passes over the text: without
+  // An hour is ~13k steps of quick15's model, ~26M tokens, 26 passes over the text: without
   // dropout it overfits (measured: 20-batch val 1.52 at 28 minutes, 1.64 at 48), so the hour's
   // model is quick15's with dropout 0.1, as nanoGPT's long runs have (a 192-wide model with
   // dropout 0.2 took fewer, dearer steps and ended worse: 1.5253 on the whole val split)
