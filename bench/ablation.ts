@@ -1,13 +1,13 @@
 // The ablation behind the `quick` preset: how much each change buys in wall time to a target
 // loss on the whole val split (default 1.92: nanoGPT's baby after 2000 steps, in PyTorch).
-// Two tables: each change alone on nanoGPT's `baby` recipe (AdamW 1e-3, cosine over 2000
-// steps), and each change taken out of `quick`. Steps to the target are counted exactly
+// Three tables: each change alone on nanoGPT's `baby` recipe (AdamW 1e-3, cosine over 2000
+// steps), each change taken out of `quick`, and `quick` at other depths and Newton-Schulz steps. Steps to the target are counted exactly
 // (a snapshot every --every steps, evaluated on the whole split; noise cannot move them);
 // the step time is measured separately (first), every configuration in turn for a few rounds, and
 // wall time = steps x median step time. Each run is a process of its own (time-to-loss.js,
 // train-speed.js). Long: a few hours on two cores. Not a test and not part of `tsgpt bench`.
 //
-//   node dist/bench/ablation.js [--target 1.92] [--seeds 1] [--tables alone,without] [--only NAME,NAME]
+//   node dist/bench/ablation.js [--target 1.92] [--seeds 1] [--tables alone,without,size] [--only NAME,NAME]
 //                               [--rounds 3] [--json]
 
 import { node } from './child.js';
@@ -17,7 +17,7 @@ import { argValue, median } from './train-speed.js';
 /** One row: a configuration as a preset and overrides. */
 interface Row {
   name: string;
-  table: 'alone' | 'without';
+  table: 'alone' | 'without' | 'size';
   preset: string;
   overrides: Record<string, unknown>;
   /** snapshot interval (steps) */
@@ -48,6 +48,27 @@ function rows(): Row[] {
   out.push({ name: 'quick', table: 'without', preset: 'quick', overrides: {}, every: 25 });
   for (const c of CHANGES)
     out.push({ name: `- ${c.name}`, table: 'without', preset: 'quick', overrides: c.off, every: 25 });
+  // quick's depth and Muon's Newton-Schulz steps, the rest of quick as it is (600 steps)
+  for (const [layers, ns] of [
+    [4, 5],
+    [4, 3],
+    [3, 3],
+    [1, 3],
+  ] as const)
+    out.push({
+      name: `${layers} layer${layers > 1 ? 's' : ''}, ${ns} Newton-Schulz steps`,
+      table: 'size',
+      preset: 'quick',
+      overrides: { nLayer: layers, muonNsSteps: ns },
+      every: 25,
+    });
+  out.push({
+    name: 'quick (2 layers, 3 Newton-Schulz steps)',
+    table: 'size',
+    preset: 'quick',
+    overrides: {},
+    every: 25,
+  });
   return out;
 }
 
@@ -114,18 +135,24 @@ async function main(argv: readonly string[]): Promise<void> {
 /** The two markdown tables. */
 function format(target: number, results: readonly Result[]): string {
   const L: string[] = [];
-  const base = (t: Row['table']) => results.find((r) => r.row.table === t && !r.row.name.match(/^[+-] /));
+  // the row the others are compared with: baby, quick, and quick's old size (the size table's first)
+  const base = (t: Row['table']) =>
+    results.find((r) => r.row.table === t && (t === 'size' || !r.row.name.match(/^[+-] /)));
   const steps = (r: Result) => {
     const got = r.seeds.map((s) => s.steps).filter((s): s is number => s !== null);
     return got.length === r.seeds.length && got.length > 0 ? median(got) : null;
   };
-  for (const table of ['alone', 'without'] as const) {
+  const titles = {
+    alone: `Each change alone on baby's recipe (AdamW 1e-3, cosine over 2000 steps): time to val loss ${target}`,
+    without: `Each change taken out of quick: time to val loss ${target}`,
+    size: `quick's depth and Newton-Schulz steps: time to val loss ${target}`,
+  };
+  for (const table of ['alone', 'without', 'size'] as const) {
+    if (!results.some((r) => r.row.table === table)) continue;
     const b = base(table);
     L.push(
       '',
-      table === 'alone'
-        ? `Each change alone on baby's recipe (AdamW 1e-3, cosine over 2000 steps): time to val loss ${target}`
-        : `Each change taken out of quick: time to val loss ${target}`,
+      titles[table],
       '',
       '| configuration | steps to target | ms/step | wall time (s) | vs first row |',
       '|---|---|---|---|---|',
