@@ -1,10 +1,10 @@
 // The ablation behind the `quick` preset: how much each change buys in wall time to a target
 // loss on the whole val split (default 1.92: nanoGPT's baby after 2000 steps, in PyTorch).
 // Three tables: each change alone on nanoGPT's `baby` recipe (AdamW 1e-3, cosine over 2000
-// steps), each change taken out of `quick`, and `quick` at other depths and Newton-Schulz steps. Steps to the target are counted exactly
-// (a snapshot every --every steps, evaluated on the whole split; noise cannot move them);
-// the step time is measured separately (first), every configuration in turn for a few rounds, and
-// wall time = steps x median step time. Each run is a process of its own (time-to-loss.js,
+// steps), each change taken out of `quick`, and `quick` at other depths and numbers of
+// Newton-Schulz steps. Steps to the target are counted exactly (a snapshot every --every steps,
+// evaluated on the whole split; noise cannot move them); the step time is measured separately
+// (first), every configuration in turn for a few rounds, and wall time = steps x median step time. Each run is a process of its own (time-to-loss.js,
 // train-speed.js). Long: a few hours on two cores. Not a test and not part of `tsgpt bench`.
 //
 //   node dist/bench/ablation.js [--target 1.92] [--seeds 1] [--tables alone,without,size] [--only NAME,NAME]
@@ -132,7 +132,7 @@ async function main(argv: readonly string[]): Promise<void> {
   else process.stdout.write(format(target, results));
 }
 
-/** The two markdown tables. */
+/** The markdown tables, one per table asked for. */
 function format(target: number, results: readonly Result[]): string {
   const L: string[] = [];
   // the row the others are compared with: baby, quick, and quick's old size (the size table's first)

@@ -196,10 +196,9 @@ export const PRESETS: Record<PresetName, { summary: string; config: Partial<Full
     },
   },
   // baby's width and context at half its depth: to nanoGPT's 2000-step loss (~1.90 on the whole
-  // val split) 2 layers take about as many steps as 4 (550-575 over three seeds, against 500-525)
+  // val split) 2 layers take ~10% more steps than 4 (525-575 over four seeds, against 450-525)
   // at little more than half the step time, and 3 Newton-Schulz steps instead of 5 cost Muon
-  // ~40% less for ~25 more steps (the README's table of sizes). A longer run wants more layers:
-  // quick15, quick60.
+  // ~40% less (the README's table of sizes). A longer run wants more layers: quick15, quick60.
   quick: {
     summary:
       "2 layers of baby's width with rotary positions, RMSNorm, QK-norm, ReLU^2, an untied head and Muon: nanoGPT's 2000-step quality in a fraction of the time",
