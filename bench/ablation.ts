@@ -4,12 +4,13 @@
 // steps), each change taken out of `quick`, and `quick` at other depths and numbers of
 // Newton-Schulz steps. Steps to the target are counted exactly (a snapshot every --every steps,
 // evaluated on the whole split; noise cannot move them); the step time is measured separately
-// (first), every configuration in turn for a few rounds, and wall time = steps x median step time. Each run is a process of its own (time-to-loss.js,
-// train-speed.js). Long: a few hours on two cores. Not a test and not part of `tsgpt bench`.
+// (first), every configuration in turn for a few rounds, and wall time = steps x median step
+// time. Each run is a process of its own (time-to-loss.js, train-speed.js). Long: a few hours on two cores. Not a test and not part of `tsgpt bench`.
 //
 //   node dist/bench/ablation.js [--target 1.92] [--seeds 1] [--tables alone,without,size] [--only NAME,NAME]
 //                               [--rounds 3] [--json]
 
+import { PRESETS } from '../src/train/config.js';
 import { node } from './child.js';
 import type { TimeToLossResult } from './time-to-loss.js';
 import { argValue, median } from './train-speed.js';
@@ -48,27 +49,25 @@ function rows(): Row[] {
   out.push({ name: 'quick', table: 'without', preset: 'quick', overrides: {}, every: 25 });
   for (const c of CHANGES)
     out.push({ name: `- ${c.name}`, table: 'without', preset: 'quick', overrides: c.off, every: 25 });
-  // quick's depth and Muon's Newton-Schulz steps, the rest of quick as it is (600 steps)
+  // quick at other depths and Newton-Schulz steps, the rest of its recipe as it is (600 steps);
+  // no commas in the names: --only takes a comma-separated list
+  const q = PRESETS.quick.config;
   for (const [layers, ns] of [
     [4, 5],
     [4, 3],
     [3, 3],
+    [2, 3],
     [1, 3],
-  ] as const)
+  ] as const) {
+    const isQuick = layers === q.nLayer && ns === q.muonNsSteps;
     out.push({
-      name: `${layers} layer${layers > 1 ? 's' : ''}, ${ns} Newton-Schulz steps`,
+      name: `${layers} layer${layers > 1 ? 's' : ''} with ${ns} Newton-Schulz steps${isQuick ? ' (quick)' : ''}`,
       table: 'size',
       preset: 'quick',
       overrides: { nLayer: layers, muonNsSteps: ns },
       every: 25,
     });
-  out.push({
-    name: 'quick (2 layers, 3 Newton-Schulz steps)',
-    table: 'size',
-    preset: 'quick',
-    overrides: {},
-    every: 25,
-  });
+  }
   return out;
 }
 
@@ -135,7 +134,7 @@ async function main(argv: readonly string[]): Promise<void> {
 /** The markdown tables, one per table asked for. */
 function format(target: number, results: readonly Result[]): string {
   const L: string[] = [];
-  // the row the others are compared with: baby, quick, and quick's old size (the size table's first)
+  // the row the others are compared with: baby, quick, and the size table's first (quick's old size)
   const base = (t: Row['table']) =>
     results.find((r) => r.row.table === t && (t === 'size' || !r.row.name.match(/^[+-] /)));
   const steps = (r: Result) => {
